@@ -1,0 +1,48 @@
+# One set of commands for people and CI. Every target installs what it needs itself.
+#   make test   lint + the whole test suite, integration tests against a real local cluster and git server
+#   make demo   the main job: bring up the local infrastructure and run the loop
+#   make lint   ruff, mypy --strict, import-linter
+#   make bench  benchmarks under bench/, results printed with their anchors
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+GITLOOP := $(VENV)/bin/gitloop
+
+.PHONY: test lint fmt demo bench system-deps k8s-binaries clean
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml scripts/system-deps.sh
+	@bash scripts/system-deps.sh
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+k8s-binaries: $(STAMP)
+	$(GITLOOP) cluster build
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+test: lint k8s-binaries
+	$(VENV)/bin/pytest
+
+demo: k8s-binaries
+	$(GITLOOP) demo
+
+bench: k8s-binaries
+	$(PY) bench/cluster_start.py
+
+clean:
+	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Command-line face: parse arguments, call the composition layer, format output. No logic here."""

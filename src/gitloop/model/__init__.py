@@ -1,0 +1,1 @@
+"""Plain data shared by every layer: resource identities and the like."""
