@@ -38,7 +38,7 @@ def _service(ns: str, name: str) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]},
     }
 
 
@@ -97,7 +97,9 @@ def test_discovery_dry_run_and_errors(local_cluster: LocalCluster) -> None:
             kinds = {(r.gvk.group, r.gvk.kind): r for r in await kc.resources()}
             assert kinds[("apps", "Deployment")].namespaced
             assert not kinds[("", "Namespace")].namespaced
-            assert kinds[("batch", "CronJob")].gvk.version == "v1beta1"  # Kubernetes 1.20
+            # Kubernetes 1.20 serves CronJob only in batch/v1beta1, which is not batch's preferred version.
+            assert ("batch", "CronJob") not in kinds
+            assert (await kc.resource_for("batch/v1beta1", "CronJob")).plural == "cronjobs"
 
             cm = {
                 "apiVersion": "v1",

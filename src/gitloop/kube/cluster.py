@@ -28,6 +28,10 @@ from gitloop.ports import ApiResource, WatchEvent
 FIELD_MANAGER = "gitloop"
 T = TypeVar("T")
 
+# lightkube registers every generic resource class process-wide and refuses a second class for the
+# same kind, so the classes are shared by all KubeCluster instances.
+_TYPES: dict[tuple[GroupVersionKind, str, bool], Any] = {}
+
 
 def _map_error(exc: Exception, what: str) -> ClusterError:
     if isinstance(exc, lightkube.ApiError):
@@ -56,7 +60,6 @@ class KubeCluster:
             config, client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout), trust_env=False)
         )
         self._discovered: list[ApiResource] | None = None
-        self._types: dict[GroupVersionKind, Any] = {}
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -129,16 +132,19 @@ class KubeCluster:
 
     async def _type(self, api_version: str, kind: str) -> tuple[ApiResource, Any]:
         res = await self.resource_for(api_version, kind)
-        t = self._types.get(res.gvk)
+        key = (res.gvk, res.plural, res.namespaced)
+        t = _TYPES.get(key)
         if t is None:
-            g, v = res.gvk.group, res.gvk.version
-            make = (
-                generic_resource.create_namespaced_resource
-                if res.namespaced
-                else generic_resource.create_global_resource
-            )
-            t = make(g, v, kind, res.plural, verbs=sorted(res.verbs) or None)
-            self._types[res.gvk] = t
+            t = generic_resource.get_generic_resource(res.gvk.api_version, kind)  # type: ignore[no-untyped-call]
+            if t is None:
+                g, v = res.gvk.group, res.gvk.version
+                make = (
+                    generic_resource.create_namespaced_resource
+                    if res.namespaced
+                    else generic_resource.create_global_resource
+                )
+                t = make(g, v, kind, res.plural)
+            _TYPES[key] = t
         return res, t
 
     # ---- calls ---------------------------------------------------------------------------------
