@@ -32,8 +32,10 @@ def cli() -> None:
 
 def _register() -> None:
     from gitloop.cli import cluster as cluster_cmd
+    from gitloop.cli import health as health_cmd
 
     cli.add_command(cluster_cmd.cluster)
+    cli.add_command(health_cmd.health)
 
 
 _register()
