@@ -32,10 +32,12 @@ def cli() -> None:
 
 def _register() -> None:
     from gitloop.cli import cluster as cluster_cmd
+    from gitloop.cli import demo as demo_cmd
     from gitloop.cli import gitserver as gitserver_cmd
     from gitloop.cli import health as health_cmd
 
     cli.add_command(cluster_cmd.cluster)
+    cli.add_command(demo_cmd.demo)
     cli.add_command(gitserver_cmd.gitserver)
     cli.add_command(health_cmd.health)
 
