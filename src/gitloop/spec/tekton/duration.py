@@ -1,0 +1,57 @@
+"""Go ``time.ParseDuration`` for Tekton timeouts: ``1h0m0s``, ``1h30m``, ``90s``, ``1.5h``, ``300ms``, ``0``."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,  # micro sign
+    "μs": 1e-6,  # Greek mu
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``; ``ValueError`` unless it is a Go duration. ``"0"`` is zero (no timeout)."""
+    original = text
+    sign = 1.0
+    if text and text[0] in "+-":
+        sign = -1.0 if text[0] == "-" else 1.0
+        text = text[1:]
+    if text == "0":
+        return 0.0
+    if not text:
+        raise ValueError(f"invalid duration {original!r}")
+    total = 0.0
+    position = 0
+    while position < len(text):
+        match = _PART.match(text, position)
+        if match is None:
+            raise ValueError(
+                f"invalid duration {original!r}: expected a number and a unit (h, m, s, ms, us, ns)"
+            )
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        position = match.end()
+    return sign * total
+
+
+def format_duration(seconds: float) -> str:
+    """``seconds`` the way Go prints a duration: ``1h0m0s``, ``1m30s``, ``45s``, ``0s``."""
+    if seconds == 0:
+        return "0s"
+    sign = "-" if seconds < 0 else ""
+    rest = abs(seconds)
+    hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
+    secs = f"{rest:g}s"
+    if hours:
+        return f"{sign}{int(hours)}h{int(minutes)}m{secs}"
+    if minutes:
+        return f"{sign}{int(minutes)}m{secs}"
+    return f"{sign}{secs}"
