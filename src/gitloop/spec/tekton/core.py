@@ -36,7 +36,7 @@ class Secret:
     api_version: ClassVar[str] = "v1"
     meta: ObjectMeta
     type: str = "Opaque"
-    data: Mapping[str, bytes] = field(default_factory=dict)
+    data: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     """Decoded ``data`` with ``stringData`` merged over it."""
     source: Source | None = field(default=None, compare=False)
 
