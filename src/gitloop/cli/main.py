@@ -35,11 +35,13 @@ def _register() -> None:
     from gitloop.cli import demo as demo_cmd
     from gitloop.cli import gitserver as gitserver_cmd
     from gitloop.cli import health as health_cmd
+    from gitloop.cli import image as image_cmd
 
     cli.add_command(cluster_cmd.cluster)
     cli.add_command(demo_cmd.demo)
     cli.add_command(gitserver_cmd.gitserver)
     cli.add_command(health_cmd.health)
+    cli.add_command(image_cmd.image)
 
 
 _register()
