@@ -6,8 +6,8 @@ library's types, so the engines never see lightkube, git or a database.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,14 @@ class WatchEvent:
     object: Manifest
 
 
+@dataclass(frozen=True)
+class ObjectList:
+    """Every object of one kind at one moment, and the collection's ``resourceVersion`` to watch from."""
+
+    items: list[Manifest]
+    resource_version: str
+
+
 class Cluster(Protocol):
     """One Kubernetes cluster. Errors are raised as ``ClusterError`` subclasses."""
 
@@ -47,6 +55,20 @@ class Cluster(Protocol):
         """Server-side apply with field manager ``gitloop``; returns the object the server holds."""
         ...
 
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        patch: list[dict[str, Any]] | dict[str, Any],
+        patch_type: str = "merge",
+    ) -> Manifest:
+        """A JSON merge patch (``"merge"``) or JSON patch (``"json"``, a list of operations) of one
+        object; returns the object the server holds. ``NotFoundError`` if it does not exist."""
+        ...
+
     async def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:
         """One object; ``NotFoundError`` if it does not exist."""
         ...
@@ -57,10 +79,16 @@ class Cluster(Protocol):
         """Every object of a kind, in one namespace or (``None``) in all of them."""
         ...
 
+    async def snapshot(self, api_version: str, kind: str, namespace: str | None = None) -> ObjectList:
+        """Every object of a kind and the list's ``resourceVersion``: watching from it misses nothing
+        (the list + watch of a cache)."""
+        ...
+
     def watch(
         self, api_version: str, kind: str, namespace: str | None = None, resource_version: str | None = None
     ) -> AsyncIterator[WatchEvent]:
-        """Changes to objects of a kind, from ``resource_version`` on."""
+        """Changes to objects of a kind, from ``resource_version`` on. A ``resource_version`` the server
+        no longer remembers fails with ``ClusterError`` status 410 (Gone): list again."""
         ...
 
     async def delete(
@@ -207,7 +235,153 @@ class GitRepo(Protocol):
 class Renderer(Protocol):
     """Turns an Application source checked out at ``root`` into Kubernetes manifests."""
 
-    def render(self, root: Path, source: dict[str, Any], *, app_name: str, namespace: str) -> list[Manifest]:
+    def render(
+        self,
+        root: Path,
+        source: dict[str, Any],
+        *,
+        app_name: str,
+        namespace: str,
+        revision: str = "",
+        project: str = "",
+        refs: Mapping[str, Path] | None = None,
+    ) -> list[Manifest]:
         """Render ``source`` (an Argo CD ``spec.source`` mapping: ``path``, ``directory``, ``kustomize``,
-        ``helm``) relative to ``root``. Raises ``RenderError`` carrying the tool's message."""
+        ``helm``) relative to ``root``. Raises ``RenderError`` carrying the tool's message.
+
+        ``revision`` and ``project`` feed the build environment (``$ARGOCD_APP_REVISION``); ``refs``
+        maps ``$name`` to the checkout roots of the Application's ``ref`` sources (Helm value files)."""
+        ...
+
+
+@dataclass(frozen=True)
+class VolumeRequest:
+    """One workspace of a TaskRun as an executor must provide it to the steps.
+
+    ``host_path`` is a directory on this machine to bind (a PipelineRun's shared workspace, a
+    ``persistentVolumeClaim`` or a ``-w name=DIR``); ``""`` asks for a fresh empty directory in the
+    sandbox. ``files`` (relative path -> bytes, mode) are projected for ``secret``/``configMap``
+    workspaces. ``mount_path`` is where a container would mount it (``/workspace/<name>``).
+    """
+
+    name: str
+    mount_path: str
+    host_path: str = ""
+    sub_path: str = ""
+    read_only: bool = False
+    files: tuple[tuple[str, bytes, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """What one TaskRun attempt needs before its first step: its workspaces and the names of its steps
+    (``step-<name>``, each gets a directory for its exit code and step results)."""
+
+    name: str
+    volumes: tuple[VolumeRequest, ...] = ()
+    containers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SandboxPaths:
+    """Where the steps of a prepared sandbox see things, as substituted into ``$(...path)`` variables.
+
+    ``$(results.r.path)`` is ``results/r``; ``$(steps.step-s.exitCode.path)`` is
+    ``steps/step-s/exitCode``; step results are ``steps/step-s/results/r``; ``workspaces`` maps each
+    workspace to its path (a host directory for the local executor, the mount path in a container).
+    """
+
+    results: str
+    steps: str
+    home: str
+    credentials: str
+    workspaces: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class MountRequest:
+    """A workspace or volume a container mounts at ``mount_path`` (``name`` is a ``VolumeRequest``)."""
+
+    name: str
+    mount_path: str
+    sub_path: str = ""
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    """One step or sidecar, every variable already substituted.
+
+    Either ``script`` (complete, with its shebang line) run with ``args``, or ``command`` + ``args``
+    (``command`` empty means the image's entrypoint). ``working_dir`` empty is the executor's default.
+    """
+
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    script: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    working_dir: str = ""
+    mounts: tuple[MountRequest, ...] = ()
+    stdout_path: str = ""
+    stderr_path: str = ""
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How one container ended. ``reason`` is ``""`` when it ran to its exit code; ``"Killed"`` when
+    ``kill_step`` or ``release`` stopped it; ``"StartFailed"`` (no such executable, bad working
+    directory) or ``"ImagePullFailed"`` when it never ran, with ``message`` saying why.
+
+    ``results`` and ``step_results`` are the result files present after the container ended (the
+    Task's, and this step's own), each read up to ``result_limit + 1`` bytes of the request.
+    """
+
+    exit_code: int
+    started: float
+    finished: float
+    reason: str = ""
+    message: str = ""
+    results: Mapping[str, str] = field(default_factory=dict)
+    step_results: Mapping[str, str] = field(default_factory=dict)
+
+
+OutputSink = Callable[[str, str], None]
+"""Receives each line a container prints: ``(container name, line without newline)``."""
+
+
+class StepExecutor(Protocol):
+    """Runs the containers of TaskRuns: one sandbox per TaskRun attempt, steps one at a time.
+
+    The engine decides; the executor only does: ``prepare`` a sandbox (directories, workspaces), start
+    the sidecars, run each step to its end, kill a running step on request and ``release`` the
+    sandbox (sidecars stopped, scratch removed). A sandbox's calls never overlap, except ``kill_step``
+    and ``release``, which may arrive while ``run_step`` is waiting. Implementations must kill every
+    process they started by ``release``.
+    """
+
+    name: str
+    """``local`` or ``podman``: shown in status and logs."""
+
+    async def prepare(self, sandbox: SandboxRequest, *, result_limit: int) -> SandboxPaths:
+        """Create the sandbox; raises ``PipelineError`` if it cannot (e.g. a workspace's host path)."""
+        ...
+
+    async def start_sidecars(
+        self, sandbox: str, sidecars: Sequence[ContainerRequest], output: OutputSink
+    ) -> StepOutcome | None:
+        """Start the sidecars in the background; the outcome of the first one that could not start."""
+        ...
+
+    async def run_step(self, sandbox: str, step: ContainerRequest, output: OutputSink) -> StepOutcome:
+        """Run one step to its end, streaming its output line by line."""
+        ...
+
+    async def kill_step(self, sandbox: str) -> None:
+        """Kill the running step of ``sandbox`` (its whole process group); no-op if none runs."""
+        ...
+
+    async def release(self, sandbox: str) -> None:
+        """Stop the sidecars, kill whatever still runs, remove the sandbox's scratch space."""
         ...

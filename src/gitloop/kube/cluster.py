@@ -23,7 +23,7 @@ from lightkube.types import PatchType
 from gitloop.errors import ClusterError, ConflictError, ForbiddenError, NotFoundError, UsageError
 from gitloop.kube.discovery import group_versions, resources_of
 from gitloop.model.resources import GroupVersionKind, Manifest
-from gitloop.ports import ApiResource, WatchEvent
+from gitloop.ports import ApiResource, ObjectList, WatchEvent
 
 FIELD_MANAGER = "gitloop"
 T = TypeVar("T")
@@ -179,6 +179,27 @@ class KubeCluster:
         )
         return _plain(out)
 
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        patch: list[dict[str, Any]] | dict[str, Any],
+        patch_type: str = "merge",
+    ) -> Manifest:
+        types = {"merge": PatchType.MERGE, "json": PatchType.JSON}
+        if patch_type not in types:
+            raise ClusterError(f"patch {kind} {name}: unknown patch type {patch_type!r} (merge or json)")
+        res, t = await self._type(api_version, kind)
+        ns = (namespace or "default") if res.namespaced else None
+        out = await self._call(
+            f"patch {kind} {name}",
+            lambda: self._client.patch(t, name, patch, namespace=ns, patch_type=types[patch_type]),
+        )
+        return _plain(out)
+
     async def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:
         res, t = await self._type(api_version, kind)
         ns = (namespace or "default") if res.namespaced else None
@@ -202,6 +223,19 @@ class KubeCluster:
             return [
                 _plain(o, api_version, kind) async for o in self._client.list(t, namespace=ns, labels=labels)
             ]
+
+        return await self._call(f"list {kind}", collect)
+
+    async def snapshot(self, api_version: str, kind: str, namespace: str | None = None) -> ObjectList:
+        res, t = await self._type(api_version, kind)
+        ns: Any = (
+            namespace if res.namespaced and namespace else (lightkube.ALL_NS if res.namespaced else None)
+        )
+
+        async def collect() -> ObjectList:
+            listing = self._client.list(t, namespace=ns)
+            items = [_plain(o, api_version, kind) async for o in listing]
+            return ObjectList(items, listing.resourceVersion)
 
         return await self._call(f"list {kind}", collect)
 

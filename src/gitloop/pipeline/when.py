@@ -3,7 +3,8 @@
 Variables are substituted first. ``values`` expand whole arrays (``["$(params.branches[*])"]``); an
 ``input`` that is a whole array becomes its JSON text, as in Tekton. A CEL expression gets plain string
 substitution, so a reference must be quoted to be a CEL string (``"'$(params.branch)' == 'main'"``), and
-must evaluate to true or false. A task runs only when every expression is true.
+must evaluate to true or false. A task runs only when every expression is true. The CEL library is
+imported on first use (it is slow to import and most pipelines have no CEL).
 """
 
 from __future__ import annotations
@@ -11,11 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-
-import celpy
-from celpy.celparser import CELParseError
-from celpy.celtypes import BoolType
-from celpy.evaluation import CELEvalError
 
 from gitloop.errors import PipelineError, SpecError
 from gitloop.pipeline.substitution import (
@@ -40,7 +36,7 @@ class WhenResult:
     """The first (resolved) expression that was false."""
 
 
-def _syntax_error(expression: str, exc: CELParseError) -> SpecError:
+def _syntax_error(expression: str, exc: Exception) -> SpecError:
     column = getattr(exc, "column", None)
     where = f" at column {column}" if column else ""
     return SpecError(f"invalid cel expression {expression!r}: syntax error{where}")
@@ -52,6 +48,9 @@ def check_cel(expression: str) -> None:
     Each reference stands in as ``0`` for the check, which parses both quoted (``'$(params.x)'``) and
     unquoted (``$(tasks.t.results.coverage) > 0.9``) uses.
     """
+    import celpy
+    from celpy.celparser import CELParseError
+
     text = expression
     for ref in reversed(find_references(expression)):
         text = text[: ref.start] + "0" + text[ref.end :]
@@ -63,6 +62,11 @@ def check_cel(expression: str) -> None:
 
 def evaluate_cel(expression: str) -> bool:
     """The value of a substituted CEL expression, which must be true or false."""
+    import celpy
+    from celpy.celparser import CELParseError
+    from celpy.celtypes import BoolType
+    from celpy.evaluation import CELEvalError
+
     environment = celpy.Environment()
     try:
         program = environment.program(environment.compile(expression))

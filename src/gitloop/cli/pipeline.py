@@ -1,0 +1,255 @@
+"""``gitloop pipeline`` and ``gitloop task``: run Tekton v1 Pipelines and Tasks here, read kept runs.
+
+``pipeline run`` exits 0 when the PipelineRun Succeeded or Completed, 1 when it failed, timed out or
+was cancelled, 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun.
+``pipeline list|get|logs`` read the runs kept in the store (SQLite at ``<state dir>/gitloop.db``
+unless ``--database-url``). Imports of the engine and store are deferred so ``gitloop`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gitloop.errors import UsageError
+
+if TYPE_CHECKING:
+    from gitloop.service.pipelines import RunRequest
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from gitloop.spec.tekton import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from exc
+
+
+def _dump(manifest: dict[str, Any], output: str) -> str:
+    if output == "json":
+        return json.dumps(manifest, indent=2)
+    import yaml
+
+    return yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
+
+
+def _run(kind: str, request: RunRequest, output: str | None) -> None:
+    from gitloop.cli.run_view import LiveView, PlainView
+    from gitloop.service.pipelines import execute, prepare_pipeline_run, prepare_task_run
+
+    prepared = prepare_pipeline_run(request) if kind == "pipeline" else prepare_task_run(request)
+    stream = sys.stderr if output else sys.stdout
+    view = LiveView(stream) if stream.isatty() else PlainView(stream)
+    try:
+        result = execute(prepared, view)
+    finally:
+        view.close()
+    condition = result.condition
+    summary = f"{result.manifest['kind']} {prepared.name} {condition.reason}"
+    if condition.message:
+        summary += f": {condition.message}"
+    click.echo(summary, err=bool(output))
+    if output:
+        click.echo(_dump(result.manifest, output), nl=False)
+    sys.exit(0 if result.succeeded else 1)
+
+
+_files = click.option(
+    "-f",
+    "--filename",
+    "files",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A YAML file or directory of Tasks, Pipelines, runs, ConfigMaps, Secrets; repeatable.",
+)
+_params = click.option(
+    "-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A param; arrays a,b or JSON."
+)
+_workspaces = click.option(
+    "-w",
+    "--workspace",
+    "workspaces",
+    multiple=True,
+    metavar="NAME=DIR|emptyDir",
+    help="Bind a workspace to a host directory, emptyDir, secret:NAME, configMap:NAME or pvc:CLAIM.",
+)
+_executor = click.option(
+    "--executor", type=click.Choice(["local", "podman"]), default="local", show_default=True
+)
+_timeout = click.option(
+    "--timeout", metavar="DURATION", help="Overrides the run's timeout (Go duration, 0 = none)."
+)
+_catalog = click.option(
+    "--catalog", "catalogs", multiple=True, type=click.Path(path_type=Path), help="A directory of Tasks."
+)
+_output = click.option(
+    "-o", "--output", type=click.Choice(["yaml", "json"]), help="Print the finished run with its status."
+)
+_database = click.option(
+    "--database-url", metavar="URL", help="The store (default: SQLite in the state directory)."
+)
+_parallel = click.option(
+    "--max-parallel", type=click.IntRange(min=1), help="TaskRuns at once (default max(8, 2×CPUs))."
+)
+
+
+@click.group()
+def pipeline() -> None:
+    """Run Tekton Pipelines on this machine; list and inspect the runs kept in the store."""
+
+
+@pipeline.command("run")
+@_files
+@click.option("--pipeline", "pipeline_name", metavar="NAME", help="Run this Pipeline of the files.")
+@_params
+@_workspaces
+@_executor
+@_timeout
+@_catalog
+@_output
+@_database
+@_parallel
+def run_pipeline(
+    files: tuple[Path, ...],
+    pipeline_name: str | None,
+    params: tuple[str, ...],
+    workspaces: tuple[str, ...],
+    executor: str,
+    timeout: str | None,
+    catalogs: tuple[Path, ...],
+    output: str | None,
+    database_url: str | None,
+    max_parallel: int | None,
+) -> None:
+    """Run the PipelineRun of the files, or the Pipeline named by --pipeline."""
+    from gitloop.service.pipelines import RunRequest
+
+    request = RunRequest(
+        files,
+        pipeline_name,
+        params,
+        workspaces,
+        executor,
+        _duration(timeout),
+        catalogs,
+        database_url,
+        max_parallel,
+    )
+    _run("pipeline", request, output)
+
+
+def _store(database_url: str | None) -> Any:
+    from gitloop.service.pipelines import store_opener
+
+    return store_opener(database_url)()
+
+
+@pipeline.command("list")
+@_database
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def list_pipeline_runs(database_url: str | None, limit: int) -> None:
+    """The PipelineRuns kept in the store, newest first."""
+    from gitloop.service.pipelines import list_runs
+
+    store = _store(database_url)
+    try:
+        rows = [("NAME", "PIPELINE", "STATUS", "REASON", "STARTED", "COMPLETED")]
+        for run in list_runs(store, limit=limit):
+            status = run.manifest.get("status", {})
+            condition = (status.get("conditions") or [{}])[0]
+            rows.append(
+                (
+                    run.name,
+                    run.manifest.get("spec", {}).get("pipelineRef", {}).get("name", ""),
+                    condition.get("status", ""),
+                    condition.get("reason", ""),
+                    status.get("startTime", ""),
+                    status.get("completionTime", ""),
+                )
+            )
+    finally:
+        store.close()
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+@pipeline.command("get")
+@click.argument("run")
+@_database
+@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def get_pipeline_run(run: str, database_url: str | None, output: str) -> None:
+    """A kept PipelineRun (or TaskRun) with its status, followed by its TaskRuns."""
+    from gitloop.service.pipelines import get_run
+
+    store = _store(database_url)
+    try:
+        found, children = get_run(store, run)
+    finally:
+        store.close()
+    documents = [found.manifest, *(c.manifest for c in children)]
+    if output == "json":
+        click.echo(json.dumps(documents if children else found.manifest, indent=2))
+    else:
+        click.echo("---\n".join(_dump(d, "yaml") for d in documents), nl=False)
+
+
+@pipeline.command("logs")
+@click.argument("run")
+@_database
+@click.option("--task", "task", metavar="TASK", help="Only this pipeline task's lines.")
+def pipeline_logs(run: str, database_url: str | None, task: str | None) -> None:
+    """The kept log lines of a run, prefixed task/step."""
+    store = _store(database_url)
+    try:
+        lines = store.read_log(run)
+        if not lines and store.get("PipelineRun", run) is None and store.get("TaskRun", run) is None:
+            raise UsageError(f"no run named {run!r} in the store")
+    finally:
+        store.close()
+    for line in lines:
+        if task is None or line.source.split("/", 1)[0] == task:
+            click.echo(f"[{line.source}] {line.text}")
+
+
+@click.group()
+def task() -> None:
+    """Run Tekton Tasks on this machine."""
+
+
+@task.command("run")
+@_files
+@click.option("--task", "task_name", metavar="NAME", help="Run this Task of the files.")
+@_params
+@_workspaces
+@_executor
+@_timeout
+@_catalog
+@_output
+@_database
+def run_task(
+    files: tuple[Path, ...],
+    task_name: str | None,
+    params: tuple[str, ...],
+    workspaces: tuple[str, ...],
+    executor: str,
+    timeout: str | None,
+    catalogs: tuple[Path, ...],
+    output: str | None,
+    database_url: str | None,
+) -> None:
+    """Run the TaskRun of the files, or the Task named by --task."""
+    from gitloop.service.pipelines import RunRequest
+
+    request = RunRequest(
+        files, task_name, params, workspaces, executor, _duration(timeout), catalogs, database_url
+    )
+    _run("task", request, output)

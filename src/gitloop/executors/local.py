@@ -1,0 +1,224 @@
+"""The local executor: every step a host process, in its own process group, in a per-TaskRun sandbox.
+
+Workspaces, results, step directories and home are real host directories (``executors.sandbox``) and
+every ``$(...path)`` variable resolves to them. A step's ``image`` is not used: the step runs the host's
+tools (``script`` with its shebang, or ``command`` + ``args``, found on ``PATH``). A ``workingDir``
+under a workspace's mount path (``/workspace/src``) is translated to the host directory behind it;
+scripts should use ``$(workspaces.<w>.path)``, as Tekton recommends, rather than literal mount paths.
+
+Steps see a small environment, not the caller's: ``PATH``, ``LANG``/``LC_*``, ``TZ``, ``TMPDIR``,
+proxy variables, ``HOME`` set to the sandbox's home directory, then the step's own ``env``. Output is
+streamed line by line. Killing a step (timeout, cancellation) sends SIGTERM to its whole process
+group, then SIGKILL after ``kill_grace`` seconds; when a step's main process ends, what is left of its
+group is killed too (a container's processes end with it). ``release`` stops sidecars the same way and
+removes the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitloop.errors import PipelineError
+from gitloop.executors.processes import STREAM_LIMIT, kill_group, pump_lines, stop_process
+from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate
+from gitloop.ports import ContainerRequest, OutputSink, SandboxPaths, SandboxRequest, StepOutcome
+
+PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "http_proxy", "https_proxy", "no_proxy")
+_PASSED_PREFIXES = ("LC_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+
+def base_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The part of ``environ`` (default: this process's) that steps inherit."""
+    source = os.environ if environ is None else environ
+    return {k: v for k, v in source.items() if k in PASSED_ENV or k.startswith(_PASSED_PREFIXES)}
+
+
+@dataclass
+class _Sandbox:
+    dirs: SandboxDirs
+    result_limit: int
+    step: asyncio.subprocess.Process | None = None
+    killed: bool = False
+    """The current step was asked to stop (it may not have started yet)."""
+    sidecars: list[asyncio.subprocess.Process] = field(default_factory=list)
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class LocalExecutor:
+    """Runs steps as host processes. ``root`` holds the sandboxes; ``environ`` is what steps inherit."""
+
+    name = "local"
+
+    def __init__(
+        self, root: Path, *, environ: Mapping[str, str] | None = None, kill_grace: float = 2.0
+    ) -> None:
+        self.root = root
+        self.environ = base_environment(environ)
+        self.kill_grace = kill_grace
+        self._sandboxes: dict[str, _Sandbox] = {}
+
+    def _get(self, sandbox: str) -> _Sandbox:
+        found = self._sandboxes.get(sandbox)
+        if found is None:
+            raise PipelineError(f"no sandbox {sandbox!r} is prepared")
+        return found
+
+    async def prepare(self, sandbox: SandboxRequest, *, result_limit: int) -> SandboxPaths:
+        try:
+            dirs = make_sandbox(self.root, sandbox)
+        except OSError as exc:
+            raise PipelineError(f"cannot prepare the sandbox of {sandbox.name}: {exc}") from exc
+        self._sandboxes[sandbox.name] = _Sandbox(dirs, result_limit)
+        return SandboxPaths(
+            results=str(dirs.results),
+            steps=str(dirs.steps),
+            home=str(dirs.home),
+            credentials=str(dirs.credentials),
+            workspaces={name: str(path) for name, path in dirs.volumes.items()},
+        )
+
+    def _argv(self, box: _Sandbox, container: ContainerRequest) -> list[str] | str:
+        """The command line of a container, or why it cannot run locally."""
+        if container.script:
+            script = box.dirs.scripts / container.name
+            script.write_text(container.script)
+            script.chmod(0o755)
+            return [str(script), *container.args]
+        if container.command:
+            return [*container.command, *container.args]
+        return (
+            f'"{container.name}" has no command or script: the local executor cannot run the entrypoint of '
+            f"image {container.image!r}; give the step a command or a script"
+        )
+
+    def _cwd(self, box: _Sandbox, container: ContainerRequest) -> Path | str:
+        if not container.working_dir:
+            return box.dirs.workspace
+        path = Path(translate(container.working_dir, box.dirs.mounts))
+        home = "/tekton/home"
+        if container.working_dir.startswith(home):
+            path = Path(str(box.dirs.home) + container.working_dir[len(home) :])
+        inside = [box.dirs.root, *box.dirs.volumes.values()]
+        if any(path.is_relative_to(p) for p in inside):
+            path.mkdir(parents=True, exist_ok=True)
+        if not path.is_dir():
+            return f'"{container.name}": working directory {container.working_dir} does not exist on this machine'
+        return path
+
+    def _env(self, box: _Sandbox, container: ContainerRequest) -> dict[str, str]:
+        return {**self.environ, "HOME": str(box.dirs.home), **container.env}
+
+    async def _spawn(
+        self, box: _Sandbox, container: ContainerRequest
+    ) -> tuple[asyncio.subprocess.Process | None, str]:
+        argv = self._argv(box, container)
+        cwd = self._cwd(box, container)
+        if isinstance(argv, str):
+            return None, argv
+        if isinstance(cwd, str):
+            return None, cwd
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=cwd,
+                env=self._env(box, container),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                limit=STREAM_LIMIT,
+            )
+        except FileNotFoundError:
+            what = "the interpreter of its script" if container.script else f"executable {argv[0]!r}"
+            return (
+                None,
+                f'"{container.name}" could not start: {what} was not found (PATH={self.environ.get("PATH", "")})',
+            )
+        except OSError as exc:
+            return None, f'"{container.name}" could not start {argv[0]!r}: {exc.strerror}'
+        return process, ""
+
+    async def start_sidecars(
+        self, sandbox: str, sidecars: Sequence[ContainerRequest], output: OutputSink
+    ) -> StepOutcome | None:
+        box = self._get(sandbox)
+        for sidecar in sidecars:
+            started = time.time()
+            process, problem = await self._spawn(box, sidecar)
+            if process is None:
+                return StepOutcome(-1, started, time.time(), "StartFailed", problem)
+            box.sidecars.append(process)
+            for stream in (process.stdout, process.stderr):
+                box.readers.append(asyncio.create_task(pump_lines(stream, sidecar.name, output, None)))
+        return None
+
+    async def run_step(self, sandbox: str, step: ContainerRequest, output: OutputSink) -> StepOutcome:
+        box = self._get(sandbox)
+        started = time.time()
+        process, problem = await self._spawn(box, step)
+        if process is None:
+            box.killed = False
+            return StepOutcome(-1, started, time.time(), "StartFailed", problem)
+        box.step = process
+        if box.killed:  # killed while it was starting
+            await stop_process(process, self.kill_grace)
+        with contextlib.ExitStack() as files:
+            copies = [
+                files.enter_context(Path(path).open("wb")) if path else None
+                for path in (step.stdout_path, step.stderr_path)
+            ]
+            pumps = [
+                asyncio.create_task(pump_lines(stream, step.name, output, copy))
+                for stream, copy in zip((process.stdout, process.stderr), copies, strict=True)
+            ]
+            code = await process.wait()
+            kill_group(process.pid, signal.SIGKILL)  # what the step left behind ends with it
+            _done, stuck = await asyncio.wait(pumps, timeout=self.kill_grace)
+            for pump in stuck:  # a process that left the group still holds the pipe
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+        box.step = None
+        killed, box.killed = box.killed, False
+        exit_code = 128 - code if code < 0 else code
+        (box.dirs.steps / step.name / "exitCode").write_text(str(exit_code))
+        return StepOutcome(
+            exit_code=exit_code,
+            started=started,
+            finished=time.time(),
+            reason="Killed" if killed else "",
+            results=read_files(box.dirs.results, box.result_limit),
+            step_results=read_files(box.dirs.steps / step.name / "results", box.result_limit),
+        )
+
+    async def kill_step(self, sandbox: str) -> None:
+        box = self._sandboxes.get(sandbox)
+        if box is None:
+            return
+        box.killed = True  # also stops a step that is still starting
+        if box.step is not None:
+            await stop_process(box.step, self.kill_grace)
+
+    async def release(self, sandbox: str) -> None:
+        box = self._sandboxes.pop(sandbox, None)
+        if box is None:
+            return
+        if box.step is not None:
+            box.killed = True
+            await stop_process(box.step, self.kill_grace)
+        await asyncio.gather(*(stop_process(p, self.kill_grace) for p in box.sidecars))
+        for reader in box.readers:
+            reader.cancel()
+        await asyncio.gather(*box.readers, return_exceptions=True)
+        remove(box.dirs.root)
+
+    async def close(self) -> None:
+        """Release every sandbox still open (an interrupted run)."""
+        for name in list(self._sandboxes):
+            await self.release(name)

@@ -1,0 +1,382 @@
+"""Running Tekton PipelineRuns and TaskRuns on this machine, and reading back the runs kept in the store.
+
+``prepare_pipeline_run``/``prepare_task_run`` load the files, pick or build the run, resolve its
+Tasks and check everything (a ``SpecError``/``UsageError`` here means nothing ran). ``execute`` runs
+the prepared run with the chosen executor, persisting every change to the store (through
+``StoreWriter``) and handing log lines and changes to a ``RunView`` (the terminal).
+
+Directories: a run works in ``<state dir>/runs/<run>/`` (sandboxes, ``volumeClaimTemplate``
+workspaces), removed at the end; a ``persistentVolumeClaim`` workspace is the directory
+``<state dir>/volumes/<claimName>``, kept across runs like a claim; ``-w name=DIR`` binds DIR itself.
+Store records: kind ``PipelineRun`` (``manifest``: the Tekton-shaped object with ``status``;
+``state``: the resumable engine state without its TaskRuns) and kind ``TaskRun`` (one per TaskRun,
+labelled ``tekton.dev/pipelineRun``); logs are kept per run, by source ``task/step``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from gitloop.errors import UsageError
+from gitloop.localinfra.paths import state_dir
+from gitloop.pipeline.plan import (
+    PipelineRunPlan,
+    RunValidationError,
+    build_plan,
+    build_task_run_plan,
+)
+from gitloop.pipeline.state import Condition, PipelineRunState, TaskRunState, to_json
+from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
+from gitloop.pipeline.taskrun import TaskRunPlan
+from gitloop.pipeline.volumes import HOST_PATH
+from gitloop.ports import StepExecutor, Store
+from gitloop.service.pipeline_inputs import (
+    load_inputs,
+    pipeline_run_for,
+    resolve_pipeline_tasks,
+    run_name,
+    task_run_for,
+)
+from gitloop.service.run_driver import DriverSettings, drive_pipeline_run, drive_task_run
+from gitloop.service.store_writer import StoreWriter
+from gitloop.spec.tekton import WorkspaceBinding
+from gitloop.spec.tekton.loader import yaml_files
+
+PIPELINE_RUN = "PipelineRun"
+TASK_RUN = "TaskRun"
+
+
+def default_parallelism() -> int:
+    """TaskRuns running at once by default: ``max(8, 2 * CPUs)``. Local steps mostly wait on I/O or
+    on child processes, and Tekton on a cluster starts every ready TaskRun at once."""
+    return max(8, 2 * (os.cpu_count() or 1))
+
+
+class RunView(Protocol):
+    """The terminal side of a run."""
+
+    def log(self, source: str, line: str) -> None: ...
+
+    def changed(self, state: PipelineRunState | TaskRunState) -> None: ...
+
+    def notice(self, message: str) -> None: ...
+
+
+@dataclass
+class RunRequest:
+    """What ``gitloop pipeline run`` / ``gitloop task run`` were asked."""
+
+    files: Sequence[Path]
+    name: str | None = None
+    """``--pipeline`` or ``--task``."""
+    params: Sequence[str] = ()
+    workspaces: Sequence[str] = ()
+    executor: str = "local"
+    timeout: float | None = None
+    catalog_dirs: Sequence[Path] = ()
+    database_url: str | None = None
+    max_parallel: int | None = None
+
+
+@dataclass
+class PreparedRun:
+    """A checked run, ready to execute."""
+
+    kind: str
+    name: str
+    run_dir: Path
+    request: RunRequest
+    pipeline: PipelineRunPlan | None = None
+    task: TaskRunPlan | None = None
+    cancel: str = ""
+    cleanup: list[Path] = field(default_factory=list)
+
+    def request_doc(self) -> dict[str, object]:
+        """What was asked, and the YAML it was asked of, kept with the run so it can be run again (or
+        resumed) from the store: the ``-f`` files' text (up to ``MAX_KEPT_SOURCE`` bytes), flags."""
+        sources: list[dict[str, str]] = []
+        total = 0
+        for path in self.request.files:
+            for file in yaml_files(Path(path)):
+                text = file.read_text(encoding="utf-8", errors="replace")
+                total += len(text)
+                sources.append({"path": str(file), "text": text if total <= MAX_KEPT_SOURCE else ""})
+        r = self.request
+        return {
+            "name": r.name or "",
+            "params": list(r.params),
+            "workspaces": list(r.workspaces),
+            "executor": r.executor,
+            "timeout": r.timeout,
+            "catalogDirs": [str(d) for d in r.catalog_dirs],
+            "sources": sources,
+        }
+
+
+MAX_KEPT_SOURCE = 1 << 20
+"""Input YAML kept with a run, in bytes; beyond it only the paths are kept."""
+
+
+@dataclass
+class RunResult:
+    """How a run ended: its Tekton-shaped manifest and whether it succeeded."""
+
+    manifest: dict[str, Any]
+    condition: Condition
+
+    @property
+    def succeeded(self) -> bool:
+        return self.condition.succeeded
+
+
+def _host_dirs(
+    bindings: Sequence[WorkspaceBinding], run_dir: Path, root: Path
+) -> tuple[dict[str, str], list[Path]]:
+    dirs: dict[str, str] = {}
+    cleanup: list[Path] = []
+    for binding in bindings:
+        if binding.kind == HOST_PATH:
+            dirs[binding.name] = str(binding.source["path"])
+        elif binding.kind == "persistentVolumeClaim":
+            dirs[binding.name] = str(root / "volumes" / binding.claim_name)
+        elif binding.kind == "volumeClaimTemplate":
+            path = run_dir / "workspaces" / binding.name
+            dirs[binding.name] = str(path)
+            cleanup.append(path)
+    return dirs, cleanup
+
+
+def start_writer(request: RunRequest, view: RunView | None = None) -> StoreWriter:
+    """The store writer of a run, started early so opening the store overlaps loading the files."""
+    report = (lambda exc: view.notice(f"store: {exc}")) if view is not None else None
+    return StoreWriter(store_opener(request.database_url), on_error=report)
+
+
+def _record_failure(
+    request: RunRequest, kind: str, name: str, error: RunValidationError, writer: StoreWriter | None
+) -> None:
+    """Keep a run that failed validation in the store, as Tekton keeps the failed object."""
+    condition = Condition("False", error.reason, error.detail, time.time())
+    if kind == PIPELINE_RUN:
+        state: Any = PipelineRunState(name, "", condition=condition, done=True)
+        doc: dict[str, object] = {"manifest": pipeline_run_manifest(state), "state": to_json(state)}
+    else:
+        state = TaskRunState(name, "", condition=condition, phase="Done")
+        doc = {"manifest": task_run_manifest(state), "state": to_json(state)}
+    own = writer is None
+    writer = writer or start_writer(request)
+    writer.put(kind, name, doc, {"gitloop.dev/reason": error.reason})
+    if own:
+        writer.close()
+
+
+def prepare_pipeline_run(request: RunRequest, writer: StoreWriter | None = None) -> PreparedRun:
+    """Load, resolve and check a PipelineRun; raises before anything runs."""
+    inputs = load_inputs(request.files)
+    run, spec, pipeline_name, source = pipeline_run_for(
+        inputs, request.name, request.params, request.workspaces, request.catalog_dirs
+    )
+    tasks = resolve_pipeline_tasks(run, spec, pipeline_name, source, inputs, request.catalog_dirs)
+    name = run_name(run.meta, f"{pipeline_name}-run-")
+    root = state_dir()
+    run_dir = root / "runs" / name
+    host_dirs, cleanup = _host_dirs(run.workspaces, run_dir, root)
+    try:
+        plan = build_plan(
+            replace(run, meta=replace(run.meta, name=name)),
+            spec,
+            pipeline_name,
+            tasks,
+            objects=inputs.objects,
+            host_dirs=host_dirs,
+            uid=str(uuid.uuid4()),
+            name=name,
+            timeout=request.timeout,
+            pipeline_source=source,
+        )
+    except RunValidationError as exc:
+        _record_failure(request, PIPELINE_RUN, name, exc, writer)
+        raise
+    cancel = run.status if run.status in ("Cancelled", "CancelledRunFinally", "StoppedRunFinally") else ""
+    return PreparedRun(
+        PIPELINE_RUN, name, run_dir, request, pipeline=plan, cancel=cancel, cleanup=[run_dir, *cleanup]
+    )
+
+
+def prepare_task_run(request: RunRequest, writer: StoreWriter | None = None) -> PreparedRun:
+    """Load, resolve and check a TaskRun; raises before anything runs."""
+    inputs = load_inputs(request.files)
+    run, task = task_run_for(inputs, request.name, request.params, request.workspaces, request.catalog_dirs)
+    name = run_name(run.meta, f"{task.name}-run-")
+    root = state_dir()
+    run_dir = root / "runs" / name
+    host_dirs, _ = _host_dirs(run.workspaces, run_dir, root)
+    try:
+        plan = build_task_run_plan(
+            run,
+            task,
+            objects=inputs.objects,
+            host_dirs=host_dirs,
+            uid=str(uuid.uuid4()),
+            name=name,
+            timeout=request.timeout,
+        )
+    except RunValidationError as exc:
+        _record_failure(request, TASK_RUN, name, exc, writer)
+        raise
+    cancel = "TaskRunCancelled" if run.status == "TaskRunCancelled" else ""
+    return PreparedRun(TASK_RUN, name, run_dir, request, task=plan, cancel=cancel, cleanup=[run_dir])
+
+
+def store_opener(database_url: str | None) -> Callable[[], Store]:
+    """Opens the store: ``database_url``, else the SQLite file ``<state dir>/gitloop.db``."""
+
+    def open_it() -> Store:
+        from gitloop.store import open_store
+
+        if database_url:
+            return open_store(database_url)
+        root = state_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        return open_store(str(root / "gitloop.db"))
+
+    return open_it
+
+
+def make_executor(name: str, run_dir: Path) -> StepExecutor:
+    """The executor called ``name`` (``local`` or ``podman``), keeping its sandboxes in ``run_dir``."""
+    if name == "local":
+        from gitloop.executors.local import LocalExecutor
+
+        return LocalExecutor(run_dir / "sandboxes")
+    if name == "podman":
+        from gitloop.executors.podman import PodmanExecutor, podman_available
+
+        problem = podman_available()
+        if problem:
+            raise UsageError(f"the podman executor is not available: {problem}")
+        return PodmanExecutor(run_dir / "sandboxes")
+    raise UsageError(f"unknown executor {name!r}: use local or podman")
+
+
+class _Hooks:
+    """Persists every change through the store writer and shows it in the view."""
+
+    def __init__(self, prepared: PreparedRun, writer: StoreWriter, view: RunView) -> None:
+        self.prepared = prepared
+        self.writer = writer
+        self.view = view
+        self.namespace = (prepared.pipeline or prepared.task or _never()).namespace
+        self.log_run = prepared.name
+        self.request = prepared.request_doc()
+
+    def log(self, task_run: TaskRunState, source: str, line: str) -> None:
+        self.writer.log(self.log_run, source, line)
+        self.view.log(source, line)
+
+    def task_run_changed(self, state: TaskRunState) -> None:
+        pipeline_run = self.prepared.name if self.prepared.kind == PIPELINE_RUN else ""
+        labels = {"tekton.dev/task": state.task, "gitloop.dev/reason": state.condition.reason}
+        if pipeline_run:
+            labels.update(
+                {"tekton.dev/pipelineRun": pipeline_run, "tekton.dev/pipelineTask": state.pipeline_task}
+            )
+        manifest = task_run_manifest(state, namespace=self.namespace, pipeline_run=pipeline_run)
+        doc: dict[str, object] = {"manifest": manifest, "state": to_json(state)}
+        if not pipeline_run:
+            doc["request"] = self.request
+        self.writer.put(TASK_RUN, state.name, doc, labels)
+        self.view.changed(state)
+
+    def pipeline_run_changed(self, state: PipelineRunState) -> None:
+        plan = self.prepared.pipeline or _never()
+        manifest = pipeline_run_manifest(state, params=plan.params)
+        doc: dict[str, object] = {
+            "manifest": manifest,
+            "state": to_json(replace(state, children={})),
+            "executor": self.prepared.request.executor,
+            "request": self.request,
+        }
+        labels = {"tekton.dev/pipeline": state.pipeline, "gitloop.dev/reason": state.condition.reason}
+        self.writer.put(PIPELINE_RUN, state.name, doc, labels)
+        self.view.changed(state)
+
+    def notice(self, message: str) -> None:
+        self.view.notice(message)
+
+
+def _never() -> Any:
+    raise AssertionError("a prepared run has a plan")
+
+
+def execute(
+    prepared: PreparedRun, view: RunView, *, writer: StoreWriter | None = None, handle_signals: bool = True
+) -> RunResult:
+    """Run a prepared run to its end (Ctrl-C cancels it, see ``run_driver``); closes ``writer``."""
+    request = prepared.request
+    writer = writer or start_writer(request, view)
+    try:
+        executor = make_executor(request.executor, prepared.run_dir)
+    except BaseException:
+        writer.close()
+        raise
+    hooks = _Hooks(prepared, writer, view)
+    settings = DriverSettings(
+        executor,
+        hooks,
+        max_parallel=request.max_parallel or default_parallelism(),
+        handle_signals=handle_signals,
+    )
+    try:
+        if prepared.pipeline is not None:
+            pr_state = asyncio.run(drive_pipeline_run(prepared.pipeline, settings, cancel=prepared.cancel))
+            manifest = pipeline_run_manifest(pr_state, params=prepared.pipeline.params)
+            return RunResult(manifest, pr_state.condition)
+        assert prepared.task is not None
+        tr_state = asyncio.run(drive_task_run(prepared.task, settings, cancel=prepared.cancel))
+        return RunResult(task_run_manifest(tr_state, namespace=prepared.task.namespace), tr_state.condition)
+    finally:
+        writer.close()
+        for path in prepared.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run kept in the store."""
+
+    name: str
+    manifest: dict[str, Any]
+    created: float
+
+
+def list_runs(store: Store, *, kind: str = PIPELINE_RUN, limit: int | None = None) -> list[StoredRun]:
+    return [_stored(o.name, o.doc, o.created) for o in store.query(kind, limit=limit)]
+
+
+def _stored(name: str, doc: dict[str, object], created: float) -> StoredRun:
+    manifest = doc.get("manifest")
+    return StoredRun(name, manifest if isinstance(manifest, dict) else {}, created)
+
+
+def get_run(store: Store, name: str) -> tuple[StoredRun, list[StoredRun]]:
+    """A PipelineRun (or standalone TaskRun) and its TaskRuns; ``UsageError`` if unknown."""
+    found = store.get(PIPELINE_RUN, name)
+    if found is not None:
+        children = store.query(TASK_RUN, labels={"tekton.dev/pipelineRun": name})
+        ordered = sorted(children, key=lambda c: c.created)
+        return _stored(found.name, found.doc, found.created), [
+            _stored(c.name, c.doc, c.created) for c in ordered
+        ]
+    task = store.get(TASK_RUN, name)
+    if task is not None:
+        return _stored(task.name, task.doc, task.created), []
+    raise UsageError(f"no run named {name!r} in the store")

@@ -1,0 +1,292 @@
+"""The driver loop: performs what the machines decide, with a real clock, and feeds back what happened.
+
+One asyncio task per TaskRun (``TaskRunWorker``) runs the TaskRun machine against the executor;
+at most ``max_parallel`` TaskRuns hold a slot at once (their steps run one after another). The
+PipelineRun loop runs the PipelineRun machine, starts and cancels workers, and wakes up for the next
+timeout. Every change is handed to ``RunHooks`` (persistence, terminal) right after ``decide``.
+
+Ctrl-C (SIGINT) asks for ``CancelledRunFinally`` the first time (running TaskRuns are cancelled, the
+``finally`` tasks run), ``Cancelled`` the second time (the ``finally`` tasks are cancelled too);
+SIGTERM asks for ``Cancelled`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gitloop.errors import GitloopError
+from gitloop.pipeline import pipelinerun, taskrun
+from gitloop.pipeline import reasons as R
+from gitloop.pipeline.actions import (
+    Cancel,
+    CancelRun,
+    CancelTaskRun,
+    KillStep,
+    PipelineRunObservation,
+    Prepare,
+    Prepared,
+    PrepareFailed,
+    Release,
+    Released,
+    RunStep,
+    SidecarsStarted,
+    StartSidecars,
+    StartTaskRun,
+    StepFinished,
+    TaskRunChanged,
+    TaskRunObservation,
+)
+from gitloop.pipeline.plan import PipelineRunPlan
+from gitloop.pipeline.state import PipelineRunState, TaskRunState
+from gitloop.pipeline.taskrun import TaskRunPlan
+from gitloop.ports import StepExecutor, StepOutcome
+
+
+class RunHooks(Protocol):
+    """What the driver tells the outside world (store, terminal)."""
+
+    def log(self, task_run: TaskRunState, source: str, line: str) -> None: ...
+
+    def task_run_changed(self, state: TaskRunState) -> None: ...
+
+    def pipeline_run_changed(self, state: PipelineRunState) -> None: ...
+
+    def notice(self, message: str) -> None: ...
+
+
+@dataclass
+class DriverSettings:
+    executor: StepExecutor
+    hooks: RunHooks
+    max_parallel: int = 8
+    clock: Callable[[], float] = time.time
+    handle_signals: bool = False
+    semaphore: asyncio.Semaphore | None = field(default=None, repr=False)
+
+
+async def _wait(
+    queue: asyncio.Queue[object], deadline: float | None, clock: Callable[[], float]
+) -> list[object]:
+    """The next observations: at least one, or none once ``deadline`` passes."""
+    items: list[object] = []
+    timeout = None if deadline is None else max(0.0, deadline - clock())
+    try:
+        items.append(await asyncio.wait_for(queue.get(), timeout))
+    except TimeoutError:
+        return items
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+class TaskRunWorker:
+    """Runs one TaskRun through the executor; ``cancel`` may be called at any time."""
+
+    def __init__(self, plan: TaskRunPlan, settings: DriverSettings, *, prefix: str = "") -> None:
+        self.plan = plan
+        self.settings = settings
+        self.state = taskrun.initial_state(plan)
+        self.prefix = prefix or plan.pipeline_task or plan.task_name
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self._cancelled = asyncio.Event()
+        self.on_change: Callable[[TaskRunState], None] = settings.hooks.task_run_changed
+
+    def cancel(self, message: str) -> None:
+        self.queue.put_nowait(Cancel(message))
+        self._cancelled.set()
+
+    async def _slot(self) -> bool:
+        semaphore = self.settings.semaphore
+        if semaphore is None:
+            return True
+        acquire = asyncio.ensure_future(semaphore.acquire())
+        cancelled = asyncio.ensure_future(self._cancelled.wait())
+        await asyncio.wait({acquire, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        cancelled.cancel()
+        if acquire.done() and not acquire.cancelled():
+            return True
+        if not acquire.cancel():
+            semaphore.release()
+        return False
+
+    def _output(self, container: str, line: str) -> None:
+        name = container.removeprefix("step-")
+        self.settings.hooks.log(self.state, f"{self.prefix}/{name}", line)
+
+    async def _run_step(self, action: RunStep) -> None:
+        try:
+            outcome = await self.settings.executor.run_step(action.sandbox, action.step, self._output)
+        except (GitloopError, OSError) as exc:
+            now = self.settings.clock()
+            outcome = StepOutcome(-1, now, now, "StartFailed", f'"{action.step.name}" could not run: {exc}')
+        self.queue.put_nowait(StepFinished(action.sandbox, action.index, outcome))
+
+    async def _perform(self, action: object, background: set[asyncio.Task[None]]) -> list[TaskRunObservation]:
+        executor = self.settings.executor
+        if isinstance(action, Prepare):
+            try:
+                paths = await executor.prepare(action.request, result_limit=action.result_limit)
+            except (GitloopError, OSError) as exc:
+                return [PrepareFailed(action.request.name, str(exc))]
+            return [Prepared(action.request.name, paths)]
+        if isinstance(action, StartSidecars):
+            failure = await executor.start_sidecars(action.sandbox, action.sidecars, self._output)
+            return [SidecarsStarted(action.sandbox, failure)]
+        if isinstance(action, RunStep):
+            task = asyncio.create_task(self._run_step(action))
+            background.add(task)
+            task.add_done_callback(background.discard)
+        elif isinstance(action, KillStep):
+            await executor.kill_step(action.sandbox)
+        elif isinstance(action, Release):
+            with contextlib.suppress(GitloopError, OSError):
+                await executor.release(action.sandbox)
+            return [Released(action.sandbox)]
+        return []
+
+    async def run(self) -> TaskRunState:
+        """Run to the end; the final state is also ``self.state``."""
+        clock = self.settings.clock
+        if not await self._slot():
+            taskrun.decide(
+                self.plan, self.state, [o for o in _drain(self.queue) if isinstance(o, Cancel)], clock()
+            )
+            self.on_change(self.state)
+            return self.state
+        background: set[asyncio.Task[None]] = set()
+        observations: list[TaskRunObservation] = []
+        try:
+            while True:
+                actions = taskrun.decide(self.plan, self.state, observations, clock())
+                self.on_change(self.state)
+                observations = []
+                for action in actions:
+                    observations.extend(await self._perform(action, background))
+                if self.state.done:
+                    return self.state
+                if not observations:
+                    deadline = taskrun.next_deadline(self.plan, self.state)
+                    found = await _wait(self.queue, deadline, clock)
+                    observations = [o for o in found if isinstance(o, TaskRunObservation)]
+        finally:
+            if self.settings.semaphore is not None:
+                self.settings.semaphore.release()
+            if not self.state.done and self.state.sandbox:
+                with contextlib.suppress(Exception):
+                    await self.settings.executor.release(self.state.sandbox)
+            for task in background:
+                task.cancel()
+
+
+def _drain(queue: asyncio.Queue[object]) -> list[object]:
+    items: list[object] = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+@contextlib.contextmanager
+def _signals(enabled: bool, on_signal: Callable[[int], None]) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    if enabled:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, on_signal, sig)
+                installed.append(sig)
+    try:
+        yield None
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)
+
+
+def _prefix(plan: PipelineRunPlan, state: PipelineRunState, child: TaskRunPlan) -> str:
+    """How a TaskRun's log lines are prefixed: its pipeline task, ``-<i>`` for a matrix combination."""
+    task = child.pipeline_task
+    if plan.task(task).matrix is None:
+        return task
+    return f"{task}-{state.tasks[task].children.index(child.name)}"
+
+
+async def drive_pipeline_run(
+    plan: PipelineRunPlan, settings: DriverSettings, *, cancel: str = ""
+) -> PipelineRunState:
+    """Run a PipelineRun to its end."""
+    settings.semaphore = asyncio.Semaphore(settings.max_parallel)
+    state = pipelinerun.initial_state(plan)
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    workers: dict[str, TaskRunWorker] = {}
+    running: set[asyncio.Task[TaskRunState]] = set()
+    interrupts = 0
+
+    def on_signal(sig: int) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        graceful = sig == signal.SIGINT and interrupts == 1
+        status = R.CANCELLED_RUN_FINALLY if graceful else R.CANCELLED
+        settings.hooks.notice(
+            "cancelling: running TaskRuns are cancelled, finally tasks run (Ctrl-C again to cancel them too)"
+            if graceful
+            else "cancelling everything"
+        )
+        queue.put_nowait(CancelRun(status))
+
+    def child_changed(child: TaskRunState) -> None:
+        queue.put_nowait(TaskRunChanged(copy.deepcopy(child)))
+
+    observations: list[PipelineRunObservation] = [CancelRun(cancel)] if cancel else []
+    with _signals(settings.handle_signals, on_signal):
+        try:
+            while True:
+                actions = pipelinerun.decide(plan, state, observations, settings.clock())
+                for obs in observations:
+                    if isinstance(obs, TaskRunChanged) and obs.state.name in state.children:
+                        settings.hooks.task_run_changed(state.children[obs.state.name])
+                observations = []
+                for action in actions:
+                    if isinstance(action, StartTaskRun):
+                        worker = TaskRunWorker(
+                            action.plan, settings, prefix=_prefix(plan, state, action.plan)
+                        )
+                        worker.on_change = child_changed
+                        workers[action.plan.name] = worker
+                        settings.hooks.task_run_changed(state.children[action.plan.name])
+                        task = asyncio.create_task(worker.run())
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                    elif isinstance(action, CancelTaskRun) and action.name in workers:
+                        workers[action.name].cancel(action.message)
+                settings.hooks.pipeline_run_changed(state)
+                if state.done:
+                    return state
+                found = await _wait(queue, pipelinerun.next_deadline(plan, state), settings.clock)
+                observations = [o for o in found if isinstance(o, TaskRunChanged | CancelRun)]
+        finally:
+            for worker in workers.values():
+                if not worker.state.done:
+                    worker.cancel(R.TR_CANCELLED_BY_PIPELINE)
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+
+async def drive_task_run(plan: TaskRunPlan, settings: DriverSettings, *, cancel: str = "") -> TaskRunState:
+    """Run a standalone TaskRun to its end."""
+    settings.semaphore = None
+    worker = TaskRunWorker(plan, settings, prefix=plan.task_name)
+    if cancel:
+        worker.cancel(R.TR_CANCELLED_BY_USER)
+
+    def on_signal(_sig: int) -> None:
+        settings.hooks.notice("cancelling the TaskRun")
+        worker.cancel(R.TR_CANCELLED_BY_USER)
+
+    with _signals(settings.handle_signals, on_signal):
+        return await worker.run()
