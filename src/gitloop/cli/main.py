@@ -18,13 +18,16 @@ from gitloop import __version__
 from gitloop.errors import GitloopError
 
 _COMMANDS: dict[str, str] = {
+    "app": "gitloop.cli.app:app",
     "cluster": "gitloop.cli.cluster:cluster",
     "demo": "gitloop.cli.demo:demo",
     "gitserver": "gitloop.cli.gitserver:gitserver",
     "health": "gitloop.cli.health:health",
     "image": "gitloop.cli.image:image",
     "pipeline": "gitloop.cli.pipeline:pipeline",
+    "serve": "gitloop.cli.serve:serve",
     "task": "gitloop.cli.pipeline:task",
+    "trace": "gitloop.cli.trace:trace",
 }
 """Command name → ``module:attribute`` of its click command."""
 

@@ -1,0 +1,263 @@
+"""The HTTP face of ``gitloop serve``: FastAPI routes that read a request, call the ``Server`` and write
+JSON. No logic lives here.
+
+Webhooks: ``POST /hooks/{listener}`` (Tekton EventListener semantics) and ``POST /api/webhook`` (Argo
+CD's push webhook). A body over the size cap is refused with 413 before it is read (by its
+``Content-Length``) or as soon as it grows past the cap (chunked). Reads: ``/api/pipelineruns``,
+``/api/applications``, ``/api/trace/{sha}``; ``/healthz``; ``/metrics`` (Prometheus, when
+``prometheus-client`` is installed). With an API token configured, ``/api`` (but the webhook) and
+``/metrics`` need ``Authorization: Bearer <token>``. Every error is a JSON ``{"message": ...}``;
+unexpected ones are logged (never with the request's body or headers) and answered 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gitloop import __version__
+from gitloop.errors import GitloopError, SpecError, UsageError
+from gitloop.service.server import Answer, Conflict, NotFound, Server, SyncRequest
+
+log = logging.getLogger("gitloop.api")
+
+
+class SyncBody(BaseModel):
+    """The optional body of ``POST /api/applications/{name}/sync`` (Argo CD's field names)."""
+
+    prune: bool = False
+    dryRun: bool = False
+    force: bool = False
+    revision: str | None = None
+    resources: list[str] = Field(default_factory=list)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (``_TooLarge``) past ``limit`` bytes without reading further."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return bytes(body)
+
+
+class BodyLimit:
+    """ASGI middleware: a request whose ``Content-Length`` is over ``limit`` is answered 413 at once, on
+    every route, before anything reads its body."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.limit:
+                message = {"message": f"payload too large: the limit is {self.limit} bytes"}
+                await JSONResponse(message, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _json(answer: Answer) -> JSONResponse:
+    return JSONResponse(dict(answer.body), status_code=answer.status)
+
+
+class _Metrics:
+    """Prometheus metrics of one app, in a registry of its own; ``None`` parts without the library."""
+
+    def __init__(self) -> None:
+        try:
+            import prometheus_client as prom
+        except ImportError:  # optional dependency
+            self.registry = None
+            return
+        self.prom = prom
+        self.registry = prom.CollectorRegistry()
+        self.requests = prom.Counter(
+            "gitloop_webhook_requests",
+            "Webhook requests by endpoint and status code",
+            ["endpoint", "code"],
+            registry=self.registry,
+        )
+        self.latency = prom.Histogram(
+            "gitloop_webhook_seconds",
+            "Time to answer a webhook (runs queued or Applications refreshed)",
+            ["endpoint"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+
+    def observe(self, endpoint: str, code: int, seconds: float) -> None:
+        if self.registry is not None:
+            self.requests.labels(endpoint, str(code)).inc()
+            self.latency.labels(endpoint).observe(seconds)
+
+    def render(self) -> bytes | None:
+        if self.registry is None:
+            return None
+        data: bytes = self.prom.generate_latest(self.registry)
+        return data
+
+
+def create_app(server: Server) -> FastAPI:
+    """The FastAPI application serving ``server``."""
+    app = FastAPI(
+        title="gitloop", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
+    )
+    metrics = _Metrics()
+    limit = server.max_body_bytes
+    app.add_middleware(BodyLimit, limit=limit)
+
+    def authorized(request: Request) -> None:
+        if not server.authorized(request.headers.get("authorization", "")):
+            raise StarletteHTTPException(401, "a valid API token is required (Authorization: Bearer ...)")
+
+    guarded = [Depends(authorized)]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()]
+        return JSONResponse({"message": "invalid request", "errors": problems}, status_code=400)
+
+    @app.exception_handler(_TooLarge)
+    async def too_large(_request: Request, _exc: _TooLarge) -> JSONResponse:
+        return JSONResponse({"message": f"payload too large: the limit is {limit} bytes"}, status_code=413)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"message": str(exc.args[0] if exc.args else exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"message": str(exc)}, status_code=409)
+
+    @app.exception_handler(GitloopError)
+    async def failed(_request: Request, exc: GitloopError) -> JSONResponse:
+        code = 400 if isinstance(exc, UsageError | SpecError) else 500
+        return JSONResponse({"message": str(exc)}, status_code=code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+        return JSONResponse({"message": "internal error; see the server log"}, status_code=500)
+
+    # -- webhooks ---------------------------------------------------------------------------------
+
+    @app.post("/hooks/{listener}")
+    async def hook(listener: str, request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        if listener not in server.listeners:
+            answer = Answer(404, {"message": f"no EventListener {listener!r} is served here"})
+        else:
+            try:
+                body = await _read_body(request, limit)
+            except _TooLarge:
+                answer = Answer(
+                    413,
+                    {"eventListener": listener, "message": f"payload too large: the limit is {limit} bytes"},
+                )
+            else:
+                headers = list(request.headers.items())
+                answer = await asyncio.to_thread(server.hook, listener, headers, body, str(request.url))
+        metrics.observe("hooks", answer.status, time.perf_counter() - started)
+        return _json(answer)
+
+    @app.post("/api/webhook")
+    async def refresh_webhook(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        try:
+            body = await _read_body(request, limit)
+        except _TooLarge:
+            answer = Answer(413, {"message": f"payload too large: the limit is {limit} bytes"})
+        else:
+            answer = await asyncio.to_thread(server.refresh_hook, list(request.headers.items()), body)
+        metrics.observe("webhook", answer.status, time.perf_counter() - started)
+        return _json(answer)
+
+    # -- PipelineRuns -----------------------------------------------------------------------------
+
+    @app.get("/api/pipelineruns", dependencies=guarded)
+    async def pipeline_runs(limit: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+        return await asyncio.to_thread(server.runs, limit=limit)
+
+    @app.get("/api/pipelineruns/{name}", dependencies=guarded)
+    async def pipeline_run(name: str) -> dict[str, Any]:
+        return await asyncio.to_thread(server.run, name)
+
+    @app.get("/api/pipelineruns/{name}/taskruns", dependencies=guarded)
+    async def task_runs(name: str) -> dict[str, Any]:
+        return await asyncio.to_thread(server.task_runs, name)
+
+    @app.get("/api/pipelineruns/{name}/logs", dependencies=guarded, response_model=None)
+    async def logs(
+        name: str,
+        source: str | None = None,
+        after: Annotated[int, Query(ge=0)] = 0,
+        format: Annotated[str, Query(pattern="^(json|text)$")] = "json",
+    ) -> dict[str, Any] | PlainTextResponse:
+        lines = await asyncio.to_thread(server.logs, name, source=source, after=after)
+        if format == "text":
+            return PlainTextResponse("".join(f"[{line['source']}] {line['text']}\n" for line in lines))
+        return {"name": name, "lines": lines}
+
+    # -- Applications -----------------------------------------------------------------------------
+
+    @app.get("/api/applications", dependencies=guarded)
+    async def applications() -> dict[str, Any]:
+        return server.applications()
+
+    @app.get("/api/applications/{name}", dependencies=guarded)
+    async def application(name: str) -> dict[str, Any]:
+        return dict(server.application(name))
+
+    @app.post("/api/applications/{name}/refresh", dependencies=guarded)
+    async def refresh(name: str, wait: bool = False) -> JSONResponse:
+        return _json(await server.refresh_application(name, wait=wait))
+
+    @app.post("/api/applications/{name}/sync", dependencies=guarded)
+    async def sync(name: str, body: SyncBody | None = None, wait: bool = False) -> JSONResponse:
+        given = body or SyncBody()
+        request = SyncRequest(given.prune, given.dryRun, given.force, given.revision, tuple(given.resources))
+        return _json(await server.sync_application(name, request, wait=wait))
+
+    # -- lineage, health, metrics -----------------------------------------------------------------
+
+    @app.get("/api/trace/{sha}", dependencies=guarded)
+    async def trace(sha: str) -> dict[str, Any]:
+        found = await asyncio.to_thread(server.trace, sha)
+        return found.to_dict()
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        return _json(server.health())
+
+    @app.get("/metrics", dependencies=guarded)
+    async def prometheus() -> Response:
+        data = metrics.render()
+        if data is None:
+            raise StarletteHTTPException(404, "metrics need the prometheus-client package")
+        return Response(data, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app

@@ -1,0 +1,266 @@
+"""The sync driver: performs what ``gitloop.gitops.sync.decide`` asks against a cluster, and loops.
+
+One loop per operation: observe the keys the operation watches, ``decide``, store the operation
+(after every step, so a killed process resumes it), perform the actions, and when nothing was
+performed wait for a change to the Application's live objects (``LiveCache`` notifications), the
+step machine's ``wake_at`` (the wave delay, 0 s by default) or, at most, ``poll`` seconds. Waves are
+therefore gated on health as fast as the API server reports it.
+
+How actions map onto the ``Cluster`` port:
+
+- ``Apply`` / ``CreateHook``: server-side apply with field manager ``gitloop`` and conflicts forced
+  (``kubectl apply --server-side --force-conflicts``, as Argo CD's server-side apply does) of the
+  prepared manifest (tracking annotation, explicit port protocols). gitloop always applies
+  server-side: ``ServerSideApply=false`` still applies server-side. ``Replace=true`` applies too;
+  with ``Force=true`` it deletes the object and creates it again. Dry runs are server-side apply dry
+  runs; a dry run that fails only because the namespace is created by the same sync passes, and
+  dry runs run concurrently (they change nothing); real applies run one after the other, in plan
+  order.
+- ``Prune``: delete with the plan's propagation policy; an object already gone counts as pruned.
+  After a failed prune nothing else of the batch runs.
+- ``DeleteHook`` / ``ReleaseHook``: the hook finalizer is removed with a JSON patch that tests it is
+  still where it was read (never re-applying the hook, whose spec may be immutable and may have
+  changed in git); ``DeleteHook`` then deletes the object.
+
+``Prune=confirm`` resources are confirmed by a manual sync with ``--prune``; automated syncs wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from gitloop.errors import ClusterError, NotFoundError
+from gitloop.gitops.live import resource_version
+from gitloop.gitops.observe import ClusterView
+from gitloop.gitops.sync import (
+    Action,
+    ActionResult,
+    Apply,
+    CreateHook,
+    DeleteHook,
+    LiveObservation,
+    Observations,
+    OperationState,
+    Prune,
+    ReleaseHook,
+    SyncTask,
+    TaskAction,
+    decide,
+    watched,
+)
+from gitloop.gitops.sync.annotation import HOOK_FINALIZER
+from gitloop.gitops.syncop import SyncOperation
+from gitloop.model.resources import ResourceKey
+
+DEFAULT_POLL = 1.0
+CATCH_UP = 0.2
+"""Seconds the driver waits for the watch to report what it applied before reading it from the server."""
+_REPLACE_TIMEOUT = 60.0
+
+Persist = Callable[[SyncOperation], None]
+
+
+def _describe(task: SyncTask) -> str:
+    kind = task.key.kind.lower()
+    return f"{kind}.{task.key.group}/{task.key.name}" if task.key.group else f"{kind}/{task.key.name}"
+
+
+class SyncDriver:
+    """Runs sync operations of the Applications deployed to one cluster."""
+
+    def __init__(
+        self,
+        view: ClusterView,
+        persist: Persist,
+        *,
+        clock: Callable[[], float] = time.time,
+        poll: float = DEFAULT_POLL,
+    ) -> None:
+        self.view = view
+        self._persist = persist
+        self._clock = clock
+        self._poll = poll
+
+    async def run(self, operation: SyncOperation, *, prune_confirmed: bool = False) -> SyncOperation:
+        """Drive ``operation`` (planned: ``state`` set) until its attempt completes; returns it then."""
+        assert operation.state is not None, "plan the operation before running it"
+        state: OperationState = operation.state
+        api_versions = {task.key: task.api_version for task in state.plan.tasks}
+        unconfirmed = dict.fromkeys(api_versions, 0)  # read from the server until the cache catches up
+        results: list[ActionResult] = []
+        times = dict(operation.times)
+        while True:
+            keys = watched(state)
+            await self._catch_up(operation.app, keys, unconfirmed)
+            version = self.view.cache.version(operation.app)
+            live = await self.view.observe({k: api_versions[k] for k in keys}, unconfirmed)
+            observations = Observations(
+                now=self._clock(),
+                results=tuple(results),
+                live={k: LiveObservation.of(obj) for k, obj in live.items()},
+                prune_confirmed=prune_confirmed,
+            )
+            decision = decide(state, observations)
+            state = decision.state
+            operation = replace(operation, state=state, times=dict(times))
+            await asyncio.to_thread(self._persist, operation)
+            results = await self._perform(decision.actions, state, unconfirmed, times)
+            if state.phase.completed:
+                return operation  # after the last actions: hooks deleted or released by policy
+            if not results:
+                timeout = self._poll
+                if decision.wake_at is not None:
+                    timeout = max(0.0, min(timeout, decision.wake_at - self._clock()))
+                if timeout > 0:
+                    await self.view.cache.wait_change(operation.app, version, timeout)
+
+    async def _catch_up(
+        self, app: str, keys: frozenset[ResourceKey], unconfirmed: dict[ResourceKey, int]
+    ) -> None:
+        """Give the cache a moment (``CATCH_UP`` s) to see what was just applied, instead of reading it."""
+        cache = self.view.cache
+        deadline = self._clock() + CATCH_UP
+
+        def behind() -> bool:
+            return any(
+                0 < unconfirmed.get(k, 0) > resource_version(cache.get(k)) and cache.watching(k.group, k.kind)
+                for k in keys
+            )
+
+        while behind() and (left := deadline - self._clock()) > 0:
+            await cache.wait_change(app, cache.version(app), left)
+
+    # -- performing actions ------------------------------------------------------------------------
+
+    async def _perform(
+        self,
+        actions: Sequence[Action],
+        state: OperationState,
+        unconfirmed: dict[ResourceKey, int],
+        times: dict[str, float],
+    ) -> list[ActionResult]:
+        """Perform ``actions``; ``times`` gets when each task was applied or pruned."""
+        dry_runs = [a for a in actions if isinstance(a, Apply | CreateHook) and a.dry_run]
+        results = list(await asyncio.gather(*(self._dry_run(a.task, state) for a in dry_runs)))
+        for action in actions:
+            if isinstance(action, Apply | CreateHook) and not action.dry_run:
+                times[action.task.id] = self._clock()
+                result, version = await self._apply(action.task)
+                results.append(result)
+                unconfirmed[action.task.key] = version
+            elif isinstance(action, Prune):
+                times[action.task.id] = self._clock()
+                result = await self._prune(action.task, action.propagation)
+                results.append(result)
+                unconfirmed[action.task.key] = 0
+                if not result.ok:
+                    break
+            elif isinstance(action, DeleteHook):
+                results.append(await self._delete_hook(action.task, action.propagation))
+                unconfirmed[action.task.key] = 0
+            elif isinstance(action, ReleaseHook):
+                await self._release(action.task)
+        return results
+
+    async def _dry_run(self, task: SyncTask, state: OperationState) -> ActionResult:
+        assert task.manifest is not None
+        if task.skip_dry_run and await self.view.kind(task.api_version, task.key.kind) is None:
+            return ActionResult(task.id, True, f"{_describe(task)} dry run skipped (kind not served yet)")
+        try:
+            await self.view.apply(task.manifest, dry_run=True)
+        except NotFoundError as exc:
+            namespace = task.key.namespace
+            creates = any(
+                t.key == ResourceKey("", "Namespace", "", namespace) and not t.is_prune
+                for t in state.plan.tasks
+            )
+            if namespace and creates:
+                return ActionResult(
+                    task.id,
+                    True,
+                    f"{_describe(task)} dry run skipped: namespace {namespace} is created by this sync",
+                )
+            return ActionResult(task.id, False, str(exc))
+        except ClusterError as exc:
+            return ActionResult(task.id, False, str(exc))
+        return ActionResult(task.id, True, f"{_describe(task)} validated (dry run)")
+
+    async def _apply(self, task: SyncTask) -> tuple[ActionResult, int]:
+        """Apply one task: its result and the resourceVersion the server returned (0 on failure)."""
+        assert task.manifest is not None
+        before = self.view.cache.get(task.key)
+        try:
+            if task.action is TaskAction.REPLACE and task.force:
+                await self._delete_and_wait(task)
+                before = None
+            applied = await self.view.apply(task.manifest)
+        except ClusterError as exc:
+            return ActionResult(task.id, False, str(exc)), 0
+        self.view.remember(task.manifest, applied)
+        if before is None and not task.live:
+            verb = "created"
+        elif before is not None and resource_version(before) == resource_version(applied):
+            verb = "unchanged"
+        else:
+            verb = "configured"
+        return ActionResult(task.id, True, f"{_describe(task)} {verb}"), resource_version(applied)
+
+    async def _delete_and_wait(self, task: SyncTask) -> None:
+        try:
+            await self.view.delete(
+                task.api_version, task.key.kind, task.key.name, task.key.namespace, propagation="Foreground"
+            )
+        except NotFoundError:
+            return
+        deadline = self._clock() + _REPLACE_TIMEOUT
+        while self._clock() < deadline:
+            if (
+                await self.view.get(task.api_version, task.key.kind, task.key.name, task.key.namespace)
+                is None
+            ):
+                return
+            await asyncio.sleep(0.1)
+        raise ClusterError(f"{_describe(task)} was not deleted within {_REPLACE_TIMEOUT:.0f}s for Replace")
+
+    async def _prune(self, task: SyncTask, propagation: str) -> ActionResult:
+        key = task.key
+        try:
+            await self.view.delete(
+                task.api_version, key.kind, key.name, key.namespace, propagation=propagation
+            )
+        except NotFoundError:
+            return ActionResult(task.id, True, "pruned (already gone)")
+        except ClusterError as exc:
+            return ActionResult(task.id, False, str(exc))
+        return ActionResult(task.id, True, "pruned")
+
+    async def _release(self, task: SyncTask) -> None:
+        """Remove the hook finalizer (and only it) from a live hook; nothing when the hook is gone."""
+        key = task.key
+        live = await self.view.get(task.api_version, key.kind, key.name, key.namespace)
+        finalizers = ((live or {}).get("metadata") or {}).get("finalizers") or []
+        if HOOK_FINALIZER not in finalizers:
+            return
+        index = finalizers.index(HOOK_FINALIZER)
+        path = f"/metadata/finalizers/{index}"
+        operations = [{"op": "test", "path": path, "value": HOOK_FINALIZER}, {"op": "remove", "path": path}]
+        try:
+            await self.view.patch(task.api_version, key.kind, key.name, key.namespace, operations)
+        except ClusterError:
+            return  # changed or deleted meanwhile: the next step sees it again
+
+    async def _delete_hook(self, task: SyncTask, propagation: str) -> ActionResult:
+        await self._release(task)
+        key = task.key
+        try:
+            await self.view.delete(
+                task.api_version, key.kind, key.name, key.namespace, propagation=propagation
+            )
+        except NotFoundError:
+            return ActionResult(task.id, True, "deleted (already gone)")
+        except ClusterError as exc:
+            return ActionResult(task.id, False, str(exc))
+        return ActionResult(task.id, True, "deleted")

@@ -1,0 +1,259 @@
+"""The ``PipelineLauncher`` on the CI engine (``gitloop.service.pipelines``): runs in worker threads.
+
+``launch`` records the run in the store at once as Pending (kind ``PipelineRun``/``TaskRun``, the
+Tekton-shaped manifest with ``Succeeded=Unknown``, reason ``Pending``, and the rendered resource) and
+queues it; one of ``max_parallel`` worker threads then prepares it — the resource plus the listener's
+Pipeline/Task files — and executes it with the configured executor, the engine persisting every
+change to the store. A run that cannot be prepared (an unknown Pipeline, a bad param) is recorded as
+Failed with the reason. Runs queued but not started when the server stops keep their Pending record
+and are queued again by ``resume`` on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitloop.errors import GitloopError, UsageError
+from gitloop.pipeline import reasons as R
+from gitloop.pipeline.state import PipelineRunState, TaskRunState
+from gitloop.ports import Store
+from gitloop.service import pipelines
+from gitloop.service.lineage import Lineage
+from gitloop.service.server.engines import LAUNCHABLE_KINDS, Conflict
+
+log = logging.getLogger(__name__)
+
+QUEUED_LABEL = "gitloop.dev/queued"
+LISTENER_LABEL = "gitloop.dev/listener"
+REASON_LABEL = "gitloop.dev/reason"
+PENDING = "Pending"
+
+
+def _timestamp(value: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+
+
+def _manifest(resource: dict[str, Any], status: str, reason: str, message: str, now: float) -> dict[str, Any]:
+    """``resource`` with a Tekton ``Succeeded`` condition."""
+    condition = {
+        "type": "Succeeded",
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": _timestamp(now),
+    }
+    out = {k: v for k, v in resource.items() if k != "status"}
+    out["status"] = {"conditions": [condition]}
+    if status != "Unknown":
+        out["status"]["completionTime"] = _timestamp(now)
+    return out
+
+
+class _QuietView:
+    """The engine's view of a run started by the server: logs are in the store; notices go to the log."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def log(self, source: str, line: str) -> None:
+        return None
+
+    def changed(self, state: PipelineRunState | TaskRunState) -> None:
+        return None
+
+    def notice(self, message: str) -> None:
+        log.info("%s: %s", self._name, message)
+
+
+@dataclass(frozen=True)
+class _Job:
+    launcher: PipelinesLauncher
+    resource: dict[str, Any]
+
+
+class RunPool:
+    """``max_parallel`` daemon worker threads shared by every listener's launcher."""
+
+    def __init__(self, max_parallel: int) -> None:
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._queued = 0
+        self._running = 0
+        self._draining = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"gitloop-run-{i}", daemon=True)
+            for i in range(max_parallel)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            if self._draining:
+                raise GitloopError("the server is stopping: no new runs are started")
+            self._queued += 1
+        self._queue.put(job)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._queued + self._running
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            with self._lock:
+                self._queued -= 1
+                if self._draining:
+                    continue  # stays Pending in the store; the next start resumes it
+                self._running += 1
+            try:
+                job.launcher.run(job.resource)
+            except Exception:  # a run's failure must never stop the worker
+                log.exception("run %s failed unexpectedly", job.resource.get("metadata", {}).get("name"))
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+    def drain(self, grace: float, force: threading.Event | None = None) -> int:
+        """Start nothing more; wait up to ``grace`` seconds for running runs; how many still run."""
+        deadline = time.monotonic() + grace
+        with self._lock:
+            self._draining = True
+            while self._running and time.monotonic() < deadline and not (force and force.is_set()):
+                self._idle.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+            still = self._running
+        for _ in self._threads:
+            self._queue.put(None)
+        return still
+
+
+class PipelinesLauncher:
+    """Launches the runs one EventListener creates, with the Pipelines and Tasks of ``pipeline_paths``."""
+
+    def __init__(
+        self,
+        *,
+        listener: str,
+        store: Store,
+        database_url: str,
+        pipeline_paths: Sequence[Path],
+        executor: str,
+        pool: RunPool,
+        lineage: Lineage,
+        work_dir: Path,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.listener = listener
+        self._store = store
+        self._database_url = database_url
+        self._paths = tuple(pipeline_paths)
+        self._executor = executor
+        self._pool = pool
+        self._lineage = lineage
+        self._work_dir = work_dir
+        self._clock = clock
+
+    # -- PipelineLauncher ------------------------------------------------------------------------
+
+    def launch(self, resource: dict[str, Any], *, event_id: str) -> str:
+        kind = str(resource.get("kind", ""))
+        name = str((resource.get("metadata") or {}).get("name", ""))
+        if kind not in LAUNCHABLE_KINDS:
+            raise UsageError(
+                f"cannot create a {kind or 'resource without kind'}: gitloop serve runs {LAUNCHABLE_KINDS}"
+            )
+        if not name:
+            raise UsageError(f"the {kind} has no metadata.name")
+        if self._store.get(kind, name) is not None:
+            raise Conflict(f"{kind} {name!r} already exists")
+        self._queue(resource, event_id)
+        return name
+
+    def in_flight(self) -> int:
+        return self._pool.in_flight()
+
+    def resume(self) -> list[str]:
+        names: list[str] = []
+        for kind in LAUNCHABLE_KINDS:
+            labels = {QUEUED_LABEL: "true", LISTENER_LABEL: self.listener}
+            for record in reversed(self._store.query(kind, labels=labels)):
+                resource = record.doc.get("resource")
+                if isinstance(resource, dict):
+                    self._pool.submit(_Job(self, resource))
+                    names.append(record.name)
+        return names
+
+    def drain(self, grace: float, force: threading.Event | None = None) -> int:
+        return self._pool.drain(grace, force)
+
+    # -- the work --------------------------------------------------------------------------------
+
+    def _queue(self, resource: dict[str, Any], event_id: str) -> None:
+        kind = str(resource["kind"])
+        name = str(resource["metadata"]["name"])
+        manifest = _manifest(resource, "Unknown", PENDING, "queued by gitloop serve", self._clock())
+        labels = {QUEUED_LABEL: "true", LISTENER_LABEL: self.listener, REASON_LABEL: PENDING}
+        doc: dict[str, object] = {"manifest": manifest, "resource": resource, "eventId": event_id}
+        self._store.put(kind, name, doc, labels=labels)
+        try:
+            self._pool.submit(_Job(self, resource))
+        except GitloopError:
+            self._store.delete(kind, name)
+            raise
+
+    def _still_pending(self, kind: str, name: str) -> bool:
+        found = self._store.get(kind, name)
+        return found is not None and found.labels.get(QUEUED_LABEL) == "true"
+
+    def _fail(self, resource: dict[str, Any], reason: str, message: str) -> None:
+        kind, name = str(resource["kind"]), str(resource["metadata"]["name"])
+        manifest = _manifest(resource, "False", reason, message, self._clock())
+        labels = {LISTENER_LABEL: self.listener, REASON_LABEL: reason}
+        self._store.put(kind, name, {"manifest": manifest, "resource": resource}, labels=labels)
+        self._lineage.record_run_finished(name, manifest, finished=self._clock())
+
+    def run(self, resource: dict[str, Any]) -> None:
+        """Prepare and execute one run (in a worker thread), to its end."""
+        kind, name = str(resource["kind"]), str(resource["metadata"]["name"])
+        if not self._still_pending(kind, name):
+            return  # started (and recorded) by another process already
+        self._lineage.record_run_started(name, time_started=self._clock())
+        self._work_dir.mkdir(parents=True, exist_ok=True)
+        file = self._work_dir / f"{name}.json"
+        file.write_text(json.dumps(resource), encoding="utf-8")
+        request = pipelines.RunRequest(
+            files=[file, *self._paths], executor=self._executor, database_url=self._database_url
+        )
+        try:
+            try:
+                prepared = (
+                    pipelines.prepare_pipeline_run(request)
+                    if kind == "PipelineRun"
+                    else pipelines.prepare_task_run(request)
+                )
+            except GitloopError as exc:
+                if self._still_pending(kind, name):  # the engine did not record why
+                    reason = R.PR_COULDNT_GET_PIPELINE if kind == "PipelineRun" else R.TR_VALIDATION_FAILED
+                    self._fail(resource, reason, str(exc))
+                else:
+                    record = self._store.get(kind, name)
+                    manifest = record.doc.get("manifest") if record else None
+                    self._lineage.record_run_finished(
+                        name, manifest if isinstance(manifest, dict) else {}, finished=self._clock()
+                    )
+                log.warning("%s %s could not start: %s", kind, name, exc)
+                return
+            result = pipelines.execute(prepared, _QuietView(name), handle_signals=False)
+            self._lineage.record_run_finished(name, result.manifest, finished=self._clock())
+            log.info("%s %s finished: %s", kind, name, result.condition.reason)
+        finally:
+            file.unlink(missing_ok=True)

@@ -1,0 +1,109 @@
+"""The two seams between the server and the engines, as small Protocols the server owns.
+
+``PipelineLauncher`` starts the runs an EventListener created (the CI side); ``AppRefresher`` refreshes
+the Applications a push touched and answers the API about them (the CD side). The HTTP layer and the
+webhook logic only see these, so they are tested with small fakes; ``ci.py`` and ``cd.py`` adapt the
+real engine services to them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+LAUNCHABLE_KINDS = ("PipelineRun", "TaskRun")
+"""What a TriggerTemplate may create here: there is no cluster to create anything else in."""
+
+
+class NotFound(LookupError):
+    """The named Application or run does not exist (answered with 404)."""
+
+
+class Conflict(RuntimeError):
+    """The request conflicts with what is going on (an operation already running; answered with 409)."""
+
+
+class PipelineLauncher(Protocol):
+    """Starts PipelineRuns (and TaskRuns) rendered by a TriggerTemplate."""
+
+    def launch(self, resource: dict[str, Any], *, event_id: str) -> str:
+        """Queue ``resource`` (a ``tekton.dev/v1`` PipelineRun or TaskRun with ``metadata.name``) to run in
+        the background and record it in the store; returns the run's name. Must return quickly: the
+        webhook sender is waiting. Raises ``GitloopError`` when it cannot be queued at all."""
+        ...
+
+    def in_flight(self) -> int:
+        """Runs queued or running."""
+        ...
+
+    def resume(self) -> list[str]:
+        """Queue again the runs a previous process queued but never started; their names."""
+        ...
+
+    def drain(self, grace: float, force: threading.Event | None = None) -> int:
+        """Stop starting runs and wait up to ``grace`` seconds (or until ``force`` is set) for the running
+        ones to end; returns how many are still running. Queued runs stay queued for the next start."""
+        ...
+
+
+@dataclass(frozen=True)
+class Push:
+    """What a push webhook says about the repository and the ref it updated."""
+
+    provider: str
+    repo_urls: tuple[str, ...]
+    """Every URL the payload gives for the repository (web page, HTTPS clone URL, SSH URL)."""
+    web_url: str
+    ref: str
+    """``refs/heads/main``, ``refs/tags/v1``."""
+    after: str
+    default_branch: str = ""
+    head_message: str = ""
+    head_time: float | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What ``POST /api/applications/{name}/sync`` asks for."""
+
+    prune: bool = False
+    dry_run: bool = False
+    force: bool = False
+    revision: str | None = None
+    resources: tuple[str, ...] = field(default=())
+
+
+class AppRefresher(Protocol):
+    """The CD engine as the server sees it."""
+
+    def names(self) -> list[str]:
+        """Every Application, sorted."""
+        ...
+
+    def apps_for_push(self, push: Push) -> list[str]:
+        """The Applications with a source in the pushed repository tracking the pushed ref."""
+        ...
+
+    def refresh(self, app_names: Sequence[str]) -> None:
+        """Refresh these Applications now, fetching git (auto-sync follows). Thread-safe; returns at once."""
+        ...
+
+    def status(self, name: str) -> Mapping[str, Any]:
+        """The Application's status as last reconciled (``NotFound`` if unknown)."""
+        ...
+
+    async def refresh_now(self, name: str) -> Mapping[str, Any]:
+        """Refresh one Application and return its new status (``NotFound`` if unknown)."""
+        ...
+
+    async def sync(self, name: str, request: SyncRequest, *, wait: bool) -> Mapping[str, Any]:
+        """Start a sync (``Conflict`` if one runs); with ``wait``, return the finished operation."""
+        ...
+
+    async def drain(self, grace: float, force: threading.Event | None = None) -> None:
+        """Wait up to ``grace`` seconds (or until ``force`` is set) for running sync operations to end,
+        then stop reconciling. Idempotent."""
+        ...

@@ -1,0 +1,268 @@
+"""What ``gitloop serve`` does for each request, independent of HTTP: the face (``gitloop.api``) passes
+headers and bytes in and turns the ``Answer`` into a response.
+
+- ``hook``: one EventListener request through ``gitloop.triggers.handle`` (status codes decided
+  there), then the created PipelineRuns launched and the push recorded in the lineage. Nothing is
+  launched unless the handler answered 202; if nothing could be launched the delivery claim is
+  released so the sender's retry is not taken for a replay.
+- ``refresh_hook``: a GitHub/GitLab/Gitea push refreshes the matching Applications at once.
+- the read side: runs and their logs from the store, Applications from the CD engine, traces.
+
+Request bodies and credential headers are never logged; log lines name the listener, the status,
+the event and delivery ids and what each trigger did.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitloop.errors import GitloopError, UsageError
+from gitloop.ports import Store
+from gitloop.service import pipelines
+from gitloop.service.lineage import Lineage, Trace
+from gitloop.service.server.deliveries import StoreDeliveryLog
+from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher, SyncRequest
+from gitloop.service.server.pushhooks import parsed_body, read_push, source_push
+from gitloop.spec.triggers import ResolvedListener, SecretValues
+from gitloop.triggers import Headers, IncomingEvent, Limits, handle
+
+log = logging.getLogger("gitloop.serve")
+
+QUIET_LOGGERS = ("celpy",)
+"""Libraries whose debug logging prints whole requests (the CEL evaluator logs every activation: body
+and headers): held at WARNING so no log level of the server can leak a payload or a token."""
+
+HeaderPairs = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A status code and a JSON body."""
+
+    status: int
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ServedListener:
+    """One EventListener as served: resolved, with its Secrets and its launcher."""
+
+    listener: ResolvedListener
+    secrets: SecretValues
+    launcher: PipelineLauncher
+
+
+@dataclass
+class Server:
+    """The running server's logic. Methods are thread-safe unless ``async``."""
+
+    store: Store
+    listeners: Mapping[str, ServedListener]
+    lineage: Lineage
+    apps: AppRefresher | None = None
+    max_body_bytes: int = 5 * 1024 * 1024
+    webhook_secret: bytes | None = field(default=None, repr=False)
+    api_token: bytes | None = field(default=None, repr=False)
+    clock: Callable[[], float] = time.time
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the server stops: ``/healthz`` answers 503."""
+    force: threading.Event = field(default_factory=threading.Event)
+    """Set to cut the shutdown's waiting short (a second signal)."""
+
+    def __post_init__(self) -> None:
+        self.deliveries = StoreDeliveryLog(self.store, clock=self.clock)
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
+
+    # -- webhooks --------------------------------------------------------------------------------
+
+    def hook(self, name: str, headers: HeaderPairs, body: bytes, url: str = "") -> Answer:
+        """One request to ``/hooks/{name}``."""
+        served = self.listeners.get(name)
+        if served is None:
+            return Answer(404, {"message": f"no EventListener {name!r} is served here"})
+        received = self.clock()
+        event = IncomingEvent.of(headers, body, url=url)
+        outcome = handle(
+            event,
+            served.listener,
+            secrets=served.secrets,
+            deliveries=self.deliveries,
+            limits=Limits(max_body_bytes=self.max_body_bytes),
+        )
+        triggers = "; ".join(str(r) for r in outcome.results) or "no triggers"
+        said = "" if outcome.status_code == 202 else f"{outcome.body.get('message', '')}: nothing created; "
+        log.info(
+            "hook %s: %d event=%s delivery=%s: %s%s",
+            name,
+            outcome.status_code,
+            outcome.event_id,
+            outcome.delivery_id or "-",
+            said,
+            triggers,
+        )
+        if outcome.status_code != 202:
+            return Answer(outcome.status_code, dict(outcome.body))
+        runs = [str(r["metadata"]["name"]) for r in outcome.created_resources]
+        self._record_push(name, body, runs, outcome.event_id, received)
+        launched: list[str] = []
+        errors: list[dict[str, str]] = []
+        conflict = False
+        for resource in outcome.created_resources:
+            try:
+                launched.append(served.launcher.launch(resource, event_id=outcome.event_id))
+            except (GitloopError, Conflict) as exc:
+                conflict = conflict or isinstance(exc, Conflict)
+                errors.append({"name": str(resource["metadata"]["name"]), "error": str(exc)})
+                log.warning("hook %s: event=%s: %s", name, outcome.event_id, exc)
+            except Exception as exc:  # the claim must be released whatever went wrong
+                errors.append({"name": str(resource["metadata"]["name"]), "error": "internal error"})
+                log.error("hook %s: event=%s: launching failed", name, outcome.event_id, exc_info=exc)
+        if not launched:
+            if outcome.delivery_id:
+                self.deliveries.release(name, outcome.delivery_id)
+            message = "the runs could not be started"
+            return Answer(409 if conflict else 500, {**outcome.body, "message": message, "errors": errors})
+        answer = dict(outcome.body)
+        if errors:
+            answer["errors"] = errors
+        return Answer(202, answer)
+
+    def _record_push(
+        self, listener: str, body: bytes, runs: list[str], event_id: str, received: float
+    ) -> None:
+        payload = parsed_body(body)
+        push = source_push(payload) if payload is not None else None
+        if push is None:
+            return
+        try:
+            self.lineage.record_push(push, runs=runs, listener=listener, event_id=event_id, received=received)
+        except GitloopError as exc:  # losing a lineage record must not lose the run
+            log.warning("lineage of %s not recorded: %s", push.commit[:12], exc)
+
+    def refresh_hook(self, headers: HeaderPairs, body: bytes) -> Answer:
+        """One request to ``/api/webhook``."""
+        push, refusal = read_push(
+            Headers(headers), body, secret=self.webhook_secret, max_bytes=self.max_body_bytes
+        )
+        if refusal is not None:
+            log.info("webhook: %d %s", refusal.status, refusal.message)
+            return Answer(refusal.status, {"message": refusal.message})
+        assert push is not None
+        names = self.apps.apps_for_push(push) if self.apps is not None else []
+        if self.apps is not None and names:
+            self.apps.refresh(names)
+        log.info(
+            "webhook: %s push to %s of %s refreshes %s",
+            push.provider,
+            push.ref,
+            push.web_url or push.repo_urls[0],
+            names or "nothing",
+        )
+        if push.after and push.head_message and not push.deleted:
+            try:
+                self.lineage.record_config_commit(
+                    push.after,
+                    push.head_message,
+                    repo=push.repo_urls[0],
+                    committed=push.head_time,
+                    via="webhook",
+                )
+            except GitloopError as exc:
+                log.warning("lineage of %s not recorded: %s", push.after[:12], exc)
+        return Answer(
+            200,
+            {
+                "message": "refreshing" if names else "no Application tracks this push",
+                "refreshed": names,
+                "ref": push.ref,
+                "commit": push.after,
+            },
+        )
+
+    # -- PipelineRuns -----------------------------------------------------------------------------
+
+    def runs(self, *, kind: str = pipelines.PIPELINE_RUN, limit: int | None = None) -> dict[str, Any]:
+        items = [run.manifest for run in pipelines.list_runs(self.store, kind=kind, limit=limit)]
+        return {"apiVersion": "tekton.dev/v1", "kind": f"{kind}List", "items": items}
+
+    def run(self, name: str) -> dict[str, Any]:
+        return self._run(name)[0]
+
+    def _run(self, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        try:
+            run, children = pipelines.get_run(self.store, name)
+        except UsageError as exc:
+            raise NotFound(str(exc)) from exc
+        return run.manifest, [child.manifest for child in children]
+
+    def task_runs(self, name: str) -> dict[str, Any]:
+        _, children = self._run(name)
+        return {"apiVersion": "tekton.dev/v1", "kind": "TaskRunList", "items": children}
+
+    def logs(self, name: str, *, source: str | None = None, after: int = 0) -> list[dict[str, Any]]:
+        self._run(name)
+        return [
+            {"seq": line.seq, "source": line.source, "time": line.time, "text": line.text}
+            for line in self.store.read_log(name, source=source, after_seq=after)
+        ]
+
+    # -- Applications -----------------------------------------------------------------------------
+
+    def _apps(self) -> AppRefresher:
+        if self.apps is None:
+            raise NotFound("no Applications are configured")
+        return self.apps
+
+    def applications(self) -> dict[str, Any]:
+        if self.apps is None:
+            return {"items": []}
+        return {"items": [self.apps.status(name) for name in self.apps.names()]}
+
+    def application(self, name: str) -> Mapping[str, Any]:
+        return self._apps().status(name)
+
+    async def refresh_application(self, name: str, *, wait: bool) -> Answer:
+        apps = self._apps()
+        if wait:
+            return Answer(200, await apps.refresh_now(name))
+        apps.status(name)
+        apps.refresh([name])
+        return Answer(202, {"application": name, "message": "refreshing"})
+
+    async def sync_application(self, name: str, request: SyncRequest, *, wait: bool) -> Answer:
+        result = await self._apps().sync(name, request, wait=wait)
+        return Answer(200 if wait else 202, result)
+
+    # -- lineage and health ------------------------------------------------------------------------
+
+    def trace(self, sha: str) -> Trace:
+        try:
+            return self.lineage.trace(sha)
+        except UsageError as exc:
+            if str(exc).startswith("no lineage"):
+                raise NotFound(str(exc)) from exc
+            raise
+
+    def health(self) -> Answer:
+        in_flight = sum(s.launcher.in_flight() for s in self.listeners.values())
+        body = {
+            "status": "stopping" if self.stopping.is_set() else "ok",
+            "listeners": sorted(self.listeners),
+            "applications": len(self.apps.names()) if self.apps is not None else 0,
+            "runsInFlight": in_flight,
+        }
+        return Answer(503 if self.stopping.is_set() else 200, body)
+
+    def authorized(self, header: str) -> bool:
+        """Whether an ``Authorization`` header carries the API token (always, without one)."""
+        if self.api_token is None:
+            return True
+        scheme, _, token = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.api_token)

@@ -1,0 +1,251 @@
+"""Composing ``gitloop serve`` from its configuration: ``open_server`` yields a running ``Server``.
+
+Opening: the store (``--database-url``, else the file's ``databaseURL``/``databaseURLFile``, else SQLite
+``<state dir>/gitloop.db``); every EventListener loaded from its files, checked (CEL compiles, Secrets
+present, templates create only PipelineRuns/TaskRuns) and given a launcher; runs a previous process
+queued but never started queued again; the Applications (local files, or a directory exported from a
+git repository), the configured clusters merged into one private kubeconfig, the repository
+credentials; then the reconcile loop is started. Any mistake stops the start with a ``SpecError`` or
+``UsageError`` before anything is served.
+
+Closing (after the HTTP server stopped accepting): no new run starts; running PipelineRuns and sync
+operations get ``shutdownGracePeriod`` to end (queued runs stay queued in the store, interrupted
+sync operations are resumed by the next start); then the reconcile loop stops and everything is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+
+from gitloop.errors import SpecError, UsageError
+from gitloop.git import HttpsCredentials, MirrorCache, RepoCredentials, RepoCreds, SshCredentials, redact_url
+from gitloop.localinfra.paths import cache_dir, state_dir
+from gitloop.ports import Store
+from gitloop.service.lineage import Lineage
+from gitloop.service.server.ci import PipelinesLauncher, RunPool
+from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
+from gitloop.service.server.runtime import ServedListener, Server
+from gitloop.spec import triggers as triggers_spec
+from gitloop.spec.serveconfig import AppSourceConfig, ListenerConfig, RepositoryConfig, ServeConfig
+from gitloop.spec.triggers import ResolvedListener
+from gitloop.triggers import check_listener
+
+log = logging.getLogger("gitloop.serve")
+
+LauncherFactory = Callable[[ListenerConfig, Store, Lineage], PipelineLauncher]
+
+
+def read_secret(path: Path, what: str) -> bytes:
+    """The content of a secret file, without its trailing newline; the error names the file only."""
+    try:
+        value = path.read_bytes().rstrip(b"\r\n")
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot read {path}: {exc.strerror}") from exc
+    if not value:
+        raise UsageError(f"{what}: {path} is empty")
+    return value
+
+
+def database_target(config: ServeConfig, override: str | None = None) -> str:
+    """The store to open: the flag, the file's ``databaseURL``/``databaseURLFile``, else the default."""
+    if override:
+        return override
+    if config.database_url:
+        return config.database_url
+    if config.database_url_file is not None:
+        return read_secret(config.database_url_file, "databaseURLFile").decode("utf-8").strip()
+    root = state_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root / "gitloop.db")
+
+
+def check_templates(listener: ResolvedListener) -> None:
+    """Every resource template must be a PipelineRun or TaskRun: there is no cluster for anything else."""
+    triggers = [*listener.triggers, *(t for g in listener.groups for t in g.triggers)]
+    for trigger in triggers:
+        for resource in trigger.template.resource_templates:
+            kind = resource.get("kind")
+            if kind not in LAUNCHABLE_KINDS:
+                raise trigger.template.where.error(
+                    f"trigger {trigger.name}: gitloop serve creates {' and '.join(LAUNCHABLE_KINDS)} only, "
+                    f"not {kind!r}"
+                )
+
+
+def load_listener(entry: ListenerConfig) -> tuple[ResolvedListener, triggers_spec.SecretValues]:
+    """One configured EventListener, resolved and checked."""
+    found = triggers_spec.load([*entry.triggers, *entry.secrets], other_kinds="skip")
+    if entry.name not in found.listeners:
+        known = ", ".join(sorted(found.listeners)) or "none"
+        files = ", ".join(str(p) for p in entry.triggers)
+        raise SpecError(f"no EventListener named {entry.name!r} in {files} (found: {known})")
+    listener = found.listener(entry.name)
+    check_listener(listener, found.secrets)
+    check_templates(listener)
+    return listener, found.secrets
+
+
+def repo_credentials(entries: Sequence[RepositoryConfig]) -> list[RepoCreds]:
+    """The ``RepoCreds`` of the configured repositories (secrets read from their files)."""
+    creds: list[RepoCreds] = []
+    for entry in entries:
+        if entry.ssh_key_file is not None:
+            ssh = SshCredentials(private_key_file=entry.ssh_key_file, known_hosts_file=entry.known_hosts_file)
+            creds.append(RepoCreds(entry.url, ssh))
+        else:
+            assert entry.password_file is not None
+            password = read_secret(entry.password_file, f"repository {entry.url}").decode("utf-8")
+            creds.append(RepoCreds(entry.url, HttpsCredentials(entry.username or "git", password)))
+    return creds
+
+
+def export_app_sources(
+    sources: Sequence[AppSourceConfig], credentials: Sequence[RepoCreds], into: Path
+) -> tuple[str, ...]:
+    """The paths to read Applications from: files as configured, git directories exported into ``into``."""
+    mirrors = MirrorCache(cache_dir() / "mirrors", credentials=RepoCredentials(credentials))
+    paths: list[str] = []
+    for number, source in enumerate(sources):
+        if source.files:
+            paths.extend(str(p) for p in source.files)
+            continue
+        mirror = mirrors.get(source.repo_url)
+        mirror.fetch()
+        sha = mirror.resolve(source.revision)
+        root = mirror.export(sha, into / f"{number}-{sha[:12]}")
+        target = root / source.path if source.path else root
+        if not target.exists():
+            where = f"{redact_url(source.repo_url)} at {source.revision} ({sha[:12]})"
+            raise UsageError(f"applications: {source.path} does not exist in {where}")
+        log.info(
+            "Applications from %s of %s at %s", source.path or "/", redact_url(source.repo_url), sha[:12]
+        )
+        paths.append(str(target))
+    return tuple(paths)
+
+
+@contextlib.asynccontextmanager
+async def _applications(
+    config: ServeConfig, target: str, lineage: Lineage, workdir: Path
+) -> AsyncIterator[AppRefresher | None]:
+    if not config.applications:
+        yield None
+        return
+    from gitloop.service.apps import AppsConfig, open_apps
+    from gitloop.service.server.cd import AppsRefresher
+    from gitloop.service.server.kubeconfigs import write_merged
+    from gitloop.store import open_store
+
+    credentials = await asyncio.to_thread(repo_credentials, config.repositories)
+    paths = await asyncio.to_thread(export_app_sources, config.applications, credentials, workdir / "apps")
+    kubeconfig = str(write_merged(config.clusters, workdir / "kube")) if config.clusters else None
+    apps_config = AppsConfig(
+        paths, kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
+    )
+    async with open_apps(apps_config, store=open_store(target)) as service:
+        service.mirrors.credentials.replace(credentials)
+        refresher = AppsRefresher(service, lineage)
+        await refresher.start()
+        try:
+            yield refresher
+        finally:
+            await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
+
+
+def _launchers(
+    config: ServeConfig,
+    store: Store,
+    target: str,
+    lineage: Lineage,
+    factory: LauncherFactory | None,
+    workdir: Path,
+) -> tuple[dict[str, ServedListener], RunPool | None]:
+    pool = RunPool(config.max_parallel_runs) if config.listeners and factory is None else None
+    served: dict[str, ServedListener] = {}
+    for entry in config.listeners:
+        listener, secrets = load_listener(entry)
+        if factory is not None:
+            launcher = factory(entry, store, lineage)
+        else:
+            assert pool is not None
+            launcher = PipelinesLauncher(
+                listener=entry.name,
+                store=store,
+                database_url=target,
+                pipeline_paths=entry.pipelines,
+                executor=config.executor,
+                pool=pool,
+                lineage=lineage,
+                work_dir=workdir / "runs",
+            )
+        served[entry.name] = ServedListener(listener, secrets, launcher)
+    return served, pool
+
+
+@contextlib.asynccontextmanager
+async def open_server(
+    config: ServeConfig,
+    *,
+    database_url: str | None = None,
+    launcher_factory: LauncherFactory | None = None,
+) -> AsyncIterator[Server]:
+    """The server of ``config``, running until the context exits (then drained and closed).
+
+    ``launcher_factory`` replaces the CI engine's launcher (tests)."""
+    from gitloop.store import open_store
+
+    target = database_target(config, database_url)
+    webhook_secret = (
+        read_secret(config.webhook_secret_file, "webhook.secretFile") if config.webhook_secret_file else None
+    )
+    api_token = read_secret(config.api_token_file, "apiTokenFile") if config.api_token_file else None
+    store = await asyncio.to_thread(open_store, target)
+    workdir = Path(tempfile.mkdtemp(prefix="gitloop-serve-"))
+    try:
+        lineage = Lineage(store)
+        served, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
+        async with _applications(config, target, lineage, workdir) as apps:
+            for name, entry in served.items():  # everything loaded: runs left queued may start now
+                resumed = entry.launcher.resume()
+                if resumed:
+                    log.info("listener %s: queued again %s", name, ", ".join(resumed))
+            server = Server(
+                store,
+                served,
+                lineage,
+                apps,
+                max_body_bytes=config.max_body_bytes,
+                webhook_secret=webhook_secret,
+                api_token=api_token,
+            )
+            try:
+                yield server
+            finally:
+                server.stopping.set()
+                await _drain(server, pool, config.shutdown_grace)
+    finally:
+        store.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _drain(server: Server, pool: RunPool | None, grace: float) -> None:
+    """Let running PipelineRuns and sync operations end, at the same time, for up to ``grace`` seconds
+    (less once ``server.force`` is set)."""
+
+    def runs() -> int:
+        if pool is not None:
+            return pool.drain(grace, server.force)
+        return sum(entry.launcher.drain(grace, server.force) for entry in server.listeners.values())
+
+    waits: list[Awaitable[object]] = [asyncio.to_thread(runs)]
+    if server.apps is not None:
+        waits.append(server.apps.drain(grace, server.force))
+    still = (await asyncio.gather(*waits))[0]
+    if still:
+        log.warning("stopping with %s run(s) still running", still)

@@ -1,0 +1,143 @@
+"""Fakes of the server's two engine seams, payload builders and a client for the serve tests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitloop.service.server import Conflict, NotFound, Push, ServedListener, SyncRequest
+from gitloop.service.server.pushhooks import matching_apps
+from gitloop.service.server.wiring import load_listener
+from gitloop.spec.serveconfig import ListenerConfig
+
+TESTDATA = Path(__file__).parent / "testdata"
+GITHUB_SECRET = "github-hook-secret"
+GITLAB_TOKEN = "gitlab-hook-token"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@dataclass
+class FakeLauncher:
+    """Records what it was asked to launch; ``fail`` makes ``launch`` raise."""
+
+    launched: list[dict[str, Any]] = field(default_factory=list)
+    fail: Exception | None = None
+    drained: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def launch(self, resource: dict[str, Any], *, event_id: str) -> str:
+        if self.fail is not None:
+            raise self.fail
+        with self.lock:
+            self.launched.append(resource)
+        return str(resource["metadata"]["name"])
+
+    def in_flight(self) -> int:
+        return 0
+
+    def resume(self) -> list[str]:
+        return []
+
+    def drain(self, grace: float, force: threading.Event | None = None) -> int:
+        self.drained = True
+        return 0
+
+    def names(self) -> list[str]:
+        with self.lock:
+            return [str(r["metadata"]["name"]) for r in self.launched]
+
+
+@dataclass
+class FakeApps:
+    """Applications as (repoURL, targetRevision) pairs; records refreshes and syncs."""
+
+    sources: dict[str, list[tuple[str, str]]]
+    refreshed: list[list[str]] = field(default_factory=list)
+    synced: list[tuple[str, SyncRequest]] = field(default_factory=list)
+    busy: set[str] = field(default_factory=set)
+    event: threading.Event = field(default_factory=threading.Event)
+
+    def names(self) -> list[str]:
+        return sorted(self.sources)
+
+    def apps_for_push(self, push: Push) -> list[str]:
+        return matching_apps(push, self.sources)
+
+    def refresh(self, app_names: Sequence[str]) -> None:
+        self.refreshed.append(list(app_names))
+        self.event.set()
+
+    def status(self, name: str) -> Mapping[str, Any]:
+        if name not in self.sources:
+            raise NotFound(f"no Application named {name!r}")
+        return {
+            "metadata": {"name": name},
+            "status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}},
+        }
+
+    async def refresh_now(self, name: str) -> Mapping[str, Any]:
+        self.refreshed.append([name])
+        return self.status(name)
+
+    async def sync(self, name: str, request: SyncRequest, *, wait: bool) -> Mapping[str, Any]:
+        self.status(name)
+        if name in self.busy:
+            raise Conflict(f"{name}: another operation is already in progress")
+        self.synced.append((name, request))
+        return {"phase": "Succeeded" if wait else "Running"}
+
+    async def drain(self, grace: float, force: threading.Event | None = None) -> None:
+        return None
+
+
+def github_push(
+    ref: str = "refs/heads/main",
+    after: str = SHA,
+    repo: str = "http://git.example.com/team/app-source",
+    message: str = "change",
+) -> bytes:
+    body = {
+        "ref": ref,
+        "before": "0" * 40,
+        "after": after,
+        "deleted": False,
+        "repository": {
+            "name": repo.rsplit("/", 1)[-1],
+            "html_url": repo,
+            "clone_url": f"{repo}.git",
+            "default_branch": "main",
+        },
+        "head_commit": {"id": after, "message": message, "timestamp": "2026-11-21T10:00:00Z"},
+    }
+    return json.dumps(body).encode()
+
+
+def sign(body: bytes, secret: str = GITHUB_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def github_headers(
+    body: bytes, *, event: str = "push", secret: str | None = GITHUB_SECRET, delivery: str | None = None
+) -> dict[str, str]:
+    headers = {"X-GitHub-Event": event, "Content-Type": "application/json"}
+    headers["X-GitHub-Delivery"] = delivery or str(uuid.uuid4())
+    if secret is not None:
+        headers["X-Hub-Signature-256"] = sign(body, secret)
+    return headers
+
+
+def listeners(launcher: FakeLauncher) -> dict[str, ServedListener]:
+    """The two test listeners, both launching with ``launcher``."""
+    served = {}
+    for name in ("github", "gitlab"):
+        entry = ListenerConfig(name, (TESTDATA / "listeners.yaml",), (), (TESTDATA / "secrets.yaml",))
+        listener, secrets = load_listener(entry)
+        served[name] = ServedListener(listener, secrets, launcher)
+    return served
