@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from cd_support import CdWorld, configmap, deployment
 
+from gitloop.gitops.history import history_owner
 from gitloop.gitops.syncop import STORE_KIND, SyncOperation
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
@@ -41,7 +42,8 @@ def _stored(world: CdWorld) -> SyncOperation | None:
 
 def _watch(world: CdWorld, log: Path) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "gitloop", "app", "watch", *world.cli_args()]
-    return subprocess.Popen(args, stdout=log.open("ab"), stderr=subprocess.STDOUT, env={**os.environ})
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
 
 
 def test_operation_resumes_after_kill_9(
@@ -83,8 +85,6 @@ def test_operation_resumes_after_kill_9(
             assert asyncio.run(world.live("v1", "ConfigMap", "after")) is not None
             store = open_store(str(world.database))
             try:
-                from gitloop.gitops.history import history_owner
-
                 entries = store.history(history_owner(world.app))
             finally:
                 store.close()
