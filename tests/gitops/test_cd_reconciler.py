@@ -380,3 +380,43 @@ def test_bad_input_becomes_conditions_and_other_apps_keep_working(tmp_path: Path
         assert error is not None and "cannot reach" in error.message
 
     run(scenario)
+
+
+def test_project_refuses_sources_destinations_and_kinds(tmp_path: Path) -> None:
+    project = textwrap.dedent(f"""\
+        apiVersion: argoproj.io/v1alpha1
+        kind: AppProject
+        metadata: {{name: team}}
+        spec:
+          sourceRepos: ["{URL}"]
+          destinations: [{{server: https://kubernetes.default.svc, namespace: shop}}]
+        ---
+        """)
+    apps = project + "---\n".join(
+        [
+            app_yaml("kinds", path="kinds").replace("project: default", "project: team"),
+            app_yaml("elsewhere", path="kinds", namespace="prod").replace(
+                "project: default", "project: team"
+            ),
+            app_yaml("fine", path="fine").replace("project: default", "project: team"),
+        ]
+    )
+    role = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules: []\n"
+    )
+    world = World(tmp_path, apps, {"kinds/role.yaml": role, "fine/cm.yaml": configmap("ok")})
+
+    async def scenario() -> None:
+        rec = world.reconciler
+        kinds = await rec.refresh("kinds")
+        error = kinds.condition(ConditionType.INVALID_SPEC_ERROR)
+        assert (
+            error is not None and "ClusterRole reader" in error.message and "not permitted" in error.message
+        )
+        elsewhere = await rec.refresh("elsewhere")
+        error = elsewhere.condition(ConditionType.INVALID_SPEC_ERROR)
+        assert error is not None and "do not match any of the allowed destinations" in error.message
+        fine = await rec.refresh("fine")
+        assert fine.conditions == () and fine.sync_status is SyncStatus.OUT_OF_SYNC
+
+    run(scenario)

@@ -3,7 +3,8 @@
 Each step that can fail becomes a condition rather than an exception, so one broken Application
 never stops the others (Argo CD's conditions):
 
-- ``InvalidSpecError``: the project refuses the source or destination, a sync option or an
+- ``InvalidSpecError``: the project refuses the source, the destination or the kind of a desired
+  resource (``clusterResourceWhitelist`` and the other resource lists), a sync option or an
   ``ignoreDifferences`` rule does not validate, the destination cluster is unknown;
 - ``ComparisonError``: git (unreachable repository, unknown revision), rendering (the tool's own
   message: malformed YAML with file and line, a failing ``kustomize build`` or ``helm template``), a
@@ -30,7 +31,7 @@ from gitloop.gitops.source import ManifestSource, Rendered
 from gitloop.gitops.status import AppStatus, Condition, ConditionType
 from gitloop.gitops.sync import SyncOptions, parse_sync_options
 from gitloop.model.health import HealthResult, HealthStatus
-from gitloop.model.resources import ResourceKey
+from gitloop.model.resources import Manifest, ResourceKey
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import Application, ApplicationSource, AppProject, project_problems
 
@@ -72,6 +73,15 @@ def ignore_rules(app: Application) -> IgnoreDifferences:
         )
         for d in app.ignore_differences
     )
+
+
+class _NotPermitted(GitloopError):
+    """Desired resources of kinds the project does not permit."""
+
+
+def _permitted(project: AppProject, obj: Manifest, cluster_scoped: frozenset[tuple[str, str]]) -> bool:
+    key = ResourceKey.of(obj)
+    return project.permits_kind(key.group, key.kind, namespaced=(key.group, key.kind) not in cluster_scoped)
 
 
 def _failed(previous: AppStatus, kind: ConditionType, message: str, now: float) -> Refreshed:
@@ -135,6 +145,8 @@ class Refresher:
             return _failed(previous, ConditionType.COMPARISON_ERROR, f"rpc error: {exc}", now)
         try:
             comparison, placed = await self._compare(app, previous, view, rendered, ignores)
+        except _NotPermitted as exc:
+            return _failed(previous, ConditionType.INVALID_SPEC_ERROR, str(exc), now)
         except ClusterError as exc:
             return _failed(previous, ConditionType.COMPARISON_ERROR, f"failed to load live state: {exc}", now)
         except GitloopError as exc:
@@ -164,6 +176,17 @@ class Refresher:
             memo.placed = await view.place(app.name, rendered.manifests, app.destination.namespace)
             memo.placed_key = rendered.key
         placed = memo.placed
+        project = self._project_for(app.project)
+        refused = [
+            f"{ResourceKey.of(obj)}"
+            for obj in placed.desired
+            if project is not None and not _permitted(project, obj, placed.cluster_scoped)
+        ]
+        if refused:
+            raise _NotPermitted(
+                f"resources not permitted in project {app.project} "
+                f"(clusterResourceWhitelist/namespaceResourceBlacklist): {', '.join(refused)}"
+            )
         key = (rendered.key, view.cache.version(app.name), app.ignore_differences)
         if memo.comparison is not None and memo.compare_key == key:
             return memo.comparison, placed
