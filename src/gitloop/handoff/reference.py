@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from gitloop.errors import UsageError
+from gitloop.model.images import split_image
 
 __all__ = ["ImageRef", "ImageUpdate", "parse_image_update", "parse_reference", "split_image"]
 
@@ -24,25 +25,6 @@ _NAME = re.compile(r"[A-Za-z0-9._/:@+-]+")
 #: Kustomize's rule for a tag: alphanumerics, ``.``, ``_`` and ``-`` (or ``*``: keep the old one).
 _TAG = re.compile(r"[A-Za-z0-9._-]{1,128}|\*")
 _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Za-z=_-]{8,}|\*")
-
-
-def split_image(reference: str) -> tuple[str, str, str]:
-    """(name, tag, digest) of ``reference``; ``""`` for a part it does not have."""
-    slash = reference.find("/")
-    offset = slash if slash > 0 else 0
-    rest = reference[offset:]
-    at, colon = rest.find("@"), rest.find(":")
-    if at < 0 and colon < 0:
-        return reference, "", ""
-    if at >= 0 and (colon < 0 or at < colon):
-        return reference[: offset + at], "", reference[offset + at + 1 :]
-    if at >= 0:
-        return (
-            reference[: offset + colon],
-            reference[offset + colon + 1 : offset + at],
-            reference[offset + at + 1 :],
-        )
-    return reference[: offset + colon], reference[offset + colon + 1 :], ""
 
 
 @dataclass(frozen=True)

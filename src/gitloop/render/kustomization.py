@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitloop.errors import RenderError
+from gitloop.model.images import split_image
 
 Kustomization = dict[str, Any]
 
@@ -70,25 +71,6 @@ def parse_image(arg: str) -> dict[str, str]:
     _put(image, "newTag", tag)
     _put(image, "digest", digest)
     return image
-
-
-def split_image(reference: str) -> tuple[str, str, str]:
-    """(name, tag, digest) of an image reference; a registry's ``host:port`` is part of the name."""
-    slash = reference.find("/")
-    offset = slash if slash > 0 else 0
-    search = reference[offset:]
-    at, colon = search.find("@"), search.find(":")
-    if at < 0 and colon < 0:
-        return reference, "", ""
-    if at >= 0 and (colon < 0 or at < colon):
-        return reference[: offset + at], "", reference[offset + at + 1 :]
-    if at >= 0:
-        return (
-            reference[: offset + colon],
-            reference[offset + colon + 1 : offset + at],
-            reference[offset + at + 1 :],
-        )
-    return reference[: offset + colon], reference[offset + colon + 1 :], ""
 
 
 def set_replicas(kustomization: Kustomization, replicas: list[tuple[str, int]]) -> None:
