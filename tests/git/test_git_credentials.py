@@ -25,6 +25,7 @@ from gitloop.git.credentials import (
     Scrubber,
     SshCredentials,
     credential_scope,
+    credentials_from_store,
     git_auth,
 )
 
@@ -255,3 +256,27 @@ def test_ssh_without_a_known_hosts_file_uses_ssh_defaults() -> None:
         argv = _ssh_argv(auth.env)
     assert not any(a.startswith("UserKnownHostsFile") for a in argv)
     assert "StrictHostKeyChecking=accept-new" in argv
+
+
+STORE = """\
+# git credential-store lines, percent-encoded
+https://bob:b%40d%20pass@git.example.com
+https://carol:team-token@git.example.com/team
+http://dave:x@127.0.0.1:8080
+not a url
+"""
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://git.example.com/other/app.git", ("bob", "b@d pass")),
+        ("https://git.example.com/team/app-config.git", ("carol", "team-token")),
+        ("http://127.0.0.1:8080/app-config.git", ("dave", "x")),
+        ("http://127.0.0.1:9090/app-config.git", None),
+        ("http://git.example.com/team/app.git", None),
+    ],
+)
+def test_credentials_from_a_store_file(url: str, expected: tuple[str, str] | None) -> None:
+    found = credentials_from_store(STORE, url)
+    assert (None if found is None else (found.username, found.password)) == expected

@@ -26,6 +26,7 @@ import pytest
 from gitloop.localinfra import processes
 from gitloop.localinfra.gitdaemon import ServeOptions, healthy, serve
 from gitloop.localinfra.gitserver import BasicAuth, GitServer, Webhook
+from gitloop.localinfra.pushevent import signature
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +67,7 @@ def with_credentials(url: str, user: str, password: str) -> str:
 class Delivery:
     headers: dict[str, str]
     body: bytes
+    path: str = ""
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -73,7 +75,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.server.deliveries.put(Delivery({k.lower(): v for k, v in self.headers.items()}, body))
+        self.server.deliveries.put(Delivery({k.lower(): v for k, v in self.headers.items()}, body, self.path))
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -235,6 +237,31 @@ def test_push_webhook_is_signed_and_github_shaped(
     )
     assert [c["id"] for c in event["commits"]] == [third]
     assert event["head_commit"]["modified"] == ["a.txt"]
+
+
+def test_a_repository_may_have_a_webhook_url_of_its_own(
+    receiver: _ReceiverServer, git_env: dict[str, str], tmp_path: Path
+) -> None:
+    """As on GitHub, each repository announces its pushes where it was told to (signed with the
+    server's secret); the others use the server's URL."""
+    secret = "per-repo"
+    with GitServer(tmp_path / "repos", webhook=Webhook(receiver.url, secret), env=git_env) as server:
+        own, plain = server.create_repo("own"), server.create_repo("plain")
+        server.set_repo_webhook("own", receiver.url.replace("/hooks/push", "/hooks/own"))
+        for url, name in ((own, "own"), (plain, "plain")):
+            work = tmp_path / name
+            git(git_env, "clone", "-q", url, str(work))
+            commit_file(git_env, work, "a.txt", b"a\n", "add a")
+            git(git_env, "push", "-q", "origin", "main", cwd=work)
+        first, second = receiver.deliveries.get(timeout=30), receiver.deliveries.get(timeout=30)
+        server.set_repo_webhook("own", None)
+        commit_file(git_env, tmp_path / "own", "a.txt", b"b\n", "change a")
+        git(git_env, "push", "-q", "origin", "main", cwd=tmp_path / "own")
+        third = receiver.deliveries.get(timeout=30)
+    assert (first.path, json.loads(first.body)["repository"]["name"]) == ("/hooks/own", "own")
+    assert (second.path, json.loads(second.body)["repository"]["name"]) == ("/hooks/push", "plain")
+    assert first.headers["x-hub-signature-256"] == signature(first.body, secret)
+    assert third.path == "/hooks/push"
 
 
 def test_unreachable_webhook_warns_but_push_succeeds(git_env: dict[str, str], tmp_path: Path) -> None:

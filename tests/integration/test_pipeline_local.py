@@ -571,3 +571,53 @@ def test_sidecars_secrets_and_step_template(tmp_path: Path) -> None:
     assert "[side/wait] level=debug token=s3cret" in result.output
     assert "[side/wait] auth" in result.output
     assert not _alive(int(pidfile.read_text()))
+
+
+SCOPED_WORKSPACES = """\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: report}
+spec:
+  workspaces: [{name: source, optional: true}]
+  steps:
+    - {name: say, image: alpine, script: "echo task-source-bound=$(workspaces.source.bound)"}
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: scoped}
+spec:
+  workspaces: [{name: source}]
+  tasks:
+    - name: unbound
+      taskRef: {name: report}
+    - name: bound
+      taskRef: {name: report}
+      workspaces: [{name: source, workspace: source}]
+    - name: embedded
+      workspaces: [{name: mine, workspace: source}]
+      taskSpec:
+        workspaces: [{name: mine}]
+        steps:
+          - {name: say, image: alpine, script: "echo mine=$(workspaces.mine.bound) pipeline=$(workspaces.source.bound)"}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: scoped-run}
+spec:
+  pipelineRef: {name: scoped}
+  workspaces: [{name: source, emptyDir: {}}]
+"""
+
+
+def test_a_tasks_workspace_variables_name_its_own_workspaces(tmp_path: Path) -> None:
+    """``$(workspaces.source.bound)`` in a referenced Task is the Task's workspace ``source`` (unbound
+    here), not the Pipeline's workspace of the same name; an embedded spec still sees the Pipeline's
+    workspaces it does not declare."""
+    result, view = _run(_write(tmp_path, SCOPED_WORKSPACES))
+    assert result.succeeded
+    said = {source.split("/")[0]: line for source, line in view.lines}
+    assert said == {
+        "unbound": "task-source-bound=false",
+        "bound": "task-source-bound=true",
+        "embedded": "mine=true pipeline=true",
+    }

@@ -161,7 +161,7 @@ def test_builtins_without_catalogs(name: str) -> None:
     assert by_name is by_hub is builtin_tasks()[name]
 
 
-BUILTINS = "git-cli, git-clone, kaniko"
+BUILTINS = "git-cli, git-clone, gitloop-image-update, kaniko"
 FAILS: list[tuple[str, TaskRef, str, str]] = [
     ("unknown name", TaskRef(name="nope"), ".name", "Task 'nope' not found in the files given, catalog "),
     ("unknown name lists built-ins", TaskRef(name="nope"), ".name", f"the built-in catalog ({BUILTINS})"),
@@ -453,7 +453,25 @@ CONTRACTS: dict[str, tuple[list[str], list[str], list[tuple[str, bool]]]] = {
         ["IMAGE_DIGEST", "IMAGE_URL"],
         [("source", False), ("dockerconfig", True)],
     ),
+    "gitloop-image-update": (
+        [
+            "file",
+            "image",
+            "path",
+            "url",
+            "subdirectory",
+            "branch",
+            "message",
+            "source-commit",
+            "pipelinerun",
+            "author",
+            "BASE_IMAGE",
+        ],
+        ["commit"],
+        [("source", True), ("ssh-directory", True), ("basic-auth", True)],
+    ),
 }
+REQUIRED = {"kaniko": ["IMAGE"], "git-clone": ["url"], "gitloop-image-update": ["file", "image"]}
 
 
 def test_builtin_names() -> None:
@@ -471,7 +489,7 @@ def test_builtin_contract(name: str) -> None:
     assert [r.name for r in task.spec.results] == results
     assert [(w.name, w.optional) for w in task.spec.workspaces] == workspaces
     required = [p.name for p in task.spec.params if p.default is None]
-    assert required == (["IMAGE"] if name == "kaniko" else ["url"] if name == "git-clone" else [])
+    assert required == REQUIRED.get(name, [])
     for step in task.spec.steps:
         assert step.image.startswith("$(params."), "every step image is a param, as in the catalog"
         assert step.script.startswith("#!/usr/bin/env "), "scripts carry their interpreter"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
-from gitloop.executors.local import LocalExecutor, base_environment
+from gitloop.executors.local import LocalExecutor, base_environment, kill_leftovers
 from gitloop.ports import ContainerRequest, MountRequest, SandboxRequest, VolumeRequest
 
 
@@ -95,3 +96,45 @@ def test_kill_stops_a_step_even_while_it_starts(tmp_path: Path) -> None:
 def test_base_environment_keeps_only_what_steps_need() -> None:
     env = base_environment({"PATH": "/bin", "LC_ALL": "C", "HOME": "/root", "AWS_SECRET_ACCESS_KEY": "x"})
     assert env == {"PATH": "/bin", "LC_ALL": "C"}
+
+
+def test_tools_come_first_on_the_path_and_nothing_else_is_shadowed(tmp_path: Path) -> None:
+    tool = ("/bin/sh", "-c", 'echo "tool got: $*"', "tool")
+    executor = LocalExecutor(tmp_path / "boxes", environ={"PATH": "/usr/bin:/bin"}, tools={"mytool": tool})
+    lines: list[str] = []
+
+    async def scenario() -> None:
+        await executor.prepare(_request(tmp_path), result_limit=10)
+        step = ContainerRequest("step-one", "x", script='#!/bin/sh\nmytool "a b" c\necho "$PATH"\n')
+        outcome = await executor.run_step("tr", step, lambda name, line: lines.append(line))
+        assert outcome.exit_code == 0
+        await executor.release("tr")
+
+    asyncio.run(scenario())
+    assert lines == ["tool got: a b c", f"{tmp_path / 'boxes' / '.tools'}:/usr/bin:/bin"]
+    assert sorted(p.name for p in (tmp_path / "boxes" / ".tools").iterdir()) == ["mytool"]
+
+
+def test_leftover_steps_of_a_crashed_run_are_killed(tmp_path: Path) -> None:
+    """The executor's process dies without releasing its sandbox (``kill -9``): ``kill_leftovers`` ends
+    what it left running, and leaves alone a PID whose start time does not match."""
+    executor = LocalExecutor(tmp_path / "boxes")
+
+    async def scenario() -> int:
+        await executor.prepare(_request(tmp_path), result_limit=10)
+        run = asyncio.ensure_future(
+            executor.run_step("tr", ContainerRequest("step-one", "x", command=("sleep", "60")), print)
+        )
+        record = tmp_path / "boxes" / "tr" / "pids" / "step-one"
+        while not record.exists():
+            await asyncio.sleep(0.01)
+        pid = int(record.read_text().split()[0])
+        (tmp_path / "boxes" / "tr" / "pids" / "reused").write_text(f"{os.getpid()} 1\n")
+        assert kill_leftovers(tmp_path / "boxes") == 1
+        outcome = await asyncio.wait_for(run, 10)
+        assert outcome.exit_code == 137
+        await executor.release("tr")
+        return pid
+
+    pid = asyncio.run(scenario())
+    assert not Path(f"/proc/{pid}").exists()

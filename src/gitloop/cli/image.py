@@ -13,26 +13,41 @@ from pathlib import Path
 import click
 
 from gitloop.errors import UsageError
-from gitloop.git import Credentials, HttpsCredentials, SshCredentials
-from gitloop.git.worktree import CommitSigning, Identity
+from gitloop.git import Credentials, HttpsCredentials, SshCredentials, credentials_from_store
+from gitloop.git.worktree import CommitSigning, Identity, Worktree
 from gitloop.service.handoff import DEFAULT_AUTHOR, MAX_ATTEMPTS, HandoffResult, ImageHandoff, set_image
 
 _file = click.Path(dir_okay=False, exists=True, path_type=Path)
 
 
 def _credentials(
-    username: str | None, password_file: Path | None, ssh_key: Path | None, known_hosts: Path | None
+    username: str | None,
+    password_file: Path | None,
+    ssh_key: Path | None,
+    known_hosts: Path | None,
+    store: tuple[Path | None, str | None] = (None, None),
 ) -> Credentials | None:
+    store_file, repo = store
+    given = [ssh_key is not None, bool(username or password_file), store_file is not None]
+    if sum(given) > 1:
+        raise UsageError("give one of --ssh-key, --username/--password-file and --git-credentials")
     if ssh_key is not None:
-        if username or password_file:
-            raise UsageError("give either --ssh-key or --username/--password-file, not both")
         return SshCredentials(private_key_file=ssh_key.resolve(), known_hosts_file=known_hosts)
+    if store_file is not None:
+        if repo is None:
+            raise UsageError("--git-credentials needs --repo, or --dir with an origin remote")
+        return credentials_from_store(store_file.read_text(), repo)
     if password_file is not None:
         password = password_file.read_text().strip()
         return HttpsCredentials(username or "git", password)
     if username:
         raise UsageError("--username needs --password-file")
     return None
+
+
+def _origin(directory: Path | None) -> str | None:
+    """The ``origin`` URL of the checkout at ``directory``."""
+    return Worktree.open(directory).url if directory is not None else None
 
 
 def _describe(result: HandoffResult) -> str:
@@ -107,6 +122,17 @@ def image() -> None:
 @click.option("--ssh-key", type=_file, help="SSH private key file for an SSH repository URL.")
 @click.option("--known-hosts", type=_file, help="known_hosts file the SSH host key must be in.")
 @click.option(
+    "--git-credentials",
+    "credentials_store",
+    type=_file,
+    help="A git-credentials store file (https://user:token@host lines); the line for the repository is used.",
+)
+@click.option(
+    "--commit-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the SHA the branch points at afterwards (the new commit, or the unchanged tip) to this file.",
+)
+@click.option(
     "--attempts",
     type=click.IntRange(1, 100),
     default=MAX_ATTEMPTS,
@@ -139,6 +165,8 @@ def set_(
     password_file: Path | None,
     ssh_key: Path | None,
     known_hosts: Path | None,
+    credentials_store: Path | None,
+    commit_file: Path | None,
     attempts: int,
     output: str,
 ) -> None:
@@ -166,8 +194,16 @@ def set_(
         source_commit=source_commit,
         pipelinerun=pipelinerun,
         signing=signing,
-        credentials=_credentials(username, password_file, ssh_key, known_hosts),
+        credentials=_credentials(
+            username,
+            password_file,
+            ssh_key,
+            known_hosts,
+            (credentials_store, repo or _origin(directory) if credentials_store else None),
+        ),
         known_hosts=known_hosts,
     )
     result = set_image(request, max_attempts=attempts)
+    if commit_file is not None:
+        commit_file.write_text(result.commit or result.base)
     click.echo(json.dumps(result.as_dict(), indent=2) if output == "json" else _describe(result))

@@ -2,7 +2,7 @@
 
 Prints each hop recorded in the store — the push, the PipelineRun (queued, started, finished, with the
 image it built), the config commit that carried the image, each sync operation at that commit and the
-moment each Application was first Healthy — with its time and its offset from the commit, then the
+moment each Application was first Healthy, and the post-sync pipelines that followed — with its time and its offset from the commit, then the
 lead time for the change. ``-o json`` prints the same as JSON. Exit 2 when nothing is recorded for
 the commit (or a prefix is ambiguous).
 """
@@ -55,6 +55,12 @@ def _what(hop: dict[str, Any]) -> tuple[str, str]:
         return "synced", f"{hop.get('app', '')} at {_short(hop.get('revision'))}: {hop.get('phase', '')}"
     if kind == "healthy":
         return "healthy", f"{hop.get('app', '')} at {_short(hop.get('revision'))}"
+    if kind == "post-sync":
+        return "post-sync", f"{hop.get('app', '')}: {hop.get('run', '')} queued"
+    if kind == "post-sync-started":
+        return "post-sync run", f"{hop.get('run', '')} started"
+    if kind == "post-sync-finished":
+        return "post-sync done", f"{hop.get('run', '')} {hop.get('reason') or hop.get('status', '')}"
     return kind, ""
 
 

@@ -7,11 +7,17 @@ under a workspace's mount path (``/workspace/src``) is translated to the host di
 scripts should use ``$(workspaces.<w>.path)``, as Tekton recommends, rather than literal mount paths.
 
 Steps see a small environment, not the caller's: ``PATH``, ``LANG``/``LC_*``, ``TZ``, ``TMPDIR``,
-proxy variables, ``HOME`` set to the sandbox's home directory, then the step's own ``env``. Output is
-streamed line by line. Killing a step (timeout, cancellation) sends SIGTERM to its whole process
+proxy variables, ``HOME`` set to the sandbox's home directory, then the step's own ``env``. ``tools``
+puts named commands first on ``PATH`` (``{"gitloop": [sys.executable, "-m", "gitloop"]}``: a step's
+``gitloop`` is the gitloop that runs it, wherever it is installed) as one-line shims in
+``<root>/.tools``; nothing else of the caller's environment comes with them. Output is streamed line
+by line. Killing a step (timeout, cancellation) sends SIGTERM to its whole process
 group, then SIGKILL after ``kill_grace`` seconds; when a step's main process ends, what is left of its
 group is killed too (a container's processes end with it). ``release`` stops sidecars the same way and
 removes the sandbox.
+
+Every started process is recorded in ``<sandbox>/pids/<container>`` (its PID and start time), so
+``kill_leftovers`` can end, after a crash of the process that ran them, the steps it left running.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitloop.errors import PipelineError
-from gitloop.executors.processes import STREAM_LIMIT, kill_group, pump_lines, stop_process
+from gitloop.executors.processes import (
+    STREAM_LIMIT,
+    kill_group,
+    kill_recorded_groups,
+    pump_lines,
+    record_process,
+    stop_process,
+)
 from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate
 from gitloop.ports import ContainerRequest, OutputSink, SandboxPaths, SandboxRequest, StepOutcome
 
@@ -38,6 +52,29 @@ def base_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
     """The part of ``environ`` (default: this process's) that steps inherit."""
     source = os.environ if environ is None else environ
     return {k: v for k, v in source.items() if k in PASSED_ENV or k.startswith(_PASSED_PREFIXES)}
+
+
+TOOLS_DIR = ".tools"
+PIDS_DIR = "pids"
+
+
+def write_tool_shims(directory: Path, tools: Mapping[str, Sequence[str]]) -> None:
+    """One executable ``#!/bin/sh`` file per tool in ``directory`` that runs its command line with the
+    step's arguments (``exec``, so signals reach the tool itself)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, argv in tools.items():
+        if not name or "/" in name or not argv:
+            raise PipelineError(f"bad tool {name!r}: a plain command name and a command line are needed")
+        shim = directory / name
+        shim.write_text(f'#!/bin/sh\nexec {shlex.join(argv)} "$@"\n')
+        shim.chmod(0o755)
+
+
+def kill_leftovers(root: Path) -> int:
+    """Kill (SIGKILL, whole process group) every step and sidecar still running from the sandboxes
+    under ``root`` of an executor that is gone; how many groups were killed. A recorded PID now used
+    by another process (its start time differs) is left alone."""
+    return kill_recorded_groups(sorted(root.glob(f"*/{PIDS_DIR}/*")))
 
 
 @dataclass
@@ -57,11 +94,22 @@ class LocalExecutor:
     name = "local"
 
     def __init__(
-        self, root: Path, *, environ: Mapping[str, str] | None = None, kill_grace: float = 2.0
+        self,
+        root: Path,
+        *,
+        environ: Mapping[str, str] | None = None,
+        kill_grace: float = 2.0,
+        tools: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.root = root
         self.environ = base_environment(environ)
         self.kill_grace = kill_grace
+        self._tools = dict(tools or {})
+        self._shims_written = False
+        if self._tools:
+            shims = str(root / TOOLS_DIR)
+            path = self.environ.get("PATH", os.defpath)
+            self.environ["PATH"] = f"{shims}{os.pathsep}{path}" if path else shims
         self._sandboxes: dict[str, _Sandbox] = {}
 
     def _get(self, sandbox: str) -> _Sandbox:
@@ -72,6 +120,9 @@ class LocalExecutor:
 
     async def prepare(self, sandbox: SandboxRequest, *, result_limit: int) -> SandboxPaths:
         try:
+            if self._tools and not self._shims_written:
+                write_tool_shims(self.root / TOOLS_DIR, self._tools)
+                self._shims_written = True
             dirs = make_sandbox(self.root, sandbox)
         except OSError as exc:
             raise PipelineError(f"cannot prepare the sandbox of {sandbox.name}: {exc}") from exc
@@ -143,6 +194,7 @@ class LocalExecutor:
             )
         except OSError as exc:
             return None, f'"{container.name}" could not start {argv[0]!r}: {exc.strerror}'
+        record_process(box.dirs.root / PIDS_DIR / container.name, process.pid)
         return process, ""
 
     async def start_sidecars(

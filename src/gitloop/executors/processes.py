@@ -1,4 +1,5 @@
-"""Process groups and their output, shared by the executors: stop a group gracefully, pump its lines."""
+"""Process groups and their output, shared by the executors: stop a group gracefully, pump its lines,
+and record a group's leader (PID and start time) so a later process can kill what a crash left behind."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Iterable
+from pathlib import Path
 from typing import IO
 
 from gitloop.ports import OutputSink
@@ -17,6 +20,40 @@ STREAM_LIMIT = 1 << 20
 def kill_group(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
+
+
+def start_time(pid: int) -> str:
+    """The start time of process ``pid`` in clock ticks since boot (``/proc/<pid>/stat``), ``""`` if
+    unknown: with the PID, it names one process even after the PID is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def record_process(path: Path, pid: int) -> None:
+    """Write ``<pid> <start time>`` of a process group's leader to ``path`` (best effort)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{pid} {start_time(pid)}\n")
+
+
+def kill_recorded_groups(records: Iterable[Path]) -> int:
+    """SIGKILL the process group of each recorded leader that still runs (same PID, same start time);
+    how many were killed. A record without a start time cannot be checked and is skipped."""
+    killed = 0
+    for record in records:
+        try:
+            pid_text, _, started = record.read_text().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if pid > 1 and started and start_time(pid) == started:
+            kill_group(pid, signal.SIGKILL)
+            killed += 1
+    return killed
 
 
 async def stop_process(process: asyncio.subprocess.Process, grace: float) -> None:

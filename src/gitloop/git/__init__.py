@@ -15,6 +15,7 @@ from gitloop.git.credentials import (
     RepoCreds,
     Scrubber,
     SshCredentials,
+    credentials_from_store,
 )
 from gitloop.git.mirror import GitMirror, MirrorCache
 from gitloop.git.remote import RemoteRefs, ls_remote
@@ -37,6 +38,7 @@ __all__ = [
     "RepoCreds",
     "Scrubber",
     "SshCredentials",
+    "credentials_from_store",
     "ls_remote",
     "matches_web_url",
     "normalize_git_url",

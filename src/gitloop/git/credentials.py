@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from gitloop.errors import UsageError
 from gitloop.git.urls import is_http_url, normalize_git_url
@@ -133,6 +133,30 @@ class RepoCredentials:
 
     def __repr__(self) -> str:
         return f"RepoCredentials({[e.url for _, e in self._entries]!r})"
+
+
+def credentials_from_store(text: str, url: str) -> HttpsCredentials | None:
+    """The entry of a git-credentials store file (``git credential-store``: one
+    ``scheme://user:password@host[:port][/path]`` per line, percent-encoded) that serves ``url``:
+    same scheme, host and port, and the longest path that is a prefix of the repository's, as
+    :class:`RepoCredentials` matches. ``None`` when no line does."""
+    entries: list[RepoCreds] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            parts = urlsplit(line)
+            port = parts.port
+        except ValueError:
+            continue
+        if not parts.username or parts.password is None or not parts.hostname:
+            continue
+        host = f"{parts.hostname}:{port}" if port else parts.hostname
+        where = f"{parts.scheme}://{host}{parts.path}"
+        entries.append(RepoCreds(where, HttpsCredentials(unquote(parts.username), unquote(parts.password))))
+    found = RepoCredentials(entries).lookup(url)
+    return found if isinstance(found, HttpsCredentials) else None
 
 
 class Scrubber:

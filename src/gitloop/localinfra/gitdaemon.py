@@ -26,7 +26,7 @@ from typing import Any, Literal
 from gitloop.errors import InfraError, UsageError
 from gitloop.localinfra import processes
 from gitloop.localinfra.githttp import HEALTH_PATH, BasicAuth
-from gitloop.localinfra.gitrepos import init_bare_repo, repo_name
+from gitloop.localinfra.gitrepos import init_bare_repo, repo_name, set_repo_webhook
 from gitloop.localinfra.gitserver import GitServer, Webhook
 from gitloop.localinfra.paths import state_dir
 from gitloop.localinfra.processes import Recorded
@@ -315,3 +315,10 @@ class GitServerDaemon:
             raise InfraError("the git server is not running: start it with 'gitloop gitserver up'")
         init_bare_repo(Path(st.info.root), name, exist_ok=exist_ok)
         return f"{st.info.url}/{repo_name(name)}.git"
+
+    def set_repo_webhook(self, name: str, url: str | None) -> None:
+        """Announce the pushes of repository ``name`` to ``url`` (``None``: the server's webhook URL)."""
+        st = self.status()
+        if st.state != "running" or st.info is None:
+            raise InfraError("the git server is not running: start it with 'gitloop gitserver up'")
+        set_repo_webhook(Path(st.info.root), name, url)

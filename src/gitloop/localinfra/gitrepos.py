@@ -3,6 +3,10 @@
 A repository named ``app`` or ``team/app`` lives at ``<root>/app.git`` or ``<root>/team/app.git``,
 is bare, has ``HEAD -> refs/heads/main``, accepts pushes over HTTP (``http.receivepack``), and has a
 ``post-receive`` hook that runs :mod:`gitloop.localinfra.pushhook` with this interpreter.
+
+A repository may have a webhook URL of its own (``gitloop.webhookUrl`` in its git config, as a GitHub
+repository has its own webhooks): its pushes are announced there instead of the server's URL, signed
+with the server's secret. The hook reads it at every push, so it can be set while the server runs.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from gitloop.errors import GitError, InfraError, UsageError
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 HOOK_MARKER = "# gitloop push hook"
+WEBHOOK_KEY = "gitloop.webhookUrl"
 
 
 def repo_name(name: str) -> str:
@@ -97,3 +102,24 @@ def init_bare_repo(
     _git(["--git-dir", str(path), "config", "http.receivepack", "true"], env)
     install_push_hook(path)
     return path
+
+
+def set_repo_webhook(root: Path, name: str, url: str | None, *, env: Mapping[str, str] | None = None) -> None:
+    """Announce the pushes of repository ``name`` to ``url`` instead of the server's webhook URL
+    (``None``: the server's again)."""
+    path = repo_path(root, name)
+    if not (path / "HEAD").is_file():
+        raise GitError(f"no repository {repo_name(name)} at {path}")
+    if url is None:
+        proc = subprocess.run(
+            [git_executable(), "--git-dir", str(path), "config", "--unset", WEBHOOK_KEY],
+            capture_output=True,
+            env=dict(env) if env is not None else None,
+            check=False,
+        )
+        if proc.returncode not in (0, 5):  # 5: it was not set
+            raise GitError(f"git config --unset {WEBHOOK_KEY} failed in {path}")
+        return
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"a webhook URL must be http(s), not {url!r}")
+    _git(["--git-dir", str(path), "config", WEBHOOK_KEY, url], env)

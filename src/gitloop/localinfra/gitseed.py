@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,3 +53,14 @@ def checkout(clone_url: str, dest: Path, *, revision: str = "main") -> str:
     dest.parent.mkdir(parents=True, exist_ok=True)
     _git(["clone", "--quiet", "--branch", revision, clone_url, str(dest)], dest.parent)
     return _git(["rev-parse", "HEAD"], dest).strip()
+
+
+def commit_and_push(work: Path, message: str, *, branch: str = "main") -> tuple[str, float]:
+    """Commit every change of the checkout ``work`` and push it to ``branch``: the new commit's SHA and
+    the time (``time.time()``) the push began, for measuring what follows it."""
+    _git(["add", "--all"], work)
+    _git(["commit", "--quiet", "-m", message], work)
+    sha = _git(["rev-parse", "HEAD"], work).strip()
+    pushed_at = time.time()
+    _git(["push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], work)
+    return sha, pushed_at

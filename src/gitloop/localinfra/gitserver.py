@@ -25,7 +25,13 @@ from typing import Self
 
 from gitloop.errors import InfraError, UsageError
 from gitloop.localinfra.githttp import Backend, BasicAuth, GitHTTPServer
-from gitloop.localinfra.gitrepos import git_executable, init_bare_repo, repo_name, repo_path
+from gitloop.localinfra.gitrepos import (
+    git_executable,
+    init_bare_repo,
+    repo_name,
+    repo_path,
+    set_repo_webhook,
+)
 from gitloop.localinfra.pushhook import CONFIG_ENV, HookConfig
 
 __all__ = ["BasicAuth", "GitServer", "Webhook"]
@@ -136,6 +142,11 @@ class GitServer:
         url = self.clone_url(name)  # fails before creating anything if the server is not started
         init_bare_repo(self._root, name, exist_ok=exist_ok, env=self.git_env())
         return url
+
+    def set_repo_webhook(self, name: str, url: str | None) -> None:
+        """Announce the pushes of repository ``name`` to ``url`` instead of the server's webhook URL
+        (signed with the server's secret); ``None`` returns to the server's URL."""
+        set_repo_webhook(self._root, name, url, env=self.git_env())
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Each repository's ``hooks/post-receive`` execs ``python -m gitloop.localinfra.pu
 interpreter that created it. The hook reads its configuration from the JSON file named by
 ``$GITLOOP_PUSHHOOK_CONFIG``, which the running server writes (mode 0600, in a private directory) and
 passes down through ``git http-backend``; without it the hook does nothing. The configuration holds the
-webhook URL, the optional HMAC secret, the server root and its base URL.
+webhook URL, the optional HMAC secret, the server root and its base URL. A repository's own
+``gitloop.webhookUrl`` (git config) replaces the URL for its pushes.
 
 Delivery failures never fail the push: they become a warning on the pusher's terminal.
 """
@@ -189,12 +190,18 @@ def run(stdin: str, env: Mapping[str, str]) -> int:
         _warn(f"push webhook not configured properly: {exc}")
         return 0
     pusher = env.get("REMOTE_USER") or DEFAULT_PUSHER
+    url = repo_webhook_url() or config.url
     for update in updates:
         try:
-            deliver(config.url, read_event(update, repo, pusher).body(), config.secret)
+            deliver(url, read_event(update, repo, pusher).body(), config.secret)
         except (DeliveryError, OSError, ValueError, subprocess.CalledProcessError) as exc:
-            _warn(f"push webhook for {update.ref} to {config.url} not delivered: {exc}")
+            _warn(f"push webhook for {update.ref} to {url} not delivered: {exc}")
     return 0
+
+
+def repo_webhook_url() -> str:
+    """The repository's own webhook URL (``gitloop.webhookUrl`` of its git config), or ``""``."""
+    return _git("config", "--get", "gitloop.webhookUrl", check=False).stdout.strip()
 
 
 def main() -> int:

@@ -211,14 +211,21 @@ def _evaluate_when(task: PipelineTask, context: Context) -> WhenResult:
 def _substitute_spec(resolved: ResolvedTask, context: Context) -> TaskSpec:
     """The Task with the pipeline-level variables substituted into its containers."""
     spec = resolved.spec
+    # $(workspaces.<w>.*) in a Task's steps names the Task's own workspace <w>: the pipeline-level
+    # values (the Pipeline's workspace of that name) apply only to workspaces an embedded spec
+    # does not declare itself (propagated workspaces).
+    own_workspaces = {w.name for w in spec.workspaces}
     if resolved.embedded:
         own = {p.name for p in spec.params}
         ctx: dict[str, Value] = {
-            k: v for k, v in context.items() if not (k.startswith("params.") and k[7:] in own)
+            k: v
+            for k, v in context.items()
+            if not (k.startswith("params.") and k[7:] in own)
+            and not (k.startswith("workspaces.") and k.split(".")[1] in own_workspaces)
         }
         strict: Collection[str] = PIPELINE_STRICT - {"params."}
     else:
-        ctx = {k: v for k, v in context.items() if k.startswith(("context.", "workspaces."))}
+        ctx = {k: v for k, v in context.items() if k.startswith("context.")}
         strict = _REF_STRICT
     steps = tuple(
         replace(

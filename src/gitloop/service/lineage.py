@@ -10,10 +10,13 @@ recorders never overwrite one another), as it is seen:
   ``Gitloop-PipelineRun``, ``Gitloop-Image``, written by the image handoff) name the source commit,
   seen in a push webhook of the config repository or when it was synced;
 - ``sync``: a sync operation of an Application at that config commit ended;
-- ``healthy``: the Application was first Synced and Healthy at that revision.
+- ``healthy``: the Application was first Synced and Healthy at that revision;
+- ``post-sync``: the Application's post-sync pipeline was started after that sync, then
+  ``post-sync-started`` and ``post-sync-finished`` (with its results) as the run went.
 
 Records of kind ``LineageSource`` index the source commits (``gitloop trace`` accepts a prefix),
-``LineageRun`` maps a PipelineRun to its source commit and ``LineageDeploy`` (``<app>@<revision>``) a
+``LineageRun`` maps a PipelineRun to its source commit (and, for a post-sync pipeline, its
+Application) and ``LineageDeploy`` (``<app>@<revision>``) a
 deployed config commit to its source commit. ``trace`` reads the hops back, adds what the store
 knows of the PipelineRuns, and computes the lead time for the change: from the commit (or, without
 its time, from the push) to the first Healthy Application.
@@ -56,7 +59,11 @@ HOP_ORDER = (
     "config-commit",
     "sync",
     "healthy",
+    "post-sync",
+    "post-sync-started",
+    "post-sync-finished",
 )
+POST_SYNC = "post-sync"
 
 
 def owner(source: str) -> str:
@@ -174,21 +181,56 @@ class Lineage:
                 push.commit, {"hop": "pipelinerun", "time": received, "run": run, "eventId": event_id}
             )
 
+    def record_post_sync(
+        self, source: str, *, app: str, run: str, revision: str, operation: str, started: float
+    ) -> None:
+        """The post-sync pipeline ``run`` of ``app`` was started after its sync to ``revision``."""
+        if not source:
+            return
+        self._index(source)
+        self.store.put(RUN_KIND, run, {"source": source, "trigger": POST_SYNC, "app": app})
+        self._append(
+            source,
+            {
+                "hop": POST_SYNC,
+                "time": started,
+                "app": app,
+                "run": run,
+                "revision": revision,
+                "operation": operation,
+            },
+        )
+
+    def _run_link(self, run: str) -> tuple[str, str, str]:
+        """The source commit of ``run``, the hop prefix its hops use, and its Application (if any)."""
+        found = self.store.get(RUN_KIND, run)
+        if found is None:
+            return "", "", ""
+        post_sync = found.doc.get("trigger") == POST_SYNC
+        return (
+            str(found.doc.get("source", "")),
+            POST_SYNC if post_sync else "pipelinerun",
+            str(found.doc.get("app", "")) if post_sync else "",
+        )
+
     def record_run_started(self, run: str, *, time_started: float) -> None:
         """The launcher started ``run`` (after it waited for a slot)."""
-        source = self.source_of_run(run)
+        source, prefix, app = self._run_link(run)
         if source:
-            self._append(source, {"hop": "pipelinerun-started", "time": time_started, "run": run})
+            doc: dict[str, object] = {"hop": f"{prefix}-started", "time": time_started, "run": run}
+            if app:
+                doc["app"] = app
+            self._append(source, doc)
 
     def record_run_finished(self, run: str, manifest: Mapping[str, Any], *, finished: float) -> None:
         """``run`` ended; its results may name the image it built."""
-        source = self.source_of_run(run)
+        source, prefix, app = self._run_link(run)
         if not source:
             return
         condition = run_condition(manifest)
         results = run_results(manifest)
         doc: dict[str, object] = {
-            "hop": "pipelinerun-finished",
+            "hop": f"{prefix}-finished",
             "time": finished,
             "run": run,
             "status": str(condition.get("status", "")),
@@ -198,6 +240,8 @@ class Lineage:
         image = image_of(results)
         if image:
             doc["image"] = image
+        if app:
+            doc["app"] = app
         self._append(source, doc)
 
     def source_of_run(self, run: str) -> str:
@@ -347,18 +391,20 @@ class Trace:
 
 
 def _run_hops(name: str, manifest: Mapping[str, Any], known: set[str]) -> list[dict[str, Any]]:
-    """Hops of a run known only from its store record (it was not started by a webhook)."""
+    """Hops of a run known only from its store record (it was not started by a webhook); a post-sync
+    pipeline's are ``post-sync-started``/``-finished``."""
     status = manifest.get("status") if isinstance(manifest.get("status"), dict) else {}
+    prefix = POST_SYNC if POST_SYNC in known else "pipelinerun"
     hops: list[dict[str, Any]] = []
     started = parse_time(status.get("startTime")) if isinstance(status, dict) else None
     finished = parse_time(status.get("completionTime")) if isinstance(status, dict) else None
-    if started is not None and "pipelinerun-started" not in known:
-        hops.append({"hop": "pipelinerun-started", "time": started, "run": name, "from": "store"})
-    if finished is not None and "pipelinerun-finished" not in known:
+    if started is not None and f"{prefix}-started" not in known:
+        hops.append({"hop": f"{prefix}-started", "time": started, "run": name, "from": "store"})
+    if finished is not None and f"{prefix}-finished" not in known:
         condition = run_condition(manifest)
         results = run_results(manifest)
         hop: dict[str, Any] = {
-            "hop": "pipelinerun-finished",
+            "hop": f"{prefix}-finished",
             "time": finished,
             "run": name,
             "status": str(condition.get("status", "")),

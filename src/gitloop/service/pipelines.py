@@ -10,7 +10,9 @@ workspaces), removed at the end; a ``persistentVolumeClaim`` workspace is the di
 ``<state dir>/volumes/<claimName>``, kept across runs like a claim; ``-w name=DIR`` binds DIR itself.
 Store records: kind ``PipelineRun`` (``manifest``: the Tekton-shaped object with ``status``;
 ``state``: the resumable engine state without its TaskRuns) and kind ``TaskRun`` (one per TaskRun,
-labelled ``tekton.dev/pipelineRun``); logs are kept per run, by source ``task/step``.
+labelled ``tekton.dev/pipelineRun``); logs are kept per run, by source ``task/step``. Records of a run
+not finished yet carry the label ``gitloop.dev/active: "true"``, and every record the request's own
+``labels`` (``gitloop serve`` names the process running it, to tell a run it was interrupted).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +55,8 @@ from gitloop.spec.tekton.loader import yaml_files
 
 PIPELINE_RUN = "PipelineRun"
 TASK_RUN = "TaskRun"
+ACTIVE_LABEL = "gitloop.dev/active"
+"""On the store records of runs that have not finished (``"true"``)."""
 
 
 def default_parallelism() -> int:
@@ -84,6 +89,8 @@ class RunRequest:
     catalog_dirs: Sequence[Path] = ()
     database_url: str | None = None
     max_parallel: int | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Added to the labels of the run's store records."""
 
 
 @dataclass
@@ -98,6 +105,9 @@ class PreparedRun:
     task: TaskRunPlan | None = None
     cancel: str = ""
     cleanup: list[Path] = field(default_factory=list)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """The run's own ``metadata.labels`` (kept on its manifest and its store record)."""
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     def request_doc(self) -> dict[str, object]:
         """What was asked, and the YAML it was asked of, kept with the run so it can be run again (or
@@ -207,7 +217,15 @@ def prepare_pipeline_run(request: RunRequest, writer: StoreWriter | None = None)
         raise
     cancel = run.status if run.status in ("Cancelled", "CancelledRunFinally", "StoppedRunFinally") else ""
     return PreparedRun(
-        PIPELINE_RUN, name, run_dir, request, pipeline=plan, cancel=cancel, cleanup=[run_dir, *cleanup]
+        PIPELINE_RUN,
+        name,
+        run_dir,
+        request,
+        pipeline=plan,
+        cancel=cancel,
+        cleanup=[run_dir, *cleanup],
+        labels=dict(run.meta.labels),
+        annotations=dict(run.meta.annotations),
     )
 
 
@@ -251,12 +269,19 @@ def store_opener(database_url: str | None) -> Callable[[], Store]:
     return open_it
 
 
+def step_tools() -> dict[str, list[str]]:
+    """Commands put first on the ``PATH`` of local steps: ``gitloop`` is this very gitloop (this
+    interpreter), so the built-in ``gitloop-image-update`` Task works whether or not gitloop's
+    directory is on the caller's ``PATH``."""
+    return {"gitloop": [sys.executable, "-m", "gitloop"]}
+
+
 def make_executor(name: str, run_dir: Path) -> StepExecutor:
     """The executor called ``name`` (``local`` or ``podman``), keeping its sandboxes in ``run_dir``."""
     if name == "local":
         from gitloop.executors.local import LocalExecutor
 
-        return LocalExecutor(run_dir / "sandboxes")
+        return LocalExecutor(run_dir / "sandboxes", tools=step_tools())
     if name == "podman":
         from gitloop.executors.podman import PodmanExecutor, podman_available
 
@@ -282,9 +307,16 @@ class _Hooks:
         self.writer.log(self.log_run, source, line)
         self.view.log(source, line)
 
+    def _labels(self, labels: dict[str, str], done: bool) -> dict[str, str]:
+        labels.update(self.prepared.request.labels)
+        if not done:
+            labels[ACTIVE_LABEL] = "true"
+        return labels
+
     def task_run_changed(self, state: TaskRunState) -> None:
         pipeline_run = self.prepared.name if self.prepared.kind == PIPELINE_RUN else ""
         labels = {"tekton.dev/task": state.task, "gitloop.dev/reason": state.condition.reason}
+        self._labels(labels, state.condition.done)
         if pipeline_run:
             labels.update(
                 {"tekton.dev/pipelineRun": pipeline_run, "tekton.dev/pipelineTask": state.pipeline_task}
@@ -298,15 +330,21 @@ class _Hooks:
 
     def pipeline_run_changed(self, state: PipelineRunState) -> None:
         plan = self.prepared.pipeline or _never()
-        manifest = pipeline_run_manifest(state, params=plan.params)
+        manifest = pipeline_run_manifest(state, params=plan.params, labels=self.prepared.labels)
+        if self.prepared.annotations:
+            manifest["metadata"]["annotations"] = dict(self.prepared.annotations)
         doc: dict[str, object] = {
             "manifest": manifest,
             "state": to_json(replace(state, children={})),
             "executor": self.prepared.request.executor,
             "request": self.request,
         }
-        labels = {"tekton.dev/pipeline": state.pipeline, "gitloop.dev/reason": state.condition.reason}
-        self.writer.put(PIPELINE_RUN, state.name, doc, labels)
+        labels = {
+            **self.prepared.labels,
+            "tekton.dev/pipeline": state.pipeline,
+            "gitloop.dev/reason": state.condition.reason,
+        }
+        self.writer.put(PIPELINE_RUN, state.name, doc, self._labels(labels, state.condition.done))
         self.view.changed(state)
 
     def notice(self, message: str) -> None:

@@ -2,7 +2,7 @@
 
 One YAML document (``kind: ServeConfig``, documented with an example in ``docs/serve.md``): where to
 listen, the store, the EventListeners served at ``/hooks/<name>`` with the Triggers, Pipeline/Task and
-Secret files behind them, the Applications (files, or a directory of a git repository), the clusters
+Secret files behind them, the Pipelines Applications may run after a sync (``postSync``), the Applications (files, or a directory of a git repository), the clusters
 (kubeconfig contexts), repository credentials and the webhook secret. Paths are relative to the
 file's directory. Only the *paths* of secret files are read here, never their content, so a
 ``ServeConfig`` can be printed and logged. Every mistake is a ``SpecError`` naming ``file:line`` and
@@ -43,6 +43,7 @@ _TOP = (
     "maxBodyBytes",
     "pipelines",
     "eventListeners",
+    "postSync",
     "applications",
     "clusters",
     "repositories",
@@ -120,6 +121,8 @@ class ServeConfig:
     max_parallel_runs: int = DEFAULT_MAX_PARALLEL_RUNS
     executor: str = "local"
     listeners: tuple[ListenerConfig, ...] = ()
+    post_sync_pipelines: tuple[Path, ...] = ()
+    """Pipelines and Tasks an Application's ``gitloop.dev/post-sync-pipeline`` annotation may name."""
     applications: tuple[AppSourceConfig, ...] = ()
     clusters: tuple[ClusterConfig, ...] = ()
     repositories: tuple[RepositoryConfig, ...] = ()
@@ -315,6 +318,11 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
     if webhook is not None:
         webhook.only(("secretFile",))
         webhook_secret = paths.optional(webhook, "secretFile", directory_ok=False)
+    post_sync = node.child("postSync")
+    post_sync_pipelines: tuple[Path, ...] = ()
+    if post_sync is not None:
+        post_sync.only(("pipelines",))
+        post_sync_pipelines = paths.many(post_sync, "pipelines", required=True)
     poll = node.duration("pollInterval")
     grace = node.duration("shutdownGracePeriod")
     if poll is not None and poll < 1:
@@ -333,6 +341,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         max_parallel_runs=max_parallel,
         executor=executor,
         listeners=_listeners(node, paths),
+        post_sync_pipelines=post_sync_pipelines,
         applications=_applications(node, paths),
         clusters=_clusters(node, paths),
         repositories=_repositories(node, paths),

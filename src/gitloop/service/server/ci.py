@@ -6,7 +6,8 @@ queues it; one of ``max_parallel`` worker threads then prepares it — the resou
 Pipeline/Task files — and executes it with the configured executor, the engine persisting every
 change to the store. A run that cannot be prepared (an unknown Pipeline, a bad param) is recorded as
 Failed with the reason. Runs queued but not started when the server stops keep their Pending record
-and are queued again by ``resume`` on the next start.
+and are queued again by ``resume`` on the next start; runs that were running when a server died are
+ended as ``Interrupted`` by the next one (``recovery``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gitloop.ports import Store
 from gitloop.service import pipelines
 from gitloop.service.lineage import Lineage
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, Conflict
+from gitloop.service.server.recovery import runner_labels
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +233,10 @@ class PipelinesLauncher:
         file = self._work_dir / f"{name}.json"
         file.write_text(json.dumps(resource), encoding="utf-8")
         request = pipelines.RunRequest(
-            files=[file, *self._paths], executor=self._executor, database_url=self._database_url
+            files=[file, *self._paths],
+            executor=self._executor,
+            database_url=self._database_url,
+            labels={**runner_labels(), LISTENER_LABEL: self.listener},
         )
         try:
             try:

@@ -3,9 +3,11 @@
 Opening: the store (``--database-url``, else the file's ``databaseURL``/``databaseURLFile``, else SQLite
 ``<state dir>/gitloop.db``); every EventListener loaded from its files, checked (CEL compiles, Secrets
 present, templates create only PipelineRuns/TaskRuns) and given a launcher; runs a previous process
-queued but never started queued again; the Applications (local files, or a directory exported from a
+queued but never started queued again, runs a dead server left running ended as ``Interrupted``
+(``recovery``); the Applications (local files, or a directory exported from a
 git repository), the configured clusters merged into one private kubeconfig, the repository
-credentials; then the reconcile loop is started. Any mistake stops the start with a ``SpecError`` or
+credentials; then the reconcile loop is started, and the post-sync pipelines (``postsync``) are
+watched for. Every post-sync pipeline an Application names must be in ``postSync.pipelines``. Any mistake stops the start with a ``SpecError`` or
 ``UsageError`` before anything is served.
 
 Closing (after the HTTP server stopped accepting): no new run starts; running PipelineRuns and sync
@@ -21,6 +23,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitloop.errors import SpecError, UsageError
@@ -30,6 +33,8 @@ from gitloop.ports import Store
 from gitloop.service.lineage import Lineage
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
+from gitloop.service.server.postsync import LAUNCHER_NAME, PostSyncPipeline, load_pipelines
+from gitloop.service.server.recovery import interrupt_orphans
 from gitloop.service.server.runtime import ServedListener, Server
 from gitloop.spec import triggers as triggers_spec
 from gitloop.spec.serveconfig import AppSourceConfig, ListenerConfig, RepositoryConfig, ServeConfig
@@ -130,9 +135,17 @@ def export_app_sources(
     return tuple(paths)
 
 
+@dataclass(frozen=True)
+class _PostSync:
+    """The post-sync Pipelines and the launcher their runs go through."""
+
+    pipelines: dict[str, PostSyncPipeline]
+    launcher: PipelineLauncher | None
+
+
 @contextlib.asynccontextmanager
 async def _applications(
-    config: ServeConfig, target: str, lineage: Lineage, workdir: Path
+    config: ServeConfig, target: str, lineage: Lineage, workdir: Path, post_sync: _PostSync
 ) -> AsyncIterator[AppRefresher | None]:
     if not config.applications:
         yield None
@@ -140,6 +153,7 @@ async def _applications(
     from gitloop.service.apps import AppsConfig, open_apps
     from gitloop.service.server.cd import AppsRefresher
     from gitloop.service.server.kubeconfigs import write_merged
+    from gitloop.service.server.postsync import PostSyncRunner, check_applications
     from gitloop.store import open_store
 
     credentials = await asyncio.to_thread(repo_credentials, config.repositories)
@@ -149,13 +163,20 @@ async def _applications(
         paths, kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
     )
     async with open_apps(apps_config, store=open_store(target)) as service:
+        check_applications(service.apps.apps.values(), post_sync.pipelines)
         service.mirrors.credentials.replace(credentials)
+        runner = None
+        if post_sync.launcher is not None:
+            runner = PostSyncRunner(service, post_sync.launcher, lineage, service.store, post_sync.pipelines)
+            await runner.start()
         refresher = AppsRefresher(service, lineage)
         await refresher.start()
         try:
             yield refresher
         finally:
             await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
+            if runner is not None:
+                await runner.stop()
 
 
 def _launchers(
@@ -165,27 +186,34 @@ def _launchers(
     lineage: Lineage,
     factory: LauncherFactory | None,
     workdir: Path,
-) -> tuple[dict[str, ServedListener], RunPool | None]:
-    pool = RunPool(config.max_parallel_runs) if config.listeners and factory is None else None
+) -> tuple[dict[str, ServedListener], _PostSync, RunPool | None]:
+    wanted = bool(config.listeners or config.post_sync_pipelines)
+    pool = RunPool(config.max_parallel_runs) if wanted and factory is None else None
+
+    def launcher_of(entry: ListenerConfig) -> PipelineLauncher:
+        if factory is not None:
+            return factory(entry, store, lineage)
+        assert pool is not None
+        return PipelinesLauncher(
+            listener=entry.name,
+            store=store,
+            database_url=target,
+            pipeline_paths=entry.pipelines,
+            executor=config.executor,
+            pool=pool,
+            lineage=lineage,
+            work_dir=workdir / "runs",
+        )
+
     served: dict[str, ServedListener] = {}
     for entry in config.listeners:
         listener, secrets = load_listener(entry)
-        if factory is not None:
-            launcher = factory(entry, store, lineage)
-        else:
-            assert pool is not None
-            launcher = PipelinesLauncher(
-                listener=entry.name,
-                store=store,
-                database_url=target,
-                pipeline_paths=entry.pipelines,
-                executor=config.executor,
-                pool=pool,
-                lineage=lineage,
-                work_dir=workdir / "runs",
-            )
-        served[entry.name] = ServedListener(listener, secrets, launcher)
-    return served, pool
+        served[entry.name] = ServedListener(listener, secrets, launcher_of(entry))
+    post_sync = _PostSync(load_pipelines(config.post_sync_pipelines), None)
+    if config.post_sync_pipelines:
+        entry = ListenerConfig(LAUNCHER_NAME, (), config.post_sync_pipelines)
+        post_sync = _PostSync(post_sync.pipelines, launcher_of(entry))
+    return served, post_sync, pool
 
 
 @contextlib.asynccontextmanager
@@ -209,12 +237,19 @@ async def open_server(
     workdir = Path(tempfile.mkdtemp(prefix="gitloop-serve-"))
     try:
         lineage = Lineage(store)
-        served, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
-        async with _applications(config, target, lineage, workdir) as apps:
-            for name, entry in served.items():  # everything loaded: runs left queued may start now
-                resumed = entry.launcher.resume()
+        served, post_sync, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
+        async with _applications(config, target, lineage, workdir, post_sync) as apps:
+            if launcher_factory is None:
+                ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
+                if ended:
+                    log.warning("ended as Interrupted (their server stopped): %s", ", ".join(ended))
+            launchers = {name: entry.launcher for name, entry in served.items()}
+            if post_sync.launcher is not None:
+                launchers[LAUNCHER_NAME] = post_sync.launcher
+            for name, launcher in launchers.items():  # everything loaded: runs left queued may start now
+                resumed = launcher.resume()
                 if resumed:
-                    log.info("listener %s: queued again %s", name, ", ".join(resumed))
+                    log.info("%s: queued again %s", name, ", ".join(resumed))
             server = Server(
                 store,
                 served,
@@ -228,20 +263,24 @@ async def open_server(
                 yield server
             finally:
                 server.stopping.set()
-                await _drain(server, pool, config.shutdown_grace)
+                await _drain(server, pool, config.shutdown_grace, post_sync.launcher)
     finally:
         store.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def _drain(server: Server, pool: RunPool | None, grace: float) -> None:
+async def _drain(
+    server: Server, pool: RunPool | None, grace: float, post_sync: PipelineLauncher | None = None
+) -> None:
     """Let running PipelineRuns and sync operations end, at the same time, for up to ``grace`` seconds
     (less once ``server.force`` is set)."""
 
     def runs() -> int:
         if pool is not None:
             return pool.drain(grace, server.force)
-        return sum(entry.launcher.drain(grace, server.force) for entry in server.listeners.values())
+        launchers = [entry.launcher for entry in server.listeners.values()]
+        launchers += [post_sync] if post_sync is not None else []
+        return sum(launcher.drain(grace, server.force) for launcher in launchers)
 
     waits: list[Awaitable[object]] = [asyncio.to_thread(runs)]
     if server.apps is not None:
