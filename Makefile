@@ -45,8 +45,10 @@ test: lint k8s-binaries tools
 demo: k8s-binaries tools
 	$(GITLOOP) demo
 
-bench: k8s-binaries
+bench: k8s-binaries tools
 	$(PY) bench/cluster_start.py
+	$(PY) bench/pipeline_bench.py
+	$(PY) bench/loop_bench.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache

@@ -34,9 +34,11 @@ from gitloop.triggers import Headers, IncomingEvent, Limits, handle
 
 log = logging.getLogger("gitloop.serve")
 
-QUIET_LOGGERS = ("celpy",)
+QUIET_LOGGERS = ("celpy", "httpx", "httpx2")
 """Libraries whose debug logging prints whole requests (the CEL evaluator logs every activation: body
-and headers): held at WARNING so no log level of the server can leak a payload or a token."""
+and headers) or whose info logging prints a line per request (the HTTP clients of the Kubernetes
+adapter): held at WARNING so no log level of the server can leak a payload or a token, and the log
+says what gitloop did rather than every call it made."""
 
 HeaderPairs = Sequence[tuple[str, str]]
 
