@@ -18,6 +18,7 @@ from gitloop.git import GitAuthError, HttpsCredentials
 from gitloop.git.worktree import CommitSigning, Identity
 from gitloop.localinfra.gitserver import BasicAuth, GitServer
 from gitloop.service.handoff import ImageHandoff, set_image
+from realparts import require_program
 
 pytestmark = pytest.mark.integration
 
@@ -99,8 +100,7 @@ def test_https_credentials_push_and_never_show(
 
 
 def test_ssh_signed_commit(work: Path, git_env: dict[str, str], tmp_path: Path) -> None:
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
+    require_program("ssh-keygen", "openssh-client")
     key = tmp_path / "signing_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", str(key)], check=True)
     commit = signed(work, git_env, CommitSigning("ssh", str(key)), "7.0.0")
@@ -113,8 +113,8 @@ def test_ssh_signed_commit(work: Path, git_env: dict[str, str], tmp_path: Path) 
 @pytest.fixture
 def gnupg_home() -> Iterator[Path]:
     """A GnuPG home with one passphrase-less signing key for ``CI <ci@example.com>``."""
-    if shutil.which("gpg") is None or shutil.which("gpgconf") is None:
-        pytest.skip("gnupg is not installed")
+    require_program("gpg", "gnupg")
+    require_program("gpgconf", "gpgconf")
     home = Path(tempfile.mkdtemp(prefix="gpg-", dir="/tmp"))  # short, for gpg-agent's socket path
     env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
     generate = ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]

@@ -1,18 +1,19 @@
-"""Pipelines really run with the podman executor (skipped where podman is not installed).
+"""Pipelines really run with the podman executor (podman is a real part: missing, it fails under CI).
 
-The image is a tiny one made on the spot from the host's ``dash``, ``sleep`` and ``cat`` and their C
-library (``podman import``), since nothing can be pulled here: results pass between tasks, a
+The image is a tiny one made on the spot from the host's ``dash``, ``sleep`` and ``cat`` and the libraries
+they load, symlinks resolved (``realparts.mini_image``), since nothing can be pulled here: results pass between tasks, a
 workspace is mounted at its path (read-only where declared), a missing image fails the TaskRun with
 ``TaskRunImagePullFailed``, and a timeout stops the container.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import tarfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,44 +21,32 @@ import pytest
 from gitloop.executors.podman import CONTAINERS_CONF, podman_available
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.service.pipelines import RunRequest, RunResult, execute, prepare_pipeline_run
+from realparts import mini_image, missing
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(bool(podman_available()), reason=podman_available() or "podman present"),
-]
+pytestmark = pytest.mark.integration
 
-IMAGE = "localhost/gitloop-test/mini:latest"
-FILES = {
-    "/bin/dash": "bin/sh",
-    "/bin/sleep": "bin/sleep",
-    "/bin/cat": "bin/cat",
-    "/lib/x86_64-linux-gnu/libc.so.6": "lib/x86_64-linux-gnu/libc.so.6",
-    "/lib64/ld-linux-x86-64.so.2": "lib64/ld-linux-x86-64.so.2",
-}
+IMAGE = "<test-image>"
+"""Stands for the mini image in the pipeline texts below; ``_run`` puts the real reference in."""
+
+
+@dataclass(frozen=True)
+class Podman:
+    env: dict[str, str]
+    """The environment with ``CONTAINERS_CONF`` for podman."""
+    image: str
+    """The mini image, built from this machine's files."""
 
 
 @pytest.fixture(scope="module")
-def podman_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """``CONTAINERS_CONF`` for podman, and the test image imported once."""
-    import os
-
+def podman_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Podman]:
+    why = podman_available()
+    if why:
+        missing(why)
     root = tmp_path_factory.mktemp("podman")
     conf = root / "containers.conf"
     conf.write_text(CONTAINERS_CONF)
     env = {**os.environ, "CONTAINERS_CONF": str(conf)}
-    exists = subprocess.run(["podman", "image", "exists", IMAGE], env=env, check=False)
-    if exists.returncode != 0:
-        if not all(Path(p).exists() for p in FILES):
-            pytest.skip("the host lacks the files the test image is made of")
-        archive = root / "mini.tar"
-        with tarfile.open(archive, "w") as tar:
-            for source, target in FILES.items():
-                tar.add(source, arcname=target)
-            info = tarfile.TarInfo("tmp")
-            info.type, info.mode = tarfile.DIRTYPE, 0o1777
-            tar.addfile(info)
-        subprocess.run(["podman", "import", str(archive), IMAGE], env=env, check=True, capture_output=True)
-    yield env
+    yield Podman(env, mini_image(env, root))
 
 
 class _Lines:
@@ -75,12 +64,12 @@ class _Lines:
 
 
 def _run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], text: str, workspaces: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, podman: Podman, text: str, workspaces: list[str]
 ) -> tuple[RunResult, _Lines]:
     monkeypatch.setenv("GITLOOP_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("CONTAINERS_CONF", env["CONTAINERS_CONF"])
+    monkeypatch.setenv("CONTAINERS_CONF", podman.env["CONTAINERS_CONF"])
     path = tmp_path / "pipeline.yaml"
-    path.write_text(text)
+    path.write_text(text.replace(IMAGE, podman.image))
     view = _Lines()
     prepared = prepare_pipeline_run(RunRequest([path], workspaces=workspaces, executor="podman"))
     return execute(prepared, view, handle_signals=False), view
@@ -126,7 +115,7 @@ spec:
 
 
 def test_steps_run_in_their_image_with_workspaces_mounted(
-    podman_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    podman_env: Podman, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = tmp_path / "w"
     result, view = _run(tmp_path, monkeypatch, podman_env, PIPELINE, [f"w={w}"])
@@ -138,7 +127,7 @@ def test_steps_run_in_their_image_with_workspaces_mounted(
 
 
 def test_missing_image_is_task_run_image_pull_failed(
-    podman_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    podman_env: Podman, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = """\
 apiVersion: tekton.dev/v1
@@ -167,7 +156,7 @@ spec:
 
 
 def test_timeout_stops_the_container(
-    podman_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    podman_env: Podman, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = f"""\
 apiVersion: tekton.dev/v1
@@ -187,6 +176,10 @@ spec:
     podman = shutil.which("podman")
     assert podman is not None
     running = subprocess.run(
-        [podman, "ps", "--format", "{{.Names}}"], env=podman_env, capture_output=True, text=True, check=True
+        [podman, "ps", "--format", "{{.Names}}"],
+        env=podman_env.env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "sleepy" not in running.stdout
