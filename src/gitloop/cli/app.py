@@ -1,8 +1,9 @@
 """``gitloop app``: Argo CD Applications from YAML files, reconciled against a cluster without a server.
 
-Every command reads the Applications (and AppProjects) of ``-f FILE|DIR`` and deploys to the cluster of
-``--kubeconfig`` (else ``$KUBECONFIG``); status and history are kept in ``--database-url`` (default:
-SQLite in the state directory). Commands mirror ``argocd app``: ``list``, ``get`` (sync and health per
+Every command reads the Applications (and AppProjects) of ``-f FILE|DIR`` and deploys to the clusters of
+``--kubeconfig`` (else ``$KUBECONFIG``): ``destination.name`` is a context, ``destination.server`` a
+context's server URL, the current context also ``in-cluster``; status and history are kept in
+``--database-url`` (default: SQLite in the state directory). Commands mirror ``argocd app``: ``list``, ``get`` (sync and health per
 resource), ``diff`` (exit 0 no difference, 1 differences, 2 error), ``sync``, ``wait``, ``history``,
 ``rollback``, ``manifests``, ``refresh`` and ``watch`` (the reconcile loop). The logic lives in
 ``gitloop.service.apps``; this module parses flags and prints.
@@ -44,7 +45,11 @@ def _common(command: F) -> F:
             metavar="PATH",
             help="An Application/AppProject YAML file or a directory of them; repeatable.",
         ),
-        click.option("--kubeconfig", metavar="FILE", help="The cluster to deploy to (default: $KUBECONFIG)."),
+        click.option(
+            "--kubeconfig",
+            metavar="FILE",
+            help="The clusters to deploy to, one per context (default: $KUBECONFIG).",
+        ),
         click.option(
             "--database-url", metavar="URL", help="The store (default: SQLite in the state directory)."
         ),

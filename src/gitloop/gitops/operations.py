@@ -105,8 +105,9 @@ class Operations:
         )
         comparison = refreshed.comparison
         if comparison is None or refreshed.view is None:
-            errors = [c.message for c in refreshed.status.conditions if c.type.is_error]
-            return self._planning_failed(operation, "; ".join(errors) or "the comparison failed")
+            errors = [f"{c.type.value}: {c.message}" for c in refreshed.status.conditions if c.type.is_error]
+            message = "; ".join(errors) or "ComparisonError: the comparison failed"
+            return replace(operation, state=None, message=message, finished_at=self._clock())
         if not order.revisions:
             raw = tuple(dict(s.raw) for s in (sources or app.sources))
             order = replace(order, revisions=comparison.revisions, sources=raw)

@@ -9,12 +9,12 @@ Wiring: git mirrors live under ``<cache dir>/mirrors`` (one per repository, shar
 Application), manifests are rendered by ``gitloop.render.SourceRenderer``, status and history are kept
 in the store (``--database-url``, default SQLite ``<state dir>/gitloop.db``).
 
-Destinations: every Application deploys to the cluster of the kubeconfig given (``--kubeconfig``, else
-``$KUBECONFIG``, else ``~/.kube/config``), reached through its current context. A destination names
-it as Argo CD names the cluster it runs in — ``server: https://kubernetes.default.svc`` or
-``name: in-cluster`` — or by the kubeconfig's own server URL, or by ``name:`` (a kubeconfig context of
-that name is used when there is one, else the current context). Any other ``server`` is refused with
-an ``InvalidSpecError`` condition on that Application.
+Destinations: the clusters are the contexts of the kubeconfig given (``--kubeconfig``, else
+``$KUBECONFIG``, else ``~/.kube/config``). ``destination.name`` names a context, ``destination.server``
+is the server URL of a context's cluster; the current context is also Argo CD's cluster it runs in —
+``name: in-cluster`` and ``server: https://kubernetes.default.svc``. Any other destination is refused
+with an ``InvalidSpecError`` condition on that Application and nothing is applied
+(``gitloop.gitops.destinations``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 from gitloop.errors import SyncError, UsageError
+from gitloop.gitops.destinations import KnownCluster, destination_cluster
 from gitloop.gitops.live import LiveCache
 from gitloop.gitops.loop import Loop
 from gitloop.gitops.observe import ClusterView
@@ -44,7 +45,7 @@ from gitloop.model.health import HealthStatus
 from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
 from gitloop.ports import HistoryEntry, Store
-from gitloop.spec.argocd import IN_CLUSTER, Application, AppSet, load_apps
+from gitloop.spec.argocd import Application, AppSet, load_apps
 
 
 @dataclass(frozen=True)
@@ -68,25 +69,41 @@ def _username() -> str:
 
 
 class _Clusters:
-    """The kubeconfig's clusters by context, opened on first use."""
+    """The kubeconfig's contexts as the clusters Applications deploy to, each opened on first use.
+
+    Every context is a cluster named after it, at the server URL of its cluster; the current context
+    comes first and is the default (``gitloop.gitops.destinations``)."""
 
     def __init__(self, kubeconfig: str | None) -> None:
         self._kubeconfig = kubeconfig
-        self._views: dict[str | None, ClusterView] = {}
-        self._contexts: set[str] | None = None
+        self._views: dict[str, ClusterView] = {}
+        self._known: tuple[list[KnownCluster], KnownCluster | None] | None = None
 
-    def _context_names(self) -> set[str]:
-        if self._contexts is None:
+    def known(self) -> tuple[list[KnownCluster], KnownCluster | None]:
+        """The clusters of the kubeconfig (the current context first) and the default one."""
+        if self._known is None:
             from lightkube.config.kubeconfig import KubeConfig
 
+            where = f"kubeconfig {self._kubeconfig or '(from environment)'}"
             try:
                 config = KubeConfig.from_file(self._kubeconfig) if self._kubeconfig else KubeConfig.from_env()
-                self._contexts = set(config.contexts)
-            except Exception:  # an unreadable kubeconfig is reported by from_kubeconfig below
-                self._contexts = set()
-        return self._contexts
+            except Exception as exc:  # lightkube's ConfigError, or YAML/KeyError for a malformed file
+                raise UsageError(f"{where}: cannot be read: {exc}") from exc
+            clusters = [
+                KnownCluster(name, getattr(config.clusters.get(context.cluster), "server", ""))
+                for name, context in config.contexts.items()
+            ]
+            current = config.current_context
+            default = next((c for c in clusters if c.name == current), None)
+            if default is not None:
+                clusters = [default, *(c for c in clusters if c is not default)]
+            self._known = (clusters, default)
+        return self._known
 
-    def view(self, context: str | None) -> ClusterView:
+    def view_for(self, app: Application) -> ClusterView:
+        """The view of ``app``'s destination; ``UsageError`` when it is not a context of the kubeconfig."""
+        clusters, default = self.known()
+        context = destination_cluster(app.destination, clusters, default).name
         found = self._views.get(context)
         if found is None:
             from gitloop.kube import KubeCluster
@@ -94,20 +111,6 @@ class _Clusters:
             cluster = KubeCluster.from_kubeconfig(self._kubeconfig, context)
             found = self._views[context] = ClusterView(cluster, LiveCache(cluster))
         return found
-
-    def view_for(self, app: Application) -> ClusterView:
-        dest = app.destination
-        if dest.name:
-            context = dest.name if dest.name in self._context_names() else None
-            return self.view(context)
-        default = self.view(None)
-        server = getattr(default.cluster, "server", "").rstrip("/")
-        if dest.server in (IN_CLUSTER, server):
-            return default
-        raise UsageError(
-            f"destination server {dest.server} is not known: gitloop deploys to {IN_CLUSTER} "
-            f"(the cluster of the kubeconfig, {server}) or a kubeconfig context named by destination.name"
-        )
 
     async def close(self) -> None:
         for view in self._views.values():

@@ -1,9 +1,11 @@
 """One kubeconfig holding every cluster of the serve configuration, one context per cluster name.
 
 The CD engine reaches a destination through a kubeconfig context: ``destination.name: staging`` is the
-context ``staging``, and ``https://kubernetes.default.svc`` the current context. The configured
-clusters (each a kubeconfig file and a context in it) are copied into one file whose contexts,
-clusters and users are renamed after the configured names; the first cluster is the current context.
+context ``staging``, a ``destination.server`` the context whose cluster has that URL, and ``in-cluster``
+(``https://kubernetes.default.svc``) the current context; any other destination is refused, never
+sent to a default (``gitloop.gitops.destinations``). The configured clusters (each a kubeconfig file
+and a context in it) are copied into one file whose contexts, clusters and users are renamed after the
+configured names; the first cluster is the current context.
 Relative certificate and key paths are made absolute. The file holds credentials: it is written with
 mode 0600 into a private directory (0700) and removed when the server stops.
 """
