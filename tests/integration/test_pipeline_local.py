@@ -568,7 +568,7 @@ def test_sidecars_secrets_and_step_template(tmp_path: Path) -> None:
     path = _write(tmp_path, SIDECAR_SECRET.replace("PIDFILE", str(pidfile)), "side.yaml")
     result = CliRunner().invoke(cli, ["task", "run", "-f", str(path)])
     assert result.exit_code == 0, result.output
-    assert "[side/wait] level=debug token=s3cret" in result.output
+    assert "[side/wait] level=debug token=***" in result.output  # a Secret's value is masked in output
     assert "[side/wait] auth" in result.output
     assert not _alive(int(pidfile.read_text()))
 

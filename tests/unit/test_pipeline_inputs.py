@@ -58,6 +58,23 @@ def test_workspaces(flag: str, binding: WorkspaceBinding) -> None:
     assert parse_workspaces([flag]) == [binding]
 
 
+# -w flag -> words of the error: a claim name becomes <state dir>/volumes/<claim>
+BAD_WORKSPACES = [
+    ("cache=pvc:../../../../tmp/x", "invalid claim name: '../../../../tmp/x' is not a valid DNS subdomain"),
+    ("cache=pvc:/etc", "invalid claim name: '/etc' is not a valid DNS subdomain"),
+    ("cache=pvc:..", "invalid claim name: '..' is not a valid DNS subdomain"),
+    ("cache=pvc:Build_Cache", "'Build_Cache' is not a valid DNS subdomain"),
+    ("nothing", "expected name=DIR"),
+]
+
+
+@pytest.mark.parametrize(("flag", "words"), BAD_WORKSPACES)
+def test_bad_workspaces(flag: str, words: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_workspaces([flag])
+    assert str(caught.value).startswith(f"-w {flag!r}: ") and words in str(caught.value)
+
+
 def test_run_names() -> None:
     assert run_name(ObjectMeta(name="fixed"), "x-") == "fixed"
     generated = run_name(ObjectMeta(generate_name="ci-"), "x-")

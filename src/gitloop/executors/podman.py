@@ -28,7 +28,7 @@ from pathlib import Path
 
 from gitloop.errors import PipelineError
 from gitloop.executors.processes import STREAM_LIMIT, pump_lines, stop_process
-from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate
+from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate, within
 from gitloop.ports import ContainerRequest, OutputSink, SandboxPaths, SandboxRequest, StepOutcome
 
 CONTAINERS_CONF = """\
@@ -150,9 +150,7 @@ class PodmanExecutor:
         for mount in container.mounts:
             host = dirs.volumes.get(mount.name)
             if host is not None:
-                mounts.append(
-                    (host / mount.sub_path if mount.sub_path else host, mount.mount_path, mount.read_only)
-                )
+                mounts.append((within(host, mount.sub_path), mount.mount_path, mount.read_only))
         box.mounts = {target.rstrip("/"): Path(host) for host, target, _ in mounts}
         for host, target, read_only in mounts:
             args += ["-v", f"{host}:{target}" + (":ro" if read_only else "")]

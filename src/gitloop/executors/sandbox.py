@@ -53,11 +53,20 @@ class SandboxDirs:
         return self.root / "workspace"
 
 
-def _inside(base: Path, sub_path: str) -> Path:
+def within(base: Path, sub_path: str, what: str = "subPath") -> Path:
+    """``base/sub_path``, refused (``PipelineError``) unless it resolves to a place under ``base``: the
+    specs check every such name already; this is the last check before the host is written."""
     target = (base / sub_path).resolve() if sub_path else base
     if sub_path and not target.is_relative_to(base.resolve()):
-        raise PipelineError(f"subPath {sub_path!r} leaves its volume")
+        raise PipelineError(f"{what} {sub_path!r} leaves its directory")
     return target
+
+
+def _child(base: Path, name: str, what: str) -> Path:
+    """``base/name`` for a name that must be one directory right below ``base``."""
+    if not name or "/" in name or name in (".", ".."):
+        raise PipelineError(f"{what} {name!r} cannot name a directory")
+    return within(base, name, what)
 
 
 def _volume_dir(root: Path, volume: VolumeRequest) -> Path:
@@ -68,27 +77,27 @@ def _volume_dir(root: Path, volume: VolumeRequest) -> Path:
         except OSError as exc:
             raise PipelineError(f"workspace {volume.name!r}: cannot use {base}: {exc.strerror}") from exc
     else:
-        base = root / "volumes" / volume.name
+        base = _child(root / "volumes", volume.name, "workspace")
         base.mkdir(parents=True, exist_ok=True)
         for rel, data, mode in volume.files:
-            path = _inside(base, rel)
+            path = within(base, rel, "file")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             path.chmod(mode & 0o777)
-    target = _inside(base, volume.sub_path)
+    target = within(base, volume.sub_path)
     target.mkdir(parents=True, exist_ok=True)
     return target
 
 
 def make_sandbox(root: Path, request: SandboxRequest) -> SandboxDirs:
     """Create the sandbox of ``request`` under ``root``."""
-    dirs = SandboxDirs(root / request.name)
+    dirs = SandboxDirs(_child(root, request.name, "sandbox"))
     if dirs.root.exists():
         shutil.rmtree(dirs.root)
     for sub in (dirs.results, dirs.home, dirs.credentials, dirs.scripts, dirs.workspace):
         sub.mkdir(parents=True, exist_ok=True)
     for container in request.containers:
-        (dirs.steps / container / "results").mkdir(parents=True, exist_ok=True)
+        (_child(dirs.steps, container, "container") / "results").mkdir(parents=True, exist_ok=True)
     for volume in request.volumes:
         path = _volume_dir(dirs.root, volume)
         dirs.volumes[volume.name] = path

@@ -1,7 +1,9 @@
 """From files and flags to a checked run: load the YAML, pick or build the run, resolve its Tasks.
 
 ``load_inputs`` reads every ``-f`` path (files or directories) into Tasks, Pipelines, runs, ConfigMaps
-and Secrets, refusing two objects of one kind with one name. ``pipeline_run_for`` picks the
+and Secrets, refusing two objects of one kind with one name, and keeps each file's objects as YAML with
+every Secret redacted (``gitloop.spec.redact``): what the store may hold of the input, as the files
+themselves may not be kept. ``pipeline_run_for`` picks the
 PipelineRun to run (the one in the files, or one built from ``--pipeline`` with ``-p``/``-w``, which
 also override a PipelineRun's own). Tasks and Pipelines are resolved by ``gitloop.pipeline.resolution``
 (the files, ``--catalog`` directories, the built-in catalog, ``git`` and ``hub`` resolvers); resolver
@@ -24,6 +26,7 @@ from gitloop.pipeline.plan import ResolvedTask
 from gitloop.pipeline.resolution import RefSite, Resolver, substitute_ref
 from gitloop.pipeline.substitution import Value, params_context
 from gitloop.pipeline.volumes import HOST_PATH, Objects
+from gitloop.spec.redact import SecretMask, redacted_yaml
 from gitloop.spec.tekton import (
     ConfigMap,
     ObjectMeta,
@@ -38,8 +41,19 @@ from gitloop.spec.tekton import (
     TaskRef,
     TaskRun,
     WorkspaceBinding,
-    load,
 )
+from gitloop.spec.tekton.documents import parse_document
+from gitloop.spec.tekton.loader import load_file, yaml_files
+from gitloop.spec.tekton.names import dns1123_subdomain_problem
+from gitloop.spec.yaml import load_json
+
+
+@dataclass(frozen=True)
+class KeptSource:
+    """One input file as the store may keep it: its path and its objects with Secrets redacted."""
+
+    path: str
+    text: str
 
 
 @dataclass
@@ -52,10 +66,16 @@ class Inputs:
     task_runs: list[TaskRun] = field(default_factory=list)
     config_maps: dict[str, ConfigMap] = field(default_factory=dict)
     secrets: dict[str, Secret] = field(default_factory=dict)
+    sources: list[KeptSource] = field(default_factory=list)
+    """Every file read, redacted, in the order read."""
 
     @property
     def objects(self) -> Objects:
         return Objects(self.config_maps, self.secrets)
+
+    def secret_mask(self) -> SecretMask:
+        """Masks the values of the files' Secrets (what steps may print of them)."""
+        return SecretMask(value for secret in self.secrets.values() for value in secret.data.values())
 
 
 def _add(index: dict[str, Any], obj: Any) -> None:
@@ -76,20 +96,27 @@ def load_inputs(paths: Sequence[Path]) -> Inputs:
         raise UsageError("give at least one file or directory with -f")
     inputs = Inputs()
     for path in paths:
-        for obj in load(path):
-            if isinstance(obj, Task):
-                _add(inputs.tasks, obj)
-            elif isinstance(obj, Pipeline):
-                _add(inputs.pipelines, obj)
-            elif isinstance(obj, PipelineRun):
-                inputs.pipeline_runs.append(obj)
-            elif isinstance(obj, TaskRun):
-                inputs.task_runs.append(obj)
-            elif isinstance(obj, ConfigMap):
-                _add(inputs.config_maps, obj)
-            else:
-                _add(inputs.secrets, obj)
+        for file in yaml_files(Path(path)):
+            documents = load_file(file)
+            for document in documents:
+                _index(inputs, parse_document(document))
+            inputs.sources.append(KeptSource(str(file), redacted_yaml(d.body for d in documents)))
     return inputs
+
+
+def _index(inputs: Inputs, obj: object) -> None:
+    if isinstance(obj, Task):
+        _add(inputs.tasks, obj)
+    elif isinstance(obj, Pipeline):
+        _add(inputs.pipelines, obj)
+    elif isinstance(obj, PipelineRun):
+        inputs.pipeline_runs.append(obj)
+    elif isinstance(obj, TaskRun):
+        inputs.task_runs.append(obj)
+    elif isinstance(obj, ConfigMap):
+        _add(inputs.config_maps, obj)
+    else:
+        _add(inputs.secrets, obj)
 
 
 def run_name(meta: ObjectMeta, fallback: str) -> str:
@@ -106,7 +133,7 @@ def _param_value(text: str, spec: ParamSpec | None) -> Any:
         return text
     if text.startswith(("[", "{")):
         try:
-            value = json.loads(text)
+            value = load_json(text, source=f"-p {spec.name if spec else ''}")
         except json.JSONDecodeError as exc:
             raise UsageError(f"-p {spec.name if spec else ''}: invalid JSON: {exc.msg}") from exc
         if kind == "array" and isinstance(value, list):
@@ -136,7 +163,7 @@ def parse_params(flags: Sequence[str], specs: Sequence[ParamSpec]) -> list[Param
 
 def parse_workspaces(flags: Sequence[str]) -> list[WorkspaceBinding]:
     """``-w name=DIR`` (a host directory), ``name=emptyDir``, ``name=secret:S``, ``name=configMap:C``,
-    ``name=pvc:CLAIM``."""
+    ``name=pvc:CLAIM`` (a DNS-1123 subdomain, as Kubernetes names claims)."""
     bindings: list[WorkspaceBinding] = []
     for flag in flags:
         name, sep, value = flag.partition("=")
@@ -150,6 +177,8 @@ def parse_workspaces(flags: Sequence[str]) -> list[WorkspaceBinding]:
         elif kind == "configMap" and ref:
             bindings.append(WorkspaceBinding(name, "configMap", {"name": ref}))
         elif kind == "pvc" and ref:
+            if problem := dns1123_subdomain_problem(ref):
+                raise UsageError(f"-w {flag!r}: invalid claim name: {problem}")
             bindings.append(WorkspaceBinding(name, "persistentVolumeClaim", {"claimName": ref}))
         else:
             bindings.append(

@@ -42,6 +42,7 @@ from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.pipeline.volumes import HOST_PATH
 from gitloop.ports import StepExecutor, Store
 from gitloop.service.pipeline_inputs import (
+    KeptSource,
     load_inputs,
     pipeline_run_for,
     resolve_pipeline_tasks,
@@ -51,7 +52,6 @@ from gitloop.service.pipeline_inputs import (
 from gitloop.service.run_driver import DriverSettings, drive_pipeline_run, drive_task_run
 from gitloop.service.store_writer import StoreWriter
 from gitloop.spec.tekton import WorkspaceBinding
-from gitloop.spec.tekton.loader import yaml_files
 
 PIPELINE_RUN = "PipelineRun"
 TASK_RUN = "TaskRun"
@@ -108,17 +108,22 @@ class PreparedRun:
     labels: Mapping[str, str] = field(default_factory=dict)
     """The run's own ``metadata.labels`` (kept on its manifest and its store record)."""
     annotations: Mapping[str, str] = field(default_factory=dict)
+    sources: Sequence[KeptSource] = ()
+    """The input files as they may be stored: Secrets redacted."""
+    mask: Callable[[str], str] = str
+    """Blanks the values of the input's Secrets out of step output."""
 
     def request_doc(self) -> dict[str, object]:
-        """What was asked, and the YAML it was asked of, kept with the run so it can be run again (or
-        resumed) from the store: the ``-f`` files' text (up to ``MAX_KEPT_SOURCE`` bytes), flags."""
+        """What was asked, and the YAML it was asked of, kept with the run to show what ran: flags
+        and the ``-f`` files' objects (up to ``MAX_KEPT_SOURCE`` bytes) with every Secret's values
+        redacted (``gitloop.spec.redact``). Nothing reads them back to run: a queued run is started
+        again from its own resource and the server's files, and a run that was running when its
+        process died ends ``Interrupted``; running it again needs the real Secrets again."""
         sources: list[dict[str, str]] = []
         total = 0
-        for path in self.request.files:
-            for file in yaml_files(Path(path)):
-                text = file.read_text(encoding="utf-8", errors="replace")
-                total += len(text)
-                sources.append({"path": str(file), "text": text if total <= MAX_KEPT_SOURCE else ""})
+        for source in self.sources:
+            total += len(source.text)
+            sources.append({"path": source.path, "text": source.text if total <= MAX_KEPT_SOURCE else ""})
         r = self.request
         return {
             "name": r.name or "",
@@ -132,7 +137,7 @@ class PreparedRun:
 
 
 MAX_KEPT_SOURCE = 1 << 20
-"""Input YAML kept with a run, in bytes; beyond it only the paths are kept."""
+"""Input YAML kept with a run, in characters; beyond it only the paths are kept."""
 
 
 @dataclass
@@ -156,12 +161,21 @@ def _host_dirs(
         if binding.kind == HOST_PATH:
             dirs[binding.name] = str(binding.source["path"])
         elif binding.kind == "persistentVolumeClaim":
-            dirs[binding.name] = str(root / "volumes" / binding.claim_name)
+            dirs[binding.name] = str(_below(root / "volumes", binding.claim_name, binding.name))
         elif binding.kind == "volumeClaimTemplate":
-            path = run_dir / "workspaces" / binding.name
+            path = _below(run_dir / "workspaces", binding.name, binding.name)
             dirs[binding.name] = str(path)
             cleanup.append(path)
     return dirs, cleanup
+
+
+def _below(parent: Path, name: str, workspace: str) -> Path:
+    """``parent/name``, refused unless it is a directory right below ``parent`` (the specs check the
+    names already; this keeps a name from anywhere else from leaving the state directory)."""
+    path = parent / name
+    if not name or "/" in name or name in (".", "..") or path.resolve().parent != parent.resolve():
+        raise UsageError(f"workspace {workspace!r}: {name!r} cannot name a directory under {parent}")
+    return path
 
 
 def start_writer(request: RunRequest, view: RunView | None = None) -> StoreWriter:
@@ -226,6 +240,8 @@ def prepare_pipeline_run(request: RunRequest, writer: StoreWriter | None = None)
         cleanup=[run_dir, *cleanup],
         labels=dict(run.meta.labels),
         annotations=dict(run.meta.annotations),
+        sources=inputs.sources,
+        mask=inputs.secret_mask(),
     )
 
 
@@ -251,7 +267,17 @@ def prepare_task_run(request: RunRequest, writer: StoreWriter | None = None) -> 
         _record_failure(request, TASK_RUN, name, exc, writer)
         raise
     cancel = "TaskRunCancelled" if run.status == "TaskRunCancelled" else ""
-    return PreparedRun(TASK_RUN, name, run_dir, request, task=plan, cancel=cancel, cleanup=[run_dir])
+    return PreparedRun(
+        TASK_RUN,
+        name,
+        run_dir,
+        request,
+        task=plan,
+        cancel=cancel,
+        cleanup=[run_dir],
+        sources=inputs.sources,
+        mask=inputs.secret_mask(),
+    )
 
 
 def store_opener(database_url: str | None) -> Callable[[], Store]:
@@ -304,6 +330,7 @@ class _Hooks:
         self.request = prepared.request_doc()
 
     def log(self, task_run: TaskRunState, source: str, line: str) -> None:
+        line = self.prepared.mask(line)
         self.writer.log(self.log_run, source, line)
         self.view.log(source, line)
 

@@ -28,6 +28,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from gitloop.errors import GitloopError
 from gitloop.ports import HistoryEntry, LogLine, StoredObject
 from gitloop.store import codec
+from gitloop.store.files import private_file
 from gitloop.store.schema import ensure_schema, history, logs, object_labels, objects
 from gitloop.store.urls import database_url, masked, scrub
 
@@ -242,17 +243,16 @@ class SqlStore:
 
 
 def open_store(url_or_path: str, *, clock: Callable[[], float] = time.time) -> SqlStore:
-    """The store at ``url_or_path``: a SQLite file path (its directory is created), ``sqlite:///PATH``,
+    """The store at ``url_or_path``: a SQLite file path (created private: ``store.files``), ``sqlite:///PATH``,
     or ``postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE``. Tables are created or migrated on opening.
 
     ``UsageError`` for a URL gitloop cannot use, ``GitloopError`` if the database cannot be reached."""
     url = database_url(url_or_path)
     if url.get_backend_name() == "sqlite" and url.database:
-        directory = Path(url.database).parent
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_file(Path(url.database))
         except OSError as exc:
-            raise GitloopError(f"store {masked(url)}: cannot create {directory}: {exc}") from exc
+            raise GitloopError(f"store {masked(url)}: cannot create {url.database}: {exc}") from exc
     return SqlStore(url, clock=clock)
 
 

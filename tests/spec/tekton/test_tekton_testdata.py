@@ -24,6 +24,56 @@ VALID: dict[str, list[str]] = {
 
 # file -> (line, object, field, words the message must contain)
 INVALID: dict[str, tuple[int, str | None, str | None, str]] = {
+    # Names that become host paths are checked as the Kubernetes API server checks them.
+    "configmap-key-dotdot.yaml": (6, "ConfigMap/dots", "data...", "'..' is not a valid key"),
+    "pipeline-task-workspace-subpath-parent.yaml": (
+        15,
+        "Pipeline/up",
+        "spec.tasks[0].workspaces[0].subPath",
+        "invalid subPath: '..' must not contain '..'",
+    ),
+    "pipelinerun-workspace-claim-escapes.yaml": (
+        11,
+        "PipelineRun/claim-escapes",
+        "spec.workspaces[0].persistentVolumeClaim.claimName",
+        "invalid claim name: '../../../../tmp/x' is not a valid DNS subdomain",
+    ),
+    "pipelinerun-workspace-subpath-parent.yaml": (
+        10,
+        "PipelineRun/subpath-parent",
+        "spec.workspaces[0].subPath",
+        "'build/../../other' must not contain '..'",
+    ),
+    "secret-key-escapes.yaml": (
+        7,
+        "Secret/escapes",
+        "stringData.../../evil",
+        "'../../evil' is not a valid key",
+    ),
+    "task-volumemount-subpath-parent.yaml": (
+        16,
+        "Task/mounts",
+        "spec.steps[0].volumeMounts[0].subPath",
+        "'a/../../b' must not contain '..'",
+    ),
+    "taskrun-workspace-items-bad-key.yaml": (
+        13,
+        "TaskRun/items-bad-key",
+        "spec.workspaces[0].configMap.items[0].key",
+        "invalid key: 'a/b' is not a valid key",
+    ),
+    "taskrun-workspace-items-path-escapes.yaml": (
+        16,
+        "TaskRun/items-escape",
+        "spec.workspaces[0].secret.items[1].path",
+        "invalid path: '../../../.ssh/authorized_keys' must not contain '..'",
+    ),
+    "taskrun-workspace-subpath-absolute.yaml": (
+        11,
+        "TaskRun/subpath-absolute",
+        "spec.workspaces[0].subPath",
+        "invalid subPath: '/etc' must be a relative path",
+    ),
     "pipeline-array-param-in-string.yaml": (
         14,
         "Pipeline/flat",

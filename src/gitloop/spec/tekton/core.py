@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from gitloop.spec.tekton.fields import Node
 from gitloop.spec.tekton.meta import ObjectMeta, Source, parse_meta
+from gitloop.spec.tekton.names import config_key_problem
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,23 @@ def _decoded(node: Node, key: str) -> dict[str, bytes]:
     return decoded
 
 
+def _check_keys(body: Node, *fields: str) -> None:
+    """Keys become file names when the object is a workspace: checked as Kubernetes checks them."""
+    for key in fields:
+        for name, _ in body.entries(key):
+            if problem := config_key_problem(name):
+                raise body.error(f"invalid key: {problem}", f"{key}.{name}")
+
+
 def parse_config_map(body: Node, source: Source | None = None) -> ConfigMap:
     body.only(("apiVersion", "kind", "metadata", "data", "binaryData", "immutable"))
+    _check_keys(body, "data", "binaryData")
     return ConfigMap(parse_meta(body), body.string_map("data"), _decoded(body, "binaryData"), source)
 
 
 def parse_secret(body: Node, source: Source | None = None) -> Secret:
     body.only(("apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"))
+    _check_keys(body, "data", "stringData")
     data = _decoded(body, "data")
     data.update({k: v.encode("utf-8") for k, v in body.string_map("stringData").items()})
     return Secret(parse_meta(body), body.string("type", default="Opaque"), data, source)

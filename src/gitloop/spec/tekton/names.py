@@ -58,3 +58,32 @@ def qualified_name_problem(name: str) -> str | None:
             "starting and ending with an alphanumeric character)"
         )
     return None
+
+
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def config_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a key of a ConfigMap's or Secret's data (a file name when the object is
+    mounted): letters, digits, ``-``, ``_`` and ``.``, at most 253, not ``.`` or ``..``; or ``None``."""
+    if not key:
+        return "must not be empty"
+    if len(key) > 253:
+        return f"{key!r} is longer than 253 characters"
+    if not _CONFIG_KEY.fullmatch(key):
+        return f"{key!r} is not a valid key (letters, digits, '-', '_' and '.')"
+    if key in (".", ".."):
+        return f"{key!r} is not a valid key"
+    return None
+
+
+def local_path_problem(path: str) -> str | None:
+    """Why ``path`` cannot name a place inside a volume (a ``subPath``, an ``items[].path``), as the
+    Kubernetes API server checks it: relative, with no ``..`` component; or ``None``."""
+    if path.startswith("/"):
+        return f"{path!r} must be a relative path"
+    if ".." in path.split("/"):
+        return f"{path!r} must not contain '..'"
+    if "\0" in path:
+        return f"{path!r} must not contain a NUL character"
+    return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from gitloop.spec.tekton.fields import Node
-from gitloop.spec.tekton.names import dns1123_label_problem
+from gitloop.spec.tekton.names import dns1123_label_problem, local_path_problem
 from gitloop.spec.tekton.params import ResultSpec, parse_results
 from gitloop.spec.tekton.when import WhenExpression, parse_when
 from gitloop.spec.tekton.workspaces import WorkspaceUsage, parse_workspace_usages
@@ -228,6 +228,8 @@ def _volume_mounts(parent: Node) -> tuple[VolumeMount, ...]:
             item.string("subPath"),
             item.boolean("readOnly"),
         )
+        if problem := local_path_problem(mount.sub_path):
+            raise item.error(f"invalid subPath: {problem}", "subPath")
         clean = posixpath.normpath(mount.mount_path)
         if clean.startswith("/tekton/") and not clean.startswith("/tekton/home"):
             raise item.error(

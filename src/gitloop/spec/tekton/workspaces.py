@@ -3,15 +3,19 @@
 A run binds each workspace to exactly one volume source: ``emptyDir``, ``persistentVolumeClaim``,
 ``volumeClaimTemplate``, ``secret``, ``configMap``, ``projected`` or ``csi``; the source's own fields are
 kept as plain data in ``WorkspaceBinding.source``.
+
+Every name that becomes a path on this machine is checked as the Kubernetes API server checks it:
+``claimName`` is a DNS-1123 subdomain, ``subPath`` and ``items[].path`` are relative without ``..``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitloop.spec.tekton.fields import Node
+from gitloop.spec.tekton.names import config_key_problem, dns1123_subdomain_problem, local_path_problem
 
 VOLUME_SOURCES = (
     "emptyDir",
@@ -146,7 +150,7 @@ def parse_pipeline_task_workspaces(parent: Node) -> tuple[WorkspacePipelineTaskB
     for item in parent.items("workspaces"):
         item.require_map().only(("name", "workspace", "subPath"))
         binding = WorkspacePipelineTaskBinding(
-            item.string("name", required=True), item.string("workspace"), item.string("subPath")
+            item.string("name", required=True), item.string("workspace"), _sub_path(item)
         )
         if any(b.name == binding.name for b in found):
             raise item.error(f"workspace name {binding.name!r} must be unique", "name")
@@ -185,5 +189,42 @@ def parse_workspace_bindings(parent: Node) -> tuple[WorkspaceBinding, ...]:
             raise item.error(
                 f"workspace {name!r} provided more than once, at index {index} and {len(found)}", "name"
             )
-        found.append(WorkspaceBinding(name, kind, source, item.string("subPath")))
+        _check_source(item, kind)
+        found.append(WorkspaceBinding(name, kind, source, _sub_path(item)))
     return tuple(found)
+
+
+def _sub_path(item: Node) -> str:
+    """``subPath``: relative, no ``..`` (Tekton variables in it are checked again once substituted)."""
+    sub_path = item.string("subPath")
+    if problem := local_path_problem(sub_path):
+        raise item.error(f"invalid subPath: {problem}", "subPath")
+    return sub_path
+
+
+def _check_source(item: Node, kind: str) -> None:
+    """The fields of a volume source that become host paths: ``claimName``, ``items[].key``/``path``."""
+    source = item.child(kind)
+    if source is None:
+        return
+    if kind == "persistentVolumeClaim":
+        claim = source.field("claimName")
+        if problem := _problem(claim.value, dns1123_subdomain_problem):
+            raise claim.error(f"invalid claim name: {problem}")
+    if kind not in ("secret", "configMap"):
+        return
+    for entry in source.items("items"):
+        key = entry.field("key")
+        if problem := _problem(key.value, config_key_problem):
+            raise key.error(f"invalid key: {problem}")
+        path = entry.child("path")
+        if path is not None and (problem := _problem(path.value, _item_path_problem)):
+            raise path.error(f"invalid path: {problem}")
+
+
+def _item_path_problem(path: str) -> str | None:
+    return "must not be empty" if not path else local_path_problem(path)
+
+
+def _problem(value: object, check: Callable[[str], str | None]) -> str | None:
+    return check(value) if isinstance(value, str) else "must be a string"

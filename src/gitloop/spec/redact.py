@@ -1,0 +1,132 @@
+"""Secret material out of what gitloop keeps and shows: Secret manifests redacted, secret values masked.
+
+``redact_object`` turns a parsed ``Secret`` into what may be stored: its key names stay, every
+value of ``data`` and ``stringData`` becomes ``REDACTED``, the ``last-applied-configuration``
+annotation (a full copy) goes, and the annotation ``REDACTED_HASH`` holds a sha256 over the Secret's
+content, so two runs can tell whether they used the same Secret without keeping it. A redacted Secret is
+not valid input again (``<redacted>`` is not base64): running again needs the real Secret. Other
+objects pass unchanged. ``redacted_yaml`` renders a file's objects that way.
+
+``SecretMask`` blanks known secret values out of text (step output): each value as given, URL-encoded
+and base64-encoded, and each long enough line of a multi-line value (an SSH key printed line by line).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import yaml
+
+REDACTED = "<redacted>"
+"""What stands for every value of a Secret's ``data`` and ``stringData`` in a stored copy."""
+REDACTED_HASH = "gitloop.dev/redacted-sha256"
+"""Annotation of a redacted Secret: sha256 (hex) over its keys and values, for identity only."""
+MASK = "***"
+"""What stands for a secret value in step output."""
+MIN_MASKED = 4
+"""Values (and lines of multi-line values) shorter than this are not masked: masking ``a`` or ``1``
+everywhere would destroy every log and protect nothing."""
+
+_SECRET_FIELDS = ("data", "stringData")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def is_secret(body: Mapping[str, Any]) -> bool:
+    """Whether ``body`` is a Secret, of any ``apiVersion`` (a List's items are separate objects)."""
+    return body.get("kind") == "Secret"
+
+
+def content_hash(body: Mapping[str, Any]) -> str:
+    """sha256 (hex) over a Secret's ``type`` and its ``data``/``stringData`` keys and values."""
+    digest = hashlib.sha256()
+    digest.update(str(body.get("type", "")).encode())
+    for section in _SECRET_FIELDS:
+        values = body.get(section)
+        if not isinstance(values, Mapping):
+            continue
+        for key in sorted(values, key=str):
+            digest.update(f"\0{section}\0{key}\0{values[key]}".encode())
+    return digest.hexdigest()
+
+
+def redact_object(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` as plain data, a Secret's values replaced by ``REDACTED`` (see the module)."""
+    out: dict[str, Any] = dict(_plain(body))
+    if not is_secret(body):
+        return out
+    for section in _SECRET_FIELDS:
+        values = out.get(section)
+        if isinstance(values, dict):
+            out[section] = {str(key): REDACTED for key in values}
+    metadata = out.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = out["metadata"] = {}
+    annotations = metadata.get("annotations")
+    kept = (
+        {k: v for k, v in annotations.items() if k != _LAST_APPLIED} if isinstance(annotations, dict) else {}
+    )
+    kept[REDACTED_HASH] = content_hash(body)
+    metadata["annotations"] = kept
+    return out
+
+
+def redacted_yaml(bodies: Iterable[Mapping[str, Any]]) -> str:
+    """The objects of one file as a YAML stream, every Secret redacted."""
+    return yaml.safe_dump_all(
+        (redact_object(body) for body in bodies),
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The ways ``secret`` shows up in text: as given, URL-encoded (path, component and form) and
+    base64-encoded (standard and URL-safe)."""
+    if not secret:
+        return set()
+    raw = secret.encode("utf-8")
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
+    }
+
+
+class SecretMask:
+    """Replaces known secret values in text with ``MASK`` (see the module)."""
+
+    def __init__(self, values: Iterable[str | bytes] = ()) -> None:
+        forms: set[str] = set()
+        for value in values:
+            text = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+            pieces = [text.strip(), *(line.strip() for line in text.splitlines())]
+            for piece in pieces:
+                if len(piece) >= MIN_MASKED:
+                    forms.update(secret_forms(piece))
+        # Longest first, so a value containing another is masked whole.
+        self._forms = sorted((f for f in forms if len(f) >= MIN_MASKED), key=len, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._forms)
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, MASK)
+        return text
