@@ -7,6 +7,7 @@ the user's input (exit 2), everything else is a failure of the operation (exit 1
     GitloopError
     ├── UsageError          bad command-line use or configuration (exit 2)
     ├── SpecError           a YAML document that does not validate; names file, object and field (exit 2)
+    │   └── InputLimitError the input is too large, nests too deep or its aliases expand too far
     ├── GitError            git repositories, clones, pushes
     ├── ClusterError        the Kubernetes API server answered with an error or is unreachable
     │   ├── NotFoundError
@@ -47,6 +48,15 @@ class SpecError(GitloopError):
         self.field = field
         where = ": ".join(p for p in (file, obj, field) if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class InputLimitError(SpecError):
+    """YAML or JSON refused before it was read in full: too many bytes, nesting too deep, or aliases that
+    expand too far. ``problem`` is the reason alone, without the file and the hint on raising the limit."""
+
+    def __init__(self, problem: str, *, file: str | None = None, hint: str = "") -> None:
+        self.problem = problem
+        super().__init__(f"{problem} ({hint})" if hint else problem, file=file)
 
 
 class GitError(GitloopError):

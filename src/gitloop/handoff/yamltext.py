@@ -6,7 +6,9 @@ document markers and line endings stay byte for byte. A replaced scalar keeps it
 (a plain scalar is quoted only when the new value would not read back as the same string under
 YAML 1.1 or 1.2, e.g. a tag ``1.10``). After splicing, :func:`verify` loads both texts and checks
 that the new one is the old one with exactly the intended assignments, so an edit that would reach
-further (a value shared through an anchor, a merge key) is refused instead of written.
+further (a value shared through an anchor, a merge key) is refused instead of written. Every text is
+first composed by the bounded loader (:func:`gitloop.spec.yaml.check_text`), so a file too large, too
+deep or with aliases expanding too far is refused before ruamel.yaml reads it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from gitloop.errors import SpecError
+from gitloop.errors import InputLimitError, SpecError
+from gitloop.spec.yaml import InputLimits, check_text, depth_error
 
 __all__ = [
     "Assign",
@@ -63,11 +66,15 @@ class YamlText:
 
     @classmethod
     def parse(cls, text: str, *, file: str) -> YamlText:
-        """Compose every document of ``text``; ``SpecError`` naming ``file`` when it is not YAML."""
+        """Compose every document of ``text``; ``SpecError`` naming ``file`` when it is not YAML or is
+        beyond the input limits."""
+        _check_limits(text, file)
         try:
             roots = tuple(YAML(typ="rt").compose_all(text))
         except YAMLError as exc:
             raise SpecError(f"not valid YAML: {_one_line(exc)}", file=file) from exc
+        except RecursionError:
+            raise depth_error(file, InputLimits.from_env()) from None
         return cls(file, text, roots)
 
 
@@ -185,11 +192,24 @@ def apply_splices(text: str, splices: Sequence[Splice]) -> str:
     return "".join(out)
 
 
+def _check_limits(text: str, file: str) -> None:
+    """Refuse ``text`` beyond the input limits; its syntax errors are left to ruamel.yaml to word."""
+    try:
+        check_text(text, source=file)
+    except InputLimitError:
+        raise
+    except SpecError:
+        pass
+
+
 def _load_all(text: str, file: str) -> list[Any]:
+    _check_limits(text, file)
     try:
         return list(YAML(typ="safe", pure=True).load_all(text))
     except YAMLError as exc:
         raise SpecError(f"not valid YAML: {_one_line(exc)}", file=file) from exc
+    except RecursionError:
+        raise depth_error(file, InputLimits.from_env()) from None
 
 
 def _assign(data: Any, path: Path, value: Any, delete: bool) -> Any:

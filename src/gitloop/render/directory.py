@@ -25,15 +25,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gitloop.errors import RenderError, SpecError
+from gitloop.errors import InputLimitError, RenderError, SpecError
 from gitloop.model.resources import Manifest
 from gitloop.render import options as opt
 from gitloop.render.appdir import AppDir, within
 from gitloop.render.globs import GlobError, gobwas_regex
 from gitloop.render.output import drop_null_lists
 from gitloop.spec.manifests import parse_manifests
+from gitloop.spec.yaml import load_all, load_json, read_bytes
 
 SKIP_MARKER = b"+argocd:skip-file-rendering"
 _MANIFEST_NAME = re.compile(r"^.*\.(yaml|yml|json|jsonnet)$", re.DOTALL)
@@ -110,9 +109,9 @@ def _label(app: AppDir, rel: str) -> str:
 
 def _read(file: Path, label: str) -> bytes:
     try:
-        return file.read_bytes()
-    except OSError as exc:
-        raise RenderError(f"{label}: cannot read: {exc.strerror or exc}") from exc
+        return read_bytes(file, source=label)
+    except SpecError as exc:
+        raise RenderError(str(exc)) from exc
 
 
 def _decode(data: bytes, label: str) -> str:
@@ -126,7 +125,9 @@ def _decode(data: bytes, label: str) -> str:
 
 def _json_objects(text: str, label: str) -> list[Manifest]:
     try:
-        document = json.loads(text, parse_constant=_no_constant)
+        document = load_json(text, source=label, parse_constant=_no_constant)
+    except InputLimitError as exc:
+        raise RenderError(str(exc)) from exc
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise RenderError(
@@ -150,6 +151,8 @@ def _no_constant(name: str) -> Any:
 def _yaml_objects(text: str, label: str) -> list[Manifest]:
     try:
         return [obj for _, obj in parse_manifests(text, source=label)]
+    except InputLimitError as exc:
+        raise RenderError(str(exc)) from exc
     except SpecError as exc:
         looks_like_manifest = all(marker in text for marker in ("apiVersion:", "kind:", "metadata:"))
         if looks_like_manifest or _kind_without_api_version(text):
@@ -161,7 +164,7 @@ def _kind_without_api_version(text: str) -> bool:
     """Whether a document has a ``kind`` and no ``apiVersion``: Argo CD would take it as an object
     (and fail at sync), so it is no "other YAML file" to skip."""
     try:
-        documents = list(yaml.safe_load_all(text))
-    except yaml.YAMLError:
+        documents = load_all(text, source="")
+    except SpecError:
         return False
     return any(isinstance(d, dict) and d.get("kind") and not d.get("apiVersion") for d in documents)

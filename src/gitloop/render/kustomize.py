@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from gitloop.errors import RenderError
+from gitloop.errors import RenderError, SpecError
 from gitloop.model.resources import Manifest
 from gitloop.render import kustomization as edit
 from gitloop.render import options as opt
@@ -29,6 +29,7 @@ from gitloop.render.appdir import AppDir, copy_checkout, within
 from gitloop.render.buildenv import BuildEnv
 from gitloop.render.detect import KUSTOMIZATION_FILES
 from gitloop.render.output import parse_output, run_tool
+from gitloop.spec.yaml import load_one, read_text
 
 if TYPE_CHECKING:
     from gitloop.render.tools import Tools
@@ -144,9 +145,9 @@ def _apply(app: AppDir, o: Mapping[str, Any], env: BuildEnv) -> None:
     if file is None:
         raise RenderError(f"kustomization file not found in {app.rel}")
     try:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise RenderError(f"cannot read {app.rel}/{file.name}: {exc}") from exc
+        loaded = load_one(read_text(file), source=f"{app.rel}/{file.name}")
+    except SpecError as exc:
+        raise RenderError(f"cannot read {exc}") from exc
     if not isinstance(loaded, dict):
         raise RenderError(f"{app.rel}/{file.name}: expected a mapping")
     k: edit.Kustomization = loaded

@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gitloop.errors import RenderError
+from gitloop.errors import RenderError, SpecError
+from gitloop.spec.yaml import load_one, read_text
 
 _KEPT = ("repoURL", "path", "targetRevision", "chart")
 
@@ -29,9 +28,9 @@ def merge_source_overrides(app_dir: Path, source: Mapping[str, Any], app_name: s
         if not file.is_file():
             continue
         try:
-            patch = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise RenderError(f"{name}: {exc}") from exc
+            patch = load_one(read_text(file), source=name)
+        except SpecError as exc:
+            raise RenderError(str(exc)) from exc
         merged = merge_patch(merged, patch)
         if not isinstance(merged, dict):
             raise RenderError(f"{name}: the merged source is not a mapping")

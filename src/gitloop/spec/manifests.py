@@ -3,8 +3,9 @@
 Every document must be a mapping with a non-empty ``apiVersion`` and ``kind``; empty documents are
 skipped, and ``List`` kinds (what ``kubectl get -o yaml`` prints) are expanded into their items. A
 directory contributes its ``*.yaml``, ``*.yml`` and ``*.json`` files in name order, not recursively.
-Timestamps stay strings, as Kubernetes (which reads YAML through JSON) keeps them. Errors are
-``SpecError``s that name the file, the document number and the line.
+Text is read through the bounded loader (``gitloop.spec.yaml``), so timestamps stay strings, as
+Kubernetes (which reads YAML through JSON) keeps them, and size, depth and aliases are limited. Errors
+are ``SpecError``s that name the file, the document number and the line.
 """
 
 from __future__ import annotations
@@ -18,19 +19,9 @@ import yaml
 
 from gitloop.errors import SpecError
 from gitloop.model.resources import Manifest
+from gitloop.spec.yaml import BoundedLoader, read_text
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-
-
-class _Loader(yaml.SafeLoader):
-    """``SafeLoader`` that leaves timestamps as strings."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def load_manifests(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, Manifest]]:
@@ -38,14 +29,14 @@ def load_manifests(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, M
     found: list[tuple[str, Manifest]] = []
     for path in paths:
         for file in _files(Path(path)):
-            found.extend(parse_manifests(_read(file), source=str(file)))
+            found.extend(parse_manifests(read_text(file), source=str(file)))
     return found
 
 
 def parse_manifests(text: str, *, source: str) -> list[tuple[str, Manifest]]:
     """Every object in one YAML stream; ``source`` names it in labels and errors."""
     found: list[tuple[str, Manifest]] = []
-    loader = _Loader(text)
+    loader = BoundedLoader(text, source=source)
     number = 0
     try:
         while loader.check_node():
@@ -79,15 +70,6 @@ def _files(path: Path) -> list[Path]:
     if not path.exists():
         raise SpecError("no such file or directory", file=str(path))
     return [path]
-
-
-def _read(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text (byte {exc.start})", file=str(file)) from exc
-    except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror or exc}", file=str(file)) from exc
 
 
 def _objects(document: Any, *, source: str, where: str) -> list[tuple[str, Manifest]]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from gitloop.errors import GitloopError
+from gitloop.errors import GitloopError, InputLimitError
+from gitloop.spec.yaml import InputLimits, load_json
 
 CREDENTIAL_HEADERS = frozenset({"Authorization", "Proxy-Authorization", "Cookie", "X-Gitlab-Token"})
 """Headers whose values are secrets: hidden in ``repr`` and left out of ``$(header)``."""
@@ -113,19 +114,6 @@ class IncomingEvent:
         return next((v for v in (self.headers.first(h) for h in DELIVERY_HEADERS) if v), None)
 
 
-def _depth(value: Any) -> int:
-    """How deeply objects and arrays nest in ``value`` (a scalar is 0), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            depth += 1
-            deepest = max(deepest, depth)
-            stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -140,7 +128,8 @@ def parse_payload(body: bytes, max_depth: int) -> dict[str, Any]:
         raise PayloadError("the request body is empty; a webhook payload is a JSON object")
     try:
         text = body.decode("utf-8")
-        payload = json.loads(text, parse_constant=_reject_constant)
+        limits = replace(InputLimits.from_env(), max_depth=max_depth)
+        payload = load_json(text, source="the request body", limits=limits, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
         raise PayloadError(f"the request body is not UTF-8 (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -152,10 +141,10 @@ def parse_payload(body: bytes, max_depth: int) -> dict[str, Any]:
         raise PayloadError(
             f"the request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}"
         ) from None
-    except (ValueError, RecursionError) as exc:
+    except InputLimitError as exc:
+        raise PayloadError(f"the request body {exc.problem}") from None
+    except ValueError as exc:
         raise PayloadError(f"the request body is not JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"the request body is JSON but not an object (it is {type(payload).__name__})")
-    if _depth(payload) > max_depth:
-        raise PayloadError(f"the request body nests deeper than {max_depth} levels")
     return payload

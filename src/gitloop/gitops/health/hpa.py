@@ -17,12 +17,13 @@ does in Argo CD. JSON keys match the fields case-insensitively, as Go's ``encodi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from gitloop.errors import InputLimitError
 from gitloop.gitops.health import _fields as f
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.resources import Manifest
+from gitloop.spec.yaml import load_json
 
 CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
 
@@ -76,8 +77,11 @@ def _typed(index: int, entry: Any) -> Manifest:
 
 
 def _decoded(text: str) -> Any:
-    """The annotation's JSON (``ValueError`` when it is not JSON)."""
-    return json.loads(text)
+    """The annotation's JSON (``ValueError`` when it is not JSON or beyond the input limits)."""
+    try:
+        return load_json(text, source=CONDITIONS_ANNOTATION)
+    except InputLimitError as exc:
+        raise ValueError(exc.problem) from exc
 
 
 def _annotated_conditions(obj: Manifest) -> list[Manifest] | HealthResult:

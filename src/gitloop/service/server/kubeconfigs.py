@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
-from gitloop.errors import UsageError
+from gitloop.errors import InputLimitError, SpecError, UsageError
 from gitloop.spec.serveconfig import ClusterConfig
+from gitloop.spec.yaml import load_one
 
 _PATH_FIELDS = {
     "cluster": ("certificate-authority",),
@@ -55,10 +56,14 @@ def _absolute(body: dict[str, Any], fields: Sequence[str], base: Path) -> dict[s
 def _read(path: Path, cluster: str) -> Mapping[str, Any]:
     where = f"cluster {cluster}: {path}"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read the kubeconfig: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{where}: cannot read the kubeconfig: {getattr(exc, 'strerror', exc)}") from exc
+    try:
+        data = load_one(text, source=str(path))
+    except InputLimitError as exc:
+        raise UsageError(f"cluster {cluster}: {exc}") from exc
+    except SpecError as exc:
         raise UsageError(f"{where}: not a kubeconfig (invalid YAML)") from exc
     if not isinstance(data, dict):
         raise UsageError(f"{where}: not a kubeconfig")

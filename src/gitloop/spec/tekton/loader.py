@@ -2,7 +2,8 @@
 
 Documents load into ``YamlMap`` and ``YamlSeq`` (``dict`` and ``list`` subclasses carrying lines), so
 validation can name ``file:line``. As with the Kubernetes API server's strict decoding, a duplicate key
-is an error; timestamps stay strings, as they would in JSON. Files and directories are read the way
+is an error. Reading goes through the bounded loader (``gitloop.spec.yaml``): timestamps stay strings,
+as they would in JSON, and size, depth and aliases are limited. Files and directories are read the way
 ``kubectl -f`` reads them (and ``gitloop.spec.manifests`` does): a directory contributes its ``*.yaml``,
 ``*.yml`` and ``*.json`` files in name order, not recursively, and ``List`` kinds expand into their items.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from gitloop.errors import SpecError
+from gitloop.spec.yaml import BoundedLoader, read_text
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -39,14 +41,8 @@ class YamlSeq(list[Any]):
         self.item_lines: list[int] = []
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader building ``YamlMap``/``YamlSeq`` and leaving timestamps as strings."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _Loader(BoundedLoader):
+    """The bounded loader building ``YamlMap``/``YamlSeq``."""
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[YamlMap]:
@@ -95,7 +91,7 @@ class Document:
 
 def load_text(text: str, file: str = "<string>") -> list[Document]:
     """Every non-empty document of ``text``; each must be a mapping."""
-    loader = _Loader(text)
+    loader = _Loader(text, source=file)
     documents: list[Document] = []
     try:
         index = 0
@@ -144,13 +140,7 @@ def _objects(data: YamlMap, line: int, file: str) -> list[tuple[int, YamlMap]]:
 
 def load_file(path: Path) -> list[Document]:
     """Every document of one file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror}", file=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError("not UTF-8 text", file=str(path)) from exc
-    return load_text(text, str(path))
+    return load_text(read_text(path), str(path))
 
 
 def yaml_files(path: Path) -> list[Path]:

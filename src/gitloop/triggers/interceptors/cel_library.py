@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -29,7 +28,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from celpy import celtypes
 from celpy.evaluation import CELEvalError, bool_eq, bool_ge, bool_gt, bool_le, bool_lt, bool_ne
 
+from gitloop.errors import SpecError
 from gitloop.spec.triggers import SecretValues
+from gitloop.spec.yaml import load_json
 from gitloop.triggers.event import canonical_header_key
 from gitloop.triggers.interceptors.cel_values import from_cel, to_cel
 from gitloop.triggers.jsonpath import to_json
@@ -140,8 +141,8 @@ def last_index_of(text: Any, sub: Any, end: Any = None) -> Any:
 
 def parse_json(text: Any) -> Any:
     try:
-        decoded = json.loads(_text(text))
-    except (ValueError, RecursionError):
+        decoded = load_json(_text(text), source="parseJSON")
+    except (ValueError, SpecError):
         return LibraryError("parseJSON: the string is not JSON")
     if not isinstance(decoded, dict):
         return LibraryError("parseJSON: the string is not a JSON object")
