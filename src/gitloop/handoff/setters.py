@@ -13,7 +13,6 @@ picked policies is set; the marker comments stay as they are.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from gitloop.handoff.yamltext import (
     scalar_span,
     walk,
 )
+from gitloop.spec.yaml import load_json
 
 __all__ = ["MARKER_KEY", "Marker", "find_markers", "plan_setters"]
 
@@ -58,8 +58,8 @@ class Marker:
 
 def _parse_marker(comment: str) -> tuple[str, str] | None:
     try:
-        data = json.loads(comment)
-    except ValueError:
+        data = load_json(comment, source="a setter comment")
+    except (ValueError, SpecError):
         return None
     value = data.get(MARKER_KEY) if isinstance(data, dict) else None
     if not isinstance(value, str) or not value.strip():

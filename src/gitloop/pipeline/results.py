@@ -13,7 +13,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gitloop.errors import InputLimitError
 from gitloop.spec.tekton import ResultSpec, exact_reference
+from gitloop.spec.yaml import load_json
 
 MAX_RESULT_SIZE = 4096
 """Tekton's default ``max-result-size`` in bytes."""
@@ -39,9 +41,11 @@ def parse_result(spec: ResultSpec, raw: str, limit: int = MAX_RESULT_SIZE) -> An
     if spec.type == "string":
         return raw
     try:
-        value = json.loads(raw)
+        value = load_json(raw, source=f"result {spec.name!r}")
     except json.JSONDecodeError as exc:
         raise ResultError(f"result {spec.name!r} of type {spec.type} is not valid JSON: {exc.msg}") from exc
+    except InputLimitError as exc:
+        raise ResultError(str(exc)) from exc
     if spec.type == "array":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ResultError(f"result {spec.name!r} of type array must be a JSON array of strings")
