@@ -51,6 +51,7 @@ from gitloop.service.pipeline_inputs import (
 )
 from gitloop.service.run_driver import DriverSettings, drive_pipeline_run, drive_task_run
 from gitloop.service.store_writer import StoreWriter
+from gitloop.spec.redact import redact_strings
 from gitloop.spec.tekton import WorkspaceBinding
 
 PIPELINE_RUN = "PipelineRun"
@@ -352,7 +353,7 @@ class _Hooks:
         doc: dict[str, object] = {"manifest": manifest, "state": to_json(state)}
         if not pipeline_run:
             doc["request"] = self.request
-        self.writer.put(TASK_RUN, state.name, doc, labels)
+        self.writer.put(TASK_RUN, state.name, redact_strings(doc), labels)
         self.view.changed(state)
 
     def pipeline_run_changed(self, state: PipelineRunState) -> None:
@@ -371,7 +372,9 @@ class _Hooks:
             "tekton.dev/pipeline": state.pipeline,
             "gitloop.dev/reason": state.condition.reason,
         }
-        self.writer.put(PIPELINE_RUN, state.name, doc, self._labels(labels, state.condition.done))
+        self.writer.put(
+            PIPELINE_RUN, state.name, redact_strings(doc), self._labels(labels, state.condition.done)
+        )
         self.view.changed(state)
 
     def notice(self, message: str) -> None:
@@ -404,10 +407,11 @@ def execute(
         if prepared.pipeline is not None:
             pr_state = asyncio.run(drive_pipeline_run(prepared.pipeline, settings, cancel=prepared.cancel))
             manifest = pipeline_run_manifest(pr_state, params=prepared.pipeline.params)
-            return RunResult(manifest, pr_state.condition)
+            return RunResult(redact_strings(manifest), pr_state.condition)
         assert prepared.task is not None
         tr_state = asyncio.run(drive_task_run(prepared.task, settings, cancel=prepared.cancel))
-        return RunResult(task_run_manifest(tr_state, namespace=prepared.task.namespace), tr_state.condition)
+        manifest = task_run_manifest(tr_state, namespace=prepared.task.namespace)
+        return RunResult(redact_strings(manifest), tr_state.condition)
     finally:
         writer.close()
         for path in prepared.cleanup:

@@ -4,17 +4,21 @@
 value of ``data`` and ``stringData`` becomes ``REDACTED``, the ``last-applied-configuration``
 annotation (a full copy) goes, and the annotation ``REDACTED_HASH`` holds a sha256 over the Secret's
 content, so two runs can tell whether they used the same Secret without keeping it. A redacted Secret is
-not valid input again (``<redacted>`` is not base64): running again needs the real Secret. Other
-objects pass unchanged. ``redacted_yaml`` renders a file's objects that way.
+not valid input again (``<redacted>`` is not base64): running again needs the real Secret. In every
+object, a password inside a URL (``https://user:PASSWORD@host/...``, as a ``resolver: git`` URL may
+carry one) becomes ``***`` (``redact_url_passwords``, ``redact_strings``). ``redacted_yaml`` renders a
+file's objects that way.
 
 ``SecretMask`` blanks known secret values out of text (step output): each value as given, URL-encoded
-and base64-encoded, and each long enough line of a multi-line value (an SSH key printed line by line).
+and base64-encoded, and each long enough line of a multi-line value (an SSH key printed line by line),
+and any password inside a URL.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -32,6 +36,7 @@ MIN_MASKED = 4
 everywhere would destroy every log and protect nothing."""
 
 _SECRET_FIELDS = ("data", "stringData")
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:)[^/?#@\s]+@")
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -55,7 +60,7 @@ def content_hash(body: Mapping[str, Any]) -> str:
 
 def redact_object(body: Mapping[str, Any]) -> dict[str, Any]:
     """``body`` as plain data, a Secret's values replaced by ``REDACTED`` (see the module)."""
-    out: dict[str, Any] = dict(_plain(body))
+    out: dict[str, Any] = dict(redact_strings(_plain(body)))
     if not is_secret(body):
         return out
     for section in _SECRET_FIELDS:
@@ -82,6 +87,22 @@ def redacted_yaml(bodies: Iterable[Mapping[str, Any]]) -> str:
         default_flow_style=False,
         allow_unicode=True,
     )
+
+
+def redact_url_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` replaced by ``MASK``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{MASK}@", text) if "@" in text else text
+
+
+def redact_strings(value: Any) -> Any:
+    """Plain data (``dict``/``list``/scalars) with ``redact_url_passwords`` applied to every string."""
+    if isinstance(value, str):
+        return redact_url_passwords(value)
+    if isinstance(value, dict):
+        return {k: redact_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_strings(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -122,11 +143,8 @@ class SecretMask:
         # Longest first, so a value containing another is masked whole.
         self._forms = sorted((f for f in forms if len(f) >= MIN_MASKED), key=len, reverse=True)
 
-    def __bool__(self) -> bool:
-        return bool(self._forms)
-
     def __call__(self, text: str) -> str:
         for form in self._forms:
             if form in text:
                 text = text.replace(form, MASK)
-        return text
+        return redact_url_passwords(text)
