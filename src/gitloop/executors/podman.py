@@ -22,7 +22,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +70,35 @@ class _Sandbox:
     mounts: dict[str, Path] = field(default_factory=dict)
     """Host directory behind each container path of the last container started."""
     readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+ENV_DIR = "env"
+"""``<sandbox>/env/<container>``: the container's environment as a 0600 ``--env-file`` (not mounted)."""
+
+
+def container_env(
+    env_file: Path, env: Mapping[str, str], podman_env: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The arguments that give a container ``env`` without putting a value on podman's command line
+    (which every user of the machine can read in ``ps``): one ``--env-file`` of ``NAME=value`` lines,
+    and for a value with a line break (which that file cannot hold) ``-e NAME`` with the value in
+    podman's own environment — unless podman needs that variable itself, when it stays an argument."""
+    lines: list[str] = []
+    args: list[str] = []
+    extra: dict[str, str] = {}
+    for key, value in env.items():
+        if "\n" not in value and "\r" not in value:
+            lines.append(f"{key}={value}\n")
+        elif key in podman_env:
+            args += ["-e", f"{key}={value}"]
+        else:
+            args += ["-e", key]
+            extra[key] = value
+    env_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+    return ["--env-file", str(env_file), *args], extra
 
 
 class PodmanExecutor:
@@ -135,7 +164,10 @@ class PodmanExecutor:
         self._images[image] = problem
         return problem
 
-    def _run_args(self, box: _Sandbox, container: ContainerRequest, name: str) -> list[str]:
+    def _run_args(
+        self, box: _Sandbox, container: ContainerRequest, name: str
+    ) -> tuple[list[str], dict[str, str]]:
+        """The ``podman run`` arguments, and what to add to podman's own environment for them."""
         dirs = box.dirs
         args = ["run", "--rm", "--name", name, "--network", "host", "--pull", "never"]
         mounts = [
@@ -154,18 +186,20 @@ class PodmanExecutor:
         box.mounts = {target.rstrip("/"): Path(host) for host, target, _ in mounts}
         for host, target, read_only in mounts:
             args += ["-v", f"{host}:{target}" + (":ro" if read_only else "")]
-        for key, value in {"HOME": HOME, **container.env}.items():
-            args += ["-e", f"{key}={value}"]
-        args += ["-w", container.working_dir or WORKSPACE]
+        env_args, podman_env = container_env(
+            dirs.root / ENV_DIR / container.name, {"HOME": HOME, **container.env}, self.env
+        )
+        args += [*env_args, "-w", container.working_dir or WORKSPACE]
         if container.script:
             script = dirs.scripts / container.name
             script.write_text(container.script)
             script.chmod(0o755)
-            return [*args, "--entrypoint", f"{SCRIPTS}/{container.name}", container.image, *container.args]
+            entry = ["--entrypoint", f"{SCRIPTS}/{container.name}", container.image, *container.args]
+            return [*args, *entry], podman_env
         if container.command:
-            entry, *rest = container.command
-            return [*args, "--entrypoint", entry, container.image, *rest, *container.args]
-        return [*args, container.image, *container.args]
+            first, *rest = container.command
+            return [*args, "--entrypoint", first, container.image, *rest, *container.args], podman_env
+        return [*args, container.image, *container.args], podman_env
 
     async def _start(
         self, box: _Sandbox, container: ContainerRequest, name: str
@@ -178,10 +212,11 @@ class PodmanExecutor:
                 f'"{container.image}": {problem}'
             )
             return None, StepOutcome(-1, started, time.time(), "ImagePullFailed", message)
+        args, podman_env = self._run_args(box, container, name)
         process = await asyncio.create_subprocess_exec(
             self.podman,
-            *self._run_args(box, container, name),
-            env=self.env,
+            *args,
+            env={**self.env, **podman_env},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
