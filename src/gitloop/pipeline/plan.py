@@ -57,11 +57,13 @@ class RunValidationError(SpecError):
 
 @dataclass(frozen=True)
 class ResolvedTask:
-    """The Task a pipeline task runs: its name (``$(context.task.name)``) and spec."""
+    """The Task a pipeline task runs: its name (``$(context.task.name)``) and spec, and where it was read
+    (``file:line``, when it came from a file)."""
 
     name: str
     spec: TaskSpec
     embedded: bool = False
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,9 @@ def build_plan(
     """The checked plan of ``run`` (named ``name``) running ``spec``; ``host_dirs`` maps each directory
     workspace binding to the host directory the driver chose for it."""
     where = _Where(str(run.source) if run.source else None, f"PipelineRun/{name}")
-    params = _check_params(run, spec, pipeline_name, where)
+    pipeline_where = _Where(pipeline_source, f"Pipeline/{pipeline_name}") if pipeline_source else where
+    # A run built for the command line has no file: its params are checked against the Pipeline's.
+    params = _check_params(run, spec, pipeline_name, where if run.source else pipeline_where)
     context = {
         "context.pipelineRun.name": name,
         "context.pipelineRun.namespace": run.meta.namespace or "default",
@@ -312,7 +316,6 @@ def build_plan(
             replace(binding, sub_path=sub_path), host_dirs.get(binding.name, "")
         )
     _check_workspaces(run, spec, bound, objects, where)
-    pipeline_where = _Where(pipeline_source, f"Pipeline/{pipeline_name}") if pipeline_source else where
     prefix = "spec.pipelineSpec" if run.pipeline_spec is not None else "spec"
     for section, section_tasks in (("tasks", spec.tasks), ("finally", spec.finally_tasks)):
         for i, task in enumerate(section_tasks):
@@ -354,10 +357,12 @@ def build_task_run_plan(
 ) -> TaskRunPlan:
     """The checked plan of a standalone TaskRun (named ``name``) running ``task``."""
     where = _Where(str(run.source) if run.source else None, f"TaskRun/{name}")
+    # A run built for the command line has no file: its params are checked against the Task's.
+    params_where = where if run.source or not task.source else _Where(task.source, f"Task/{task.name}")
     given = {p.name for p in run.params}
     missing = [p.name for p in task.spec.params if p.default is None and p.name not in given]
     if missing:
-        raise where.error(
+        raise params_where.error(
             f"{R.USER_ERROR}invalid input params for task {task.name}: missing values for these params which "
             f"have no default values: {_go_list(missing)}",
             R.TR_VALIDATION_FAILED,
@@ -366,7 +371,7 @@ def build_task_run_plan(
 
     def fail(path: str, message: str) -> SpecError:
         reason = R.PR_INVALID_PARAM_VALUE if "enum" in message else R.PR_PARAMETER_TYPE_MISMATCH
-        return where.error(f"{R.USER_ERROR}{message}", reason, path)
+        return params_where.error(f"{R.USER_ERROR}{message}", reason, path)
 
     params = bind_params(task.spec.params, run.params, fail)
     context = {"context.taskRun.name": name, "context.taskRun.namespace": run.meta.namespace or "default"}

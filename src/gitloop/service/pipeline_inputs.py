@@ -314,7 +314,7 @@ def task_run_for(
         assert run.task_ref is not None
         resolver = resolver_for(inputs, catalog_dirs, git=_uses_git([run.task_ref]))
         found = resolver.task(run.task_ref, RefSite.run(run))
-        resolved = ResolvedTask(found.name, found.spec)
+        resolved = ResolvedTask(found.name, found.spec, source=str(found.source) if found.source else None)
     extra_params = parse_params(params, resolved.spec.params)
     run = replace(
         run,

@@ -1,7 +1,7 @@
 """From YAML documents to Tekton objects: pick the parser by ``apiVersion`` and ``kind``.
 
 Read kinds: ``Task``, ``Pipeline``, ``TaskRun``, ``PipelineRun`` (``tekton.dev/v1``, and ``tekton.dev/v1beta1``
-where its shape is the same) and ``ConfigMap``, ``Secret`` (``v1``). Any other kind is an error.
+where it matches v1: see ``versions``) and ``ConfigMap``, ``Secret`` (``v1``). Any other kind is an error.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from gitloop.spec.tekton.pipeline import Pipeline
 from gitloop.spec.tekton.pipeline_checks import parse_pipeline
 from gitloop.spec.tekton.runs import PipelineRun, TaskRun, parse_pipeline_run, parse_task_run
 from gitloop.spec.tekton.task import Task, parse_task
+from gitloop.spec.tekton.versions import READ_VERSIONS, TEKTON_VERSIONS
 
 TektonObject: TypeAlias = Task | Pipeline | TaskRun | PipelineRun | ConfigMap | Secret
 
-TEKTON_VERSIONS = ("tekton.dev/v1", "tekton.dev/v1beta1")
 _TEKTON_KINDS = ("Task", "Pipeline", "TaskRun", "PipelineRun")
 _CORE_KINDS = ("ConfigMap", "Secret")
 
@@ -51,7 +51,8 @@ def parse_document(document: Document) -> TektonObject:
     if kind in _TEKTON_KINDS:
         if api_version not in TEKTON_VERSIONS:
             raise body.error(
-                f"unsupported apiVersion {api_version!r} for {kind}; use tekton.dev/v1", "apiVersion"
+                f"unsupported apiVersion {api_version!r} for {kind}; gitloop reads {READ_VERSIONS}",
+                "apiVersion",
             )
         return _TEKTON_PARSERS[kind](body, api_version, source)
     if kind in _CORE_KINDS:
@@ -60,7 +61,7 @@ def parse_document(document: Document) -> TektonObject:
         return parse_config_map(body, source) if kind == "ConfigMap" else parse_secret(body, source)
     raise body.error(
         f"unsupported kind {kind!r} ({api_version}); gitloop reads Task, Pipeline, TaskRun, PipelineRun "
-        "(tekton.dev/v1) and ConfigMap, Secret (v1)",
+        f"({READ_VERSIONS}) and ConfigMap, Secret (v1)",
         "kind",
     )
 

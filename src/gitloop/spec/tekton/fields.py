@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from gitloop.errors import SpecError
 from gitloop.spec.tekton.duration import parse_duration
 from gitloop.spec.tekton.loader import YamlMap, YamlSeq, plain
+from gitloop.spec.tekton.versions import v1beta1_hint
 
 T = TypeVar("T", bound=str)
 _LAST_STEP = re.compile(r"(\.[^.\[]+|\[[^\]]*\])$")
@@ -95,7 +96,7 @@ class Node:
         self.require_map()
         for key in self.value:
             if key not in allowed:
-                extra = (hint or {}).get(key, "")
+                extra = (hint or {}).get(key) or v1beta1_hint(key)
                 raise self.field(key).error(f"unknown field {key!r}{'; ' + extra if extra else ''}")
         return self
 

@@ -28,6 +28,7 @@ from gitloop.spec.tekton.params import (
 from gitloop.spec.tekton.steps import ON_ERROR, OnError, Sidecar, Step
 from gitloop.spec.tekton.task import TaskSpec, parse_task_spec
 from gitloop.spec.tekton.variables import Reference, find_references
+from gitloop.spec.tekton.versions import V1BETA1
 from gitloop.spec.tekton.when import WhenExpression, parse_when
 from gitloop.spec.tekton.workspaces import (
     PipelineWorkspaceDeclaration,
@@ -217,6 +218,12 @@ def parse_ref(node: Node, kind_field: bool = True) -> TaskRef:
         raise node.error("required field is missing (name, or resolver and params)", "name")
     elif problem := qualified_name_problem(ref.name):
         raise node.error(f"invalid {'task' if kind_field else 'pipeline'} name: {problem}", "name")
+    if kind_field and ref.kind == "ClusterTask" and not ref.api_version:
+        raise node.error(
+            f"ClusterTask (a {V1BETA1} kind, since removed from Tekton) is not read by gitloop; "
+            "use kind: Task, or a resolver",
+            "kind",
+        )
     if kind_field and ref.kind not in ("", "Task") and not ref.api_version:
         raise node.error("custom task ref must specify apiVersion", "apiVersion")
     if ref.api_version and "/" not in ref.api_version.strip("/"):
