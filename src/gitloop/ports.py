@@ -6,7 +6,7 @@ library's types, so the engines never see lightkube, git or a database.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -173,8 +173,13 @@ class Store(Protocol):
         """Append lines of output of ``source`` (e.g. ``"build/step-compile"``) to the log of ``run``."""
         ...
 
-    def read_log(self, run: str, *, source: str | None = None, after_seq: int = 0) -> list[LogLine]:
-        """The log of ``run`` (optionally one source), lines with ``seq > after_seq``, in order."""
+    def read_log(
+        self, run: str, *, source: str | None = None, after_seq: int = 0, limit: int | None = None
+    ) -> Iterator[LogLine]:
+        """The log of ``run`` (optionally one source): lines with ``seq > after_seq``, in order, at most
+        ``limit`` of them. Read a page at a time as the iterator advances, so a log of any size takes
+        constant memory; lines appended while iterating may or may not be seen (``after_seq`` of the
+        last line seen resumes exactly). ``ValueError`` for a negative ``limit``."""
         ...
 
     def append_history(self, owner: str, doc: dict[str, object]) -> int:

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gitloop import __version__
 from gitloop.errors import GitloopError, SpecError, UsageError
 from gitloop.service.server import Answer, Conflict, NotFound, Server, SyncRequest
+from gitloop.service.server.runtime import LOG_PAGE
 
 log = logging.getLogger("gitloop.api")
 
@@ -216,10 +217,13 @@ def create_app(server: Server) -> FastAPI:
         source: str | None = None,
         after: Annotated[int, Query(ge=0)] = 0,
         format: Annotated[str, Query(pattern="^(json|text)$")] = "json",
-    ) -> dict[str, Any] | PlainTextResponse:
-        lines = await asyncio.to_thread(server.logs, name, source=source, after=after)
-        if format == "text":
-            return PlainTextResponse("".join(f"[{line['source']}] {line['text']}\n" for line in lines))
+        limit: Annotated[int, Query(ge=1, le=LOG_PAGE)] = LOG_PAGE,
+    ) -> dict[str, Any] | StreamingResponse:
+        if format == "text":  # the whole log, streamed from the store page by page
+            found = await asyncio.to_thread(server.log_lines, name, source=source, after=after)
+            text = (f"[{line.source}] {line.text}\n" for line in found)
+            return StreamingResponse(text, media_type="text/plain; charset=utf-8")
+        lines = await asyncio.to_thread(server.logs, name, source=source, after=after, limit=limit)
         return {"name": name, "lines": lines}
 
     # -- Applications -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ unless ``--database-url``). Imports of the engine and store are deferred so ``gi
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,18 @@ def _duration(text: str | None) -> float | None:
         return parse_duration(text)
     except ValueError as exc:
         raise UsageError(f"--timeout: {exc}") from exc
+
+
+def _log_limit(text: str | None) -> int:
+    from gitloop.model.sizes import parse_size
+    from gitloop.service.log_cap import DEFAULT_LOG_LIMIT
+
+    if text is None:
+        return DEFAULT_LOG_LIMIT
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise UsageError(f"--log-limit: {exc}") from exc
 
 
 def _dump(manifest: dict[str, Any], output: str) -> str:
@@ -96,6 +109,11 @@ _output = click.option(
 _database = click.option(
     "--database-url", metavar="URL", help="The store (default: SQLite in the state directory)."
 )
+_log_limit_option = click.option(
+    "--log-limit",
+    metavar="SIZE",
+    help="Log text the store keeps per step, e.g. 4Mi (the default), 512Ki; 0 keeps everything.",
+)
 _parallel = click.option(
     "--max-parallel", type=click.IntRange(min=1), help="TaskRuns at once (default max(8, 2×CPUs))."
 )
@@ -117,6 +135,7 @@ def pipeline() -> None:
 @_output
 @_database
 @_parallel
+@_log_limit_option
 def run_pipeline(
     files: tuple[Path, ...],
     pipeline_name: str | None,
@@ -128,6 +147,7 @@ def run_pipeline(
     output: str | None,
     database_url: str | None,
     max_parallel: int | None,
+    log_limit: str | None,
 ) -> None:
     """Run the PipelineRun of the files, or the Pipeline named by --pipeline."""
     from gitloop.service.pipelines import RunRequest
@@ -142,6 +162,7 @@ def run_pipeline(
         catalogs,
         database_url,
         max_parallel,
+        log_limit=_log_limit(log_limit),
     )
     _run("pipeline", request, output)
 
@@ -206,18 +227,30 @@ def get_pipeline_run(run: str, database_url: str | None, output: str) -> None:
 @click.argument("run")
 @_database
 @click.option("--task", "task", metavar="TASK", help="Only this pipeline task's lines.")
-def pipeline_logs(run: str, database_url: str | None, task: str | None) -> None:
-    """The kept log lines of a run, prefixed task/step."""
+@click.option("-f", "--follow", is_flag=True, help="Follow the run until it ends; exit 1 if it failed.")
+def pipeline_logs(run: str, database_url: str | None, task: str | None, follow: bool) -> None:
+    """The kept log lines of a run, prefixed task/step; with -f, new lines as they come until the run
+    ends (exit 0 when it succeeded, 1 when it failed, 130 on Ctrl-C)."""
+    from gitloop.service.run_logs import RunLog
+
     store = _store(database_url)
+    log = RunLog(store, run, task=task)
+    out = sys.stdout
     try:
-        lines = store.read_log(run)
-        if not lines and store.get("PipelineRun", run) is None and store.get("TaskRun", run) is None:
-            raise UsageError(f"no run named {run!r} in the store")
+        for line in log.follow() if follow else log.lines():
+            out.write(f"[{line.source}] {line.text}\n")
+            if follow:
+                out.flush()
+        out.flush()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:  # `| head`: the reader has what it wanted; stop without a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        sys.exit(0)
     finally:
         store.close()
-    for line in lines:
-        if task is None or line.source.split("/", 1)[0] == task:
-            click.echo(f"[{line.source}] {line.text}")
+    if follow:
+        sys.exit(0 if log.outcome == "True" else 1)
 
 
 @click.group()
@@ -235,6 +268,7 @@ def task() -> None:
 @_catalog
 @_output
 @_database
+@_log_limit_option
 def run_task(
     files: tuple[Path, ...],
     task_name: str | None,
@@ -245,11 +279,20 @@ def run_task(
     catalogs: tuple[Path, ...],
     output: str | None,
     database_url: str | None,
+    log_limit: str | None,
 ) -> None:
     """Run the TaskRun of the files, or the Task named by --task."""
     from gitloop.service.pipelines import RunRequest
 
     request = RunRequest(
-        files, task_name, params, workspaces, executor, _duration(timeout), catalogs, database_url
+        files,
+        task_name,
+        params,
+        workspaces,
+        executor,
+        _duration(timeout),
+        catalogs,
+        database_url,
+        log_limit=_log_limit(log_limit),
     )
     _run("task", request, output)

@@ -41,6 +41,7 @@ from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
 from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.pipeline.volumes import HOST_PATH
 from gitloop.ports import StepExecutor, Store
+from gitloop.service.log_cap import DEFAULT_LOG_LIMIT
 from gitloop.service.pipeline_inputs import (
     KeptSource,
     load_inputs,
@@ -92,6 +93,8 @@ class RunRequest:
     max_parallel: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     """Added to the labels of the run's store records."""
+    log_limit: int = DEFAULT_LOG_LIMIT
+    """Bytes of log text the store keeps per step (0: no limit), see ``log_cap``."""
 
 
 @dataclass
@@ -182,7 +185,7 @@ def _below(parent: Path, name: str, workspace: str) -> Path:
 def start_writer(request: RunRequest, view: RunView | None = None) -> StoreWriter:
     """The store writer of a run, started early so opening the store overlaps loading the files."""
     report = (lambda exc: view.notice(f"store: {exc}")) if view is not None else None
-    return StoreWriter(store_opener(request.database_url), on_error=report)
+    return StoreWriter(store_opener(request.database_url), on_error=report, log_limit=request.log_limit)
 
 
 def _record_failure(
@@ -329,9 +332,11 @@ class _Hooks:
         self.namespace = (prepared.pipeline or prepared.task or _never()).namespace
         self.log_run = prepared.name
         self.request = prepared.request_doc()
+        self.log_sources: dict[str, set[str]] = {}  # TaskRun -> its sources with a log open
 
     def log(self, task_run: TaskRunState, source: str, line: str) -> None:
         line = self.prepared.mask(line)
+        self.log_sources.setdefault(task_run.name, set()).add(source)
         self.writer.log(self.log_run, source, line)
         self.view.log(source, line)
 
@@ -349,12 +354,24 @@ class _Hooks:
             labels.update(
                 {"tekton.dev/pipelineRun": pipeline_run, "tekton.dev/pipelineTask": state.pipeline_task}
             )
+        self._end_logs(state)
         manifest = task_run_manifest(state, namespace=self.namespace, pipeline_run=pipeline_run)
         doc: dict[str, object] = {"manifest": manifest, "state": to_json(state)}
         if not pipeline_run:
             doc["request"] = self.request
         self.writer.put(TASK_RUN, state.name, redact_strings(doc), labels)
         self.view.changed(state)
+
+    def _end_logs(self, state: TaskRunState) -> None:
+        """Close the logs of the TaskRun's steps that ended (all its sources once it is done), so the
+        writer stores each one's truncation marker and a retry starts a fresh budget."""
+        sources = self.log_sources.get(state.name)
+        if not sources:
+            return
+        ended = {s.container.removeprefix("step-") for s in state.steps if s.phase == "terminated"}
+        for source in [s for s in sources if state.condition.done or s.rsplit("/", 1)[-1] in ended]:
+            self.writer.end_log(self.log_run, source)
+            sources.discard(source)
 
     def pipeline_run_changed(self, state: PipelineRunState) -> None:
         plan = self.prepared.pipeline or _never()

@@ -5,6 +5,10 @@ lines are appended in batches, and the store itself is opened in the thread (imp
 driver does not delay the start of a run). ``flush`` waits until everything queued so far is
 written; ``close`` flushes and closes the store. A write that fails is reported once through
 ``on_error`` and the writer keeps going: losing status must not stop a run.
+
+Each step's lines pass its ``StepLogCap`` (``log_cap``) before they are queued, so a step printing
+without end costs neither the store nor this queue more than the cap; ``end_log`` (the step ended)
+queues the step's truncation marker, and ``close`` ends every step still open.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gitloop.ports import Store
+from gitloop.service.log_cap import DEFAULT_LOG_LIMIT, StepLogCap
 
 _Key = tuple[str, str]
 
@@ -23,10 +28,16 @@ class StoreWriter:
     """A background writer in front of a ``Store`` made by ``open_store`` (called in the thread)."""
 
     def __init__(
-        self, open_store: Callable[[], Store], *, on_error: Callable[[Exception], None] | None = None
+        self,
+        open_store: Callable[[], Store],
+        *,
+        on_error: Callable[[Exception], None] | None = None,
+        log_limit: int = DEFAULT_LOG_LIMIT,
     ) -> None:
         self._open = open_store
         self._on_error = on_error
+        self._log_limit = log_limit
+        self._caps: dict[tuple[str, str], StepLogCap] = {}
         self._cond = threading.Condition()
         self._order: deque[tuple[str, Any]] = deque()
         self._records: dict[_Key, tuple[dict[str, object], dict[str, str] | None]] = {}
@@ -47,13 +58,34 @@ class StoreWriter:
             self._cond.notify()
 
     def log(self, run: str, source: str, line: str) -> None:
+        """Queue one line of ``source``, unless the source's cap drops it."""
         with self._cond:
             key = (run, source)
-            if key not in self._logs:
-                self._logs[key] = []
-                self._order.append(("log", key))
-            self._logs[key].append(line)
-            self._cond.notify()
+            cap = self._caps.get(key)
+            if cap is None:
+                cap = self._caps[key] = StepLogCap(self._log_limit)
+            kept = cap.admit(line)
+            if kept is not None:
+                self._queue_line(key, kept)
+
+    def end_log(self, run: str, source: str) -> None:
+        """``source`` (a step) has ended: store its truncation marker if lines were dropped. Lines
+        that arrive later start a new budget (a retried step's next attempt)."""
+        with self._cond:
+            self._end((run, source))
+
+    def _end(self, key: tuple[str, str]) -> None:
+        cap = self._caps.pop(key, None)
+        marker = cap.end() if cap is not None else None
+        if marker is not None:
+            self._queue_line(key, marker)
+
+    def _queue_line(self, key: tuple[str, str], line: str) -> None:
+        if key not in self._logs:
+            self._logs[key] = []
+            self._order.append(("log", key))
+        self._logs[key].append(line)
+        self._cond.notify()
 
     def flush(self) -> None:
         with self._cond:
@@ -61,6 +93,9 @@ class StoreWriter:
                 self._cond.wait(0.1)
 
     def close(self) -> None:
+        with self._cond:
+            for key in list(self._caps):
+                self._end(key)
         self.flush()
         with self._cond:
             self._closing = True

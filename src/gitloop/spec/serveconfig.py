@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gitloop.errors import SpecError
+from gitloop.model.sizes import parse_size
 from gitloop.spec.tekton.fields import Node, Origin
 from gitloop.spec.tekton.loader import load_file
 
@@ -48,6 +49,7 @@ _TOP = (
     "clusters",
     "repositories",
     "webhook",
+    "logs",
 )
 _HINTS = {
     "database": "use databaseURL (or databaseURLFile)",
@@ -120,6 +122,8 @@ class ServeConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_parallel_runs: int = DEFAULT_MAX_PARALLEL_RUNS
     executor: str = "local"
+    log_limit: int | None = None
+    """``logs.maxBytesPerStep``: log text the store keeps per step (0: all); ``None``: the default."""
     listeners: tuple[ListenerConfig, ...] = ()
     post_sync_pipelines: tuple[Path, ...] = ()
     """Pipelines and Tasks an Application's ``gitloop.dev/post-sync-pipeline`` annotation may name."""
@@ -283,6 +287,22 @@ def _repositories(node: Node, paths: _Paths) -> tuple[RepositoryConfig, ...]:
     return tuple(found)
 
 
+def _size(node: Node, key: str) -> int | None:
+    """A byte size: a number of bytes or a string such as ``4Mi``; ``None`` when absent."""
+    found = node.child(key)
+    if found is None:
+        return None
+    value = found.value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise found.error(str(exc)) from exc
+    raise found.error(f"must be a size in bytes (e.g. 4194304 or 4Mi), got {value!r}")
+
+
 def parse(node: Node, base: Path, file: str) -> ServeConfig:
     """A ``ServeConfig`` from the document at ``node``; paths relative to ``base``."""
     node.only(_TOP, _HINTS)
@@ -313,6 +333,11 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         pipelines.only(("maxParallel", "executor"))
         max_parallel = pipelines.integer("maxParallel", DEFAULT_MAX_PARALLEL_RUNS, minimum=1)
         executor = pipelines.one_of("executor", EXECUTORS, "local")
+    logs = node.child("logs")
+    log_limit = None
+    if logs is not None:
+        logs.only(("maxBytesPerStep",))
+        log_limit = _size(logs, "maxBytesPerStep")
     webhook = node.child("webhook")
     webhook_secret = None
     if webhook is not None:
@@ -340,6 +365,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         max_body_bytes=node.integer("maxBodyBytes", DEFAULT_MAX_BODY_BYTES, minimum=1024),
         max_parallel_runs=max_parallel,
         executor=executor,
+        log_limit=log_limit,
         listeners=_listeners(node, paths),
         post_sync_pipelines=post_sync_pipelines,
         applications=_applications(node, paths),

@@ -55,3 +55,30 @@ def checked_labels(labels: dict[str, str] | None, *, what: str) -> dict[str, str
 def log_text(line: str) -> str:
     """A log line as stored: NUL characters replaced by U+FFFD."""
     return line.replace(_NUL, _REPLACEMENT) if _NUL in line else line
+
+
+def log_chunks(lines: list[str], *, max_chars: int, max_lines: int) -> list[list[str]]:
+    """``lines`` (already ``log_text``) in consecutive groups of at most ``max_lines`` lines and, unless a
+    single line is longer, ``max_chars`` characters: the units a database keeps in one row."""
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and (size + len(line) > max_chars or len(current) >= max_lines):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def encode_lines(lines: list[str]) -> str:
+    """The stored text of one chunk of log lines (a JSON array: a line may hold any character)."""
+    return encode(lines)
+
+
+def decode_lines(text: str) -> list[str]:
+    """The lines of a chunk written by ``encode_lines``."""
+    return cast(list[str], decode(text))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from gitloop.errors import GitloopError
@@ -98,11 +98,16 @@ class MemoryStore:
             first = log[-1].seq + 1 if log else 1
             log.extend(LogLine(first + i, source, now, text) for i, text in enumerate(texts))
 
-    def read_log(self, run: str, *, source: str | None = None, after_seq: int = 0) -> list[LogLine]:
+    def read_log(
+        self, run: str, *, source: str | None = None, after_seq: int = 0, limit: int | None = None
+    ) -> Iterator[LogLine]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
         with self._lock:
             self._check_open(f"read the log of {run}")
-            log = list(self._logs.get(run, []))
-        return [line for line in log if line.seq > after_seq and (source is None or line.source == source)]
+            log = self._logs.get(run, [])[max(0, after_seq) :]  # seq n is at index n - 1
+        found = (line for line in log if source is None or line.source == source)
+        return itertools.islice(found, limit)
 
     def append_history(self, owner: str, doc: dict[str, object]) -> int:
         what = f"append to the history of {owner}"

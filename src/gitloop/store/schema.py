@@ -15,11 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gitloop.errors import GitloopError
+from gitloop.store import codec
 
-SCHEMA_VERSION = 1
-
-# Version n -> the step that brings a database from n to n + 1. Empty while there is one version.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+SCHEMA_VERSION = 2
 
 # pg_advisory_xact_lock key held while the schema is checked ("gitloop" in ASCII, as an int64).
 _SCHEMA_LOCK = 0x6769746C6F6F70
@@ -54,15 +52,20 @@ object_labels = sa.Table(
     sa.Index("ix_object_labels_kind_key_value", "kind", "key", "value"),
 )
 
-logs = sa.Table(
-    "logs",
+# Step output in chunks of consecutive lines of one source (``first_seq``..``last_seq`` of the run's
+# line numbers, ``lines`` a JSON array of their text): one row and its index entries per chunk, not
+# per line, so a log costs little more than its text. Chunks of a run never overlap.
+log_chunks = sa.Table(
+    "log_chunks",
     metadata,
     sa.Column("run", sa.Text, primary_key=True),
-    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("first_seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("time", sa.Double, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Index("ix_logs_run_source_seq", "run", "source", "seq"),
+    sa.Column("lines", sa.Text, nullable=False),
+    sa.Index("ix_log_chunks_run_last_seq", "run", "last_seq"),
+    sa.Index("ix_log_chunks_run_source_last_seq", "run", "source", "last_seq"),
 )
 
 history = sa.Table(
@@ -103,3 +106,47 @@ def ensure_schema(conn: Connection) -> int:
     if start != SCHEMA_VERSION:
         conn.execute(sa.update(schema_version).where(schema_version.c.id == 1).values(version=SCHEMA_VERSION))
     return start
+
+
+def _logs_into_chunks(conn: Connection) -> None:
+    """Version 1 kept one row per log line in ``logs``; version 2 keeps chunks in ``log_chunks``.
+    Each run's consecutive lines of one source become one chunk (at most ``_MIGRATED_CHUNK`` lines)."""
+    rows = conn.execute(sa.text("SELECT run, seq, source, time, text FROM logs ORDER BY run, seq"))
+    batch: list[dict[str, object]] = []
+    chunk: list[str] = []
+    head: tuple[str, int, str, float] | None = None
+
+    def close_chunk() -> None:
+        if head is not None and chunk:
+            run, first, source, when = head
+            batch.append(
+                {
+                    "run": run,
+                    "first_seq": first,
+                    "last_seq": first + len(chunk) - 1,
+                    "source": source,
+                    "time": when,
+                    "lines": codec.encode_lines(chunk),
+                }
+            )
+
+    for run, seq, source, when, text in rows:
+        follows = head is not None and head[0] == run and head[2] == source and head[1] + len(chunk) == seq
+        if not follows or len(chunk) >= _MIGRATED_CHUNK:
+            close_chunk()
+            chunk = []
+            head = (run, int(seq), source, float(when))
+        chunk.append(text)
+        if len(batch) >= _MIGRATED_CHUNK:
+            conn.execute(sa.insert(log_chunks), batch)
+            batch = []
+    close_chunk()
+    if batch:
+        conn.execute(sa.insert(log_chunks), batch)
+    conn.execute(sa.text("DROP TABLE logs"))
+
+
+_MIGRATED_CHUNK = 1000
+
+# Version n -> the step that brings a database from n to n + 1.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _logs_into_chunks}

@@ -15,7 +15,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -29,7 +29,7 @@ from gitloop.errors import GitloopError
 from gitloop.ports import HistoryEntry, LogLine, StoredObject
 from gitloop.store import codec
 from gitloop.store.files import private_file
-from gitloop.store.schema import ensure_schema, history, logs, object_labels, objects
+from gitloop.store.schema import ensure_schema, history, log_chunks, object_labels, objects
 from gitloop.store.urls import database_url, masked, scrub
 
 T = TypeVar("T")
@@ -39,6 +39,11 @@ _ATTEMPTS = 60
 _WRITE = "gitloop_write"  # execution option: this connection's transaction will write
 _SQLITE_BUSY_TIMEOUT = 30.0  # seconds another process may hold the file's write lock
 _PG_CONNECT_TIMEOUT = 10  # seconds
+# A log chunk (one row) holds up to this many lines and, unless one line is longer, characters;
+# read_log fetches this many chunks per read, so reading any log takes well under a few MiB.
+_CHUNK_LINES = 2048
+_CHUNK_CHARS = 64 * 1024
+_PAGE_CHUNKS = 16
 
 
 class SqlStore:
@@ -140,7 +145,7 @@ class SqlStore:
                     (object_labels.c.kind == kind) & (object_labels.c.name == name)
                 )
             )
-            conn.execute(sa.delete(logs).where(logs.c.run == name))
+            conn.execute(sa.delete(log_chunks).where(log_chunks.c.run == name))
             return True
 
         return self._write(f"delete {kind}/{name}", work)
@@ -151,31 +156,69 @@ class SqlStore:
         if not lines:
             return
         texts = [codec.log_text(line) for line in lines]
+        chunks = codec.log_chunks(texts, max_chars=_CHUNK_CHARS, max_lines=_CHUNK_LINES)
         now = self._clock()
 
         def work(conn: Connection) -> None:
-            last = conn.execute(sa.select(sa.func.max(logs.c.seq)).where(logs.c.run == run)).scalar()
+            last = conn.execute(
+                sa.select(sa.func.max(log_chunks.c.last_seq)).where(log_chunks.c.run == run)
+            ).scalar()
             first = 1 if last is None else int(last) + 1
-            conn.execute(
-                sa.insert(logs),
-                [
-                    {"run": run, "seq": first + i, "source": source, "time": now, "text": text}
-                    for i, text in enumerate(texts)
-                ],
-            )
+            rows: list[dict[str, object]] = []
+            for chunk in chunks:
+                rows.append(
+                    {
+                        "run": run,
+                        "first_seq": first,
+                        "last_seq": first + len(chunk) - 1,
+                        "source": source,
+                        "time": now,
+                        "lines": codec.encode_lines(chunk),
+                    }
+                )
+                first += len(chunk)
+            conn.execute(sa.insert(log_chunks), rows)
 
         self._write(f"append to the log of {run}", work)
 
-    def read_log(self, run: str, *, source: str | None = None, after_seq: int = 0) -> list[LogLine]:
-        stmt = sa.select(logs.c.seq, logs.c.source, logs.c.time, logs.c.text).where(
-            (logs.c.run == run) & (logs.c.seq > after_seq)
-        )
-        if source is not None:
-            stmt = stmt.where(logs.c.source == source)
-        rows = self._read(
-            f"read the log of {run}", lambda conn: conn.execute(stmt.order_by(logs.c.seq)).all()
-        )
-        return [LogLine(seq=int(r.seq), source=r.source, time=float(r.time), text=r.text) for r in rows]
+    def read_log(
+        self, run: str, *, source: str | None = None, after_seq: int = 0, limit: int | None = None
+    ) -> Iterator[LogLine]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        self._check_open(f"read the log of {run}")
+        return self._log_pages(run, source, after_seq, limit)
+
+    def _log_pages(self, run: str, source: str | None, after: int, limit: int | None) -> Iterator[LogLine]:
+        """The lines of ``read_log``, ``_PAGE_CHUNKS`` chunks per short read transaction."""
+        left = limit
+        while left is None or left > 0:
+            stmt = sa.select(
+                log_chunks.c.first_seq,
+                log_chunks.c.last_seq,
+                log_chunks.c.source,
+                log_chunks.c.time,
+                log_chunks.c.lines,
+            ).where((log_chunks.c.run == run) & (log_chunks.c.last_seq > after))
+            if source is not None:
+                stmt = stmt.where(log_chunks.c.source == source)
+            stmt = stmt.order_by(log_chunks.c.last_seq).limit(_PAGE_CHUNKS)
+            rows = self._read(f"read the log of {run}", _fetch_all(stmt))
+            if not rows:
+                return
+            for row in rows:
+                first = int(row.first_seq)
+                texts = codec.decode_lines(row.lines)
+                skip = max(0, after - first + 1)
+                for offset in range(skip, len(texts)):
+                    yield LogLine(
+                        seq=first + offset, source=row.source, time=float(row.time), text=texts[offset]
+                    )
+                    if left is not None:
+                        left -= 1
+                        if left == 0:
+                            return
+                after = int(row.last_seq)
 
     # --- history ---------------------------------------------------------------------------------
 
@@ -254,6 +297,10 @@ def open_store(url_or_path: str, *, clock: Callable[[], float] = time.time) -> S
         except OSError as exc:
             raise GitloopError(f"store {masked(url)}: cannot create {url.database}: {exc}") from exc
     return SqlStore(url, clock=clock)
+
+
+def _fetch_all(stmt: sa.Select[Any]) -> Callable[[Connection], list[sa.Row[Any]]]:
+    return lambda conn: list(conn.execute(stmt).all())
 
 
 def _stored(row: sa.Row[Any]) -> StoredObject:

@@ -153,8 +153,10 @@ class PipelinesLauncher:
         lineage: Lineage,
         work_dir: Path,
         clock: Callable[[], float] = time.time,
+        log_limit: int | None = None,
     ) -> None:
         self.listener = listener
+        self._log_limit = log_limit
         self._store = store
         self._database_url = database_url
         self._paths = tuple(pipeline_paths)
@@ -238,6 +240,8 @@ class PipelinesLauncher:
             database_url=self._database_url,
             labels={**runner_labels(), LISTENER_LABEL: self.listener},
         )
+        if self._log_limit is not None:  # serve's logs.maxBytesPerStep, else the default
+            request.log_limit = self._log_limit
         try:
             try:
                 prepared = (

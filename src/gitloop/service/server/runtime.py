@@ -18,12 +18,12 @@ import hmac
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitloop.errors import GitloopError, UsageError
-from gitloop.ports import Store
+from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
 from gitloop.service.lineage import Lineage, Trace
 from gitloop.service.server.deliveries import StoreDeliveryLog
@@ -34,6 +34,8 @@ from gitloop.triggers import Headers, IncomingEvent, Limits, handle
 
 log = logging.getLogger("gitloop.serve")
 
+LOG_PAGE = 10_000
+"""Log lines in one JSON answer of the logs endpoint, at most and by default."""
 QUIET_LOGGERS = ("celpy", "httpx", "httpx2")
 """Libraries whose debug logging prints whole requests (the CEL evaluator logs every activation: body
 and headers) or whose info logging prints a line per request (the HTTP clients of the Kubernetes
@@ -208,12 +210,22 @@ class Server:
         _, children = self._run(name)
         return {"apiVersion": "tekton.dev/v1", "kind": "TaskRunList", "items": children}
 
-    def logs(self, name: str, *, source: str | None = None, after: int = 0) -> list[dict[str, Any]]:
-        self._run(name)
+    def logs(
+        self, name: str, *, source: str | None = None, after: int = 0, limit: int = LOG_PAGE
+    ) -> list[dict[str, Any]]:
+        """One page of a run's log: at most ``limit`` lines after ``after`` (the next page starts after
+        the last line's ``seq``)."""
         return [
             {"seq": line.seq, "source": line.source, "time": line.time, "text": line.text}
-            for line in self.store.read_log(name, source=source, after_seq=after)
+            for line in self.log_lines(name, source=source, after=after, limit=limit)
         ]
+
+    def log_lines(
+        self, name: str, *, source: str | None = None, after: int = 0, limit: int | None = None
+    ) -> Iterator[LogLine]:
+        """A run's log, read from the store page by page as it is iterated."""
+        self._run(name)
+        return self.store.read_log(name, source=source, after_seq=after, limit=limit)
 
     # -- Applications -----------------------------------------------------------------------------
 

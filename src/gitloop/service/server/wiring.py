@@ -203,6 +203,7 @@ def _launchers(
             pool=pool,
             lineage=lineage,
             work_dir=workdir / "runs",
+            log_limit=config.log_limit,
         )
 
     served: dict[str, ServedListener] = {}
