@@ -1,14 +1,18 @@
 """Kubernetes control-plane binaries for the local cluster: found in the cache, or built once from
 Debian's ``kubernetes`` source package (offline, vendored) by ``build-kubernetes.sh``.
 
-The build takes about ten minutes on two cores; its log is kept under the cache on failure.
+The build takes about ten minutes on two cores; its log is kept under the cache on failure. Builds are
+serialised by an ``flock`` beside the work directory: a second ``gitloop cluster up`` (or test session)
+started meanwhile waits for the first and then uses its binaries, instead of wiping its work directory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -67,10 +71,26 @@ def locate() -> Binaries:
     )
 
 
+@contextlib.contextmanager
+def _build_lock() -> Iterator[None]:
+    path = cache_dir() / "build" / "k8s.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        yield
+
+
 def build(progress: Progress | None = None) -> Binaries:
     """Build and cache the binaries unless they are cached already; returns where they are."""
     if cached() and shutil.which("etcd"):
         return locate()
+    with _build_lock():
+        if cached() and shutil.which("etcd"):  # built by whoever held the lock before us
+            return locate()
+        return _build(progress)
+
+
+def _build(progress: Progress | None) -> Binaries:
     if not shutil.which("apt-get"):
         raise UsageError(
             "gitloop builds its local Kubernetes control plane from Debian's source packages, and this "
