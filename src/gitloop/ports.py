@@ -390,3 +390,8 @@ class StepExecutor(Protocol):
     async def release(self, sandbox: str) -> None:
         """Stop the sidecars, kill whatever still runs, remove the sandbox's scratch space."""
         ...
+
+    async def close(self) -> None:
+        """The run is over: release every sandbox still open. Until then, the executor makes sure that
+        the steps it started do not outlive the process running them (``kill -9`` included)."""
+        ...

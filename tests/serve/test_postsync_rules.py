@@ -14,6 +14,7 @@ from gitloop.gitops.status import AppStatus, OperationSummary
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.sync import SyncStatus
 from gitloop.ports import StoredObject
+from gitloop.service.interrupted import interrupted_doc, runner_alive, runner_id
 from gitloop.service.server.postsync import (
     PostSyncPipeline,
     Synced,
@@ -24,7 +25,6 @@ from gitloop.service.server.postsync import (
     pipeline_run,
     run_name,
 )
-from gitloop.service.server.recovery import interrupted_doc, runner_alive, runner_id
 from gitloop.spec.argocd import Application, parse_apps_text
 
 APPS = """\

@@ -7,7 +7,8 @@ import os
 import time
 from pathlib import Path
 
-from gitloop.executors.local import LocalExecutor, base_environment, kill_leftovers
+from gitloop.executors.local import LocalExecutor, base_environment
+from gitloop.executors.watcher import kill_leftovers
 from gitloop.ports import ContainerRequest, MountRequest, SandboxRequest, VolumeRequest
 
 
@@ -45,6 +46,7 @@ def test_steps_run_in_the_sandbox(tmp_path: Path) -> None:
         assert outcome.results == {"big": "0123456789A"}  # read up to the limit + 1 byte
         assert Path(paths.steps, "step-one", "exitCode").read_text() == "0"
         await executor.release("tr")
+        await executor.close()
 
     asyncio.run(scenario())
     assert lines == [
@@ -67,6 +69,7 @@ def test_missing_program_and_missing_working_dir(tmp_path: Path) -> None:
         nowhere = ContainerRequest("step-two", "x", command=("true",), working_dir="/no/such/dir/xyz")
         bad_dir = await executor.run_step("tr", nowhere, print)
         await executor.release("tr")
+        await executor.close()
         assert missing.reason == bad_dir.reason == "StartFailed"
         return missing.message, bad_dir.message
 
@@ -88,6 +91,7 @@ def test_kill_stops_a_step_even_while_it_starts(tmp_path: Path) -> None:
         outcome = await run
         assert outcome.reason == "Killed" and outcome.exit_code in (143, 137)
         await executor.release("tr")
+        await executor.close()
         return time.monotonic() - started
 
     assert asyncio.run(scenario()) < 5
@@ -109,6 +113,7 @@ def test_tools_come_first_on_the_path_and_nothing_else_is_shadowed(tmp_path: Pat
         outcome = await executor.run_step("tr", step, lambda name, line: lines.append(line))
         assert outcome.exit_code == 0
         await executor.release("tr")
+        await executor.close()
 
     asyncio.run(scenario())
     assert lines == ["tool got: a b c", f"{tmp_path / 'boxes' / '.tools'}:/usr/bin:/bin"]
@@ -134,6 +139,7 @@ def test_leftover_steps_of_a_crashed_run_are_killed(tmp_path: Path) -> None:
         outcome = await asyncio.wait_for(run, 10)
         assert outcome.exit_code == 137
         await executor.release("tr")
+        await executor.close()
         return pid
 
     pid = asyncio.run(scenario())

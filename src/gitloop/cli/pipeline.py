@@ -1,16 +1,20 @@
 """``gitloop pipeline`` and ``gitloop task``: run Tekton v1 Pipelines and Tasks here, read kept runs.
 
-``pipeline run`` exits 0 when the PipelineRun Succeeded or Completed, 1 when it failed, timed out or
-was cancelled, 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun.
+``pipeline run`` exits 0 when the PipelineRun Succeeded or Completed, 1 when it failed, timed out,
+was cancelled (Ctrl-C) or interrupted (SIGHUP, SIGTERM: its steps are stopped and it ends
+``Interrupted``), 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun.
 ``pipeline list|get|logs`` read the runs kept in the store (SQLite at ``<state dir>/gitloop.db``
-unless ``--database-url``). Imports of the engine and store are deferred so ``gitloop`` starts fast.
+unless ``--database-url``); a run whose ``pipeline run`` died (``kill -9``) is shown ``Interrupted``.
+Imports of the engine and store are deferred so ``gitloop`` starts fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +23,8 @@ import click
 from gitloop.errors import UsageError
 
 if TYPE_CHECKING:
+    from gitloop.cli.run_view import PlainView
+    from gitloop.pipeline.state import PipelineRunState, TaskRunState
     from gitloop.service.pipelines import RunRequest
 
 
@@ -59,19 +65,49 @@ def _run(kind: str, request: RunRequest, output: str | None) -> None:
 
     prepared = prepare_pipeline_run(request) if kind == "pipeline" else prepare_task_run(request)
     stream = sys.stderr if output else sys.stdout
-    view = LiveView(stream) if stream.isatty() else PlainView(stream)
+    view = _TerminalView(LiveView(stream) if stream.isatty() else PlainView(stream))
     try:
         result = execute(prepared, view)
     finally:
         view.close()
     condition = result.condition
-    summary = f"{result.manifest['kind']} {prepared.name} {condition.reason}"
+    summary = f"{result.manifest.get('kind', prepared.kind)} {prepared.name} {condition.reason}"
     if condition.message:
         summary += f": {condition.message}"
-    click.echo(summary, err=bool(output))
-    if output:
-        click.echo(_dump(result.manifest, output), nl=False)
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+        click.echo(summary, err=bool(output))
+        if output:
+            click.echo(_dump(result.manifest, output), nl=False)
     sys.exit(0 if result.succeeded else 1)
+
+
+class _TerminalView:
+    """A run's view that goes quiet from the first write that fails: a closed terminal (SIGHUP) must
+    not stop the run from stopping its steps and recording its end."""
+
+    def __init__(self, view: PlainView) -> None:
+        self._view = view
+        self._gone = False
+
+    def _call(self, write: Callable[[], None]) -> None:
+        if self._gone:
+            return
+        try:
+            write()
+        except OSError:
+            self._gone = True
+
+    def log(self, source: str, line: str) -> None:
+        self._call(lambda: self._view.log(source, line))
+
+    def changed(self, state: PipelineRunState | TaskRunState) -> None:
+        self._call(lambda: self._view.changed(state))
+
+    def notice(self, message: str) -> None:
+        self._call(lambda: self._view.notice(message))
+
+    def close(self) -> None:
+        self._call(self._view.close)
 
 
 _files = click.option(

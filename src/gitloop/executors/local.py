@@ -16,8 +16,9 @@ group, then SIGKILL after ``kill_grace`` seconds; when a step's main process end
 group is killed too (a container's processes end with it). ``release`` stops sidecars the same way and
 removes the sandbox.
 
-Every started process is recorded in ``<sandbox>/pids/<container>`` (its PID and start time), so
-``kill_leftovers`` can end, after a crash of the process that ran them, the steps it left running.
+Every started process is recorded in ``<sandbox>/pids/<container>`` (its PID and start time), and a
+watcher (``executors.watcher``), started with the first sandbox and stopped by ``close``, kills them if
+the process running them dies without releasing them (``kill -9``, a crash): no step outlives its run.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ from pathlib import Path
 
 from gitloop.errors import PipelineError
 from gitloop.executors.processes import (
+    PIDS_DIR,
     STREAM_LIMIT,
     kill_group,
-    kill_recorded_groups,
     pump_lines,
     record_process,
     stop_process,
 )
 from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate
+from gitloop.executors.watcher import Watcher
 from gitloop.ports import ContainerRequest, OutputSink, SandboxPaths, SandboxRequest, StepOutcome
 
 PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "http_proxy", "https_proxy", "no_proxy")
@@ -55,7 +57,6 @@ def base_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
 
 
 TOOLS_DIR = ".tools"
-PIDS_DIR = "pids"
 
 
 def write_tool_shims(directory: Path, tools: Mapping[str, Sequence[str]]) -> None:
@@ -68,13 +69,6 @@ def write_tool_shims(directory: Path, tools: Mapping[str, Sequence[str]]) -> Non
         shim = directory / name
         shim.write_text(f'#!/bin/sh\nexec {shlex.join(argv)} "$@"\n')
         shim.chmod(0o755)
-
-
-def kill_leftovers(root: Path) -> int:
-    """Kill (SIGKILL, whole process group) every step and sidecar still running from the sandboxes
-    under ``root`` of an executor that is gone; how many groups were killed. A recorded PID now used
-    by another process (its start time differs) is left alone."""
-    return kill_recorded_groups(sorted(root.glob(f"*/{PIDS_DIR}/*")))
 
 
 @dataclass
@@ -111,6 +105,7 @@ class LocalExecutor:
             path = self.environ.get("PATH", os.defpath)
             self.environ["PATH"] = f"{shims}{os.pathsep}{path}" if path else shims
         self._sandboxes: dict[str, _Sandbox] = {}
+        self._watcher = Watcher(root)
 
     def _get(self, sandbox: str) -> _Sandbox:
         found = self._sandboxes.get(sandbox)
@@ -119,6 +114,7 @@ class LocalExecutor:
         return found
 
     async def prepare(self, sandbox: SandboxRequest, *, result_limit: int) -> SandboxPaths:
+        await self._watcher.start()
         try:
             if self._tools and not self._shims_written:
                 write_tool_shims(self.root / TOOLS_DIR, self._tools)
@@ -271,6 +267,7 @@ class LocalExecutor:
         remove(box.dirs.root)
 
     async def close(self) -> None:
-        """Release every sandbox still open (an interrupted run)."""
+        """Release every sandbox still open (an interrupted run), then stop the watcher."""
         for name in list(self._sandboxes):
             await self.release(name)
+        await self._watcher.stop()

@@ -12,6 +12,11 @@ An image that is not present is pulled first; one that cannot be had fails the T
 private ``containers.conf`` (runtime ``runc``, capped ulimits: see LOCAL-INFRA.md) unless
 ``CONTAINERS_CONF`` is already set. Killing a step stops its container (SIGTERM, then SIGKILL after
 ``kill_grace``); ``release`` stops the sidecars and removes the sandbox.
+
+Each container's name is recorded in ``<sandbox>/containers/`` before it starts, and its ``podman run``
+process in ``<sandbox>/pids/``: if the process running the steps dies without releasing them, the
+watcher (``executors.watcher``, stopped by ``close``) removes the containers (``conmon`` would keep
+them running) and kills the ``podman run`` processes.
 """
 
 from __future__ import annotations
@@ -27,8 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitloop.errors import PipelineError
-from gitloop.executors.processes import STREAM_LIMIT, pump_lines, stop_process
+from gitloop.executors.processes import (
+    CONTAINERS_DIR,
+    PIDS_DIR,
+    STREAM_LIMIT,
+    pump_lines,
+    record_container,
+    record_process,
+    stop_process,
+)
 from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate, within
+from gitloop.executors.watcher import CONTAINERS_CONF_FILE, Watcher
 from gitloop.ports import ContainerRequest, OutputSink, SandboxPaths, SandboxRequest, StepOutcome
 
 CONTAINERS_CONF = """\
@@ -112,12 +126,13 @@ class PodmanExecutor:
         self.kill_grace = kill_grace
         self.env = dict(os.environ)
         if "CONTAINERS_CONF" not in self.env:
-            conf = root / "containers.conf"
+            conf = root / CONTAINERS_CONF_FILE
             conf.parent.mkdir(parents=True, exist_ok=True)
             conf.write_text(CONTAINERS_CONF)
             self.env["CONTAINERS_CONF"] = str(conf)
         self._sandboxes: dict[str, _Sandbox] = {}
         self._images: dict[str, str] = {}
+        self._watcher = Watcher(root)
 
     def _get(self, sandbox: str) -> _Sandbox:
         found = self._sandboxes.get(sandbox)
@@ -143,6 +158,7 @@ class PodmanExecutor:
         return process.returncode or 0, out.decode("utf-8", errors="replace").strip()
 
     async def prepare(self, sandbox: SandboxRequest, *, result_limit: int) -> SandboxPaths:
+        await self._watcher.start()
         try:
             dirs = make_sandbox(self.root, sandbox)
         except OSError as exc:
@@ -212,6 +228,7 @@ class PodmanExecutor:
                 f'"{container.image}": {problem}'
             )
             return None, StepOutcome(-1, started, time.time(), "ImagePullFailed", message)
+        record_container(box.dirs.root / CONTAINERS_DIR / container.name, name)
         args, podman_env = self._run_args(box, container, name)
         process = await asyncio.create_subprocess_exec(
             self.podman,
@@ -223,6 +240,7 @@ class PodmanExecutor:
             start_new_session=True,
             limit=STREAM_LIMIT,
         )
+        record_process(box.dirs.root / PIDS_DIR / container.name, process.pid)
         return process, None
 
     def _container_name(self, sandbox: str, container: str) -> str:
@@ -310,3 +328,9 @@ class PodmanExecutor:
             reader.cancel()
         await asyncio.gather(*box.readers, return_exceptions=True)
         remove(box.dirs.root)
+
+    async def close(self) -> None:
+        """Release every sandbox still open (an interrupted run), then stop the watcher."""
+        for name in list(self._sandboxes):
+            await self.release(name)
+        await self._watcher.stop()

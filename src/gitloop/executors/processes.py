@@ -1,5 +1,8 @@
 """Process groups and their output, shared by the executors: stop a group gracefully, pump its lines,
-and record a group's leader (PID and start time) so a later process can kill what a crash left behind."""
+and record a group's leader (PID and start time) so a later process can kill what a crash left behind.
+
+Records live in each sandbox: ``pids/<container>`` (``<pid> <start time>`` of the group leader) and,
+for the podman executor, ``containers/<container>`` (the container's name)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from gitloop.ports import OutputSink
 
 STREAM_LIMIT = 1 << 20
 """The longest line read at once (``limit`` of the subprocess streams)."""
+PIDS_DIR = "pids"
+CONTAINERS_DIR = "containers"
 
 
 def kill_group(pid: int, sig: int) -> None:
@@ -40,18 +45,41 @@ def record_process(path: Path, pid: int) -> None:
         path.write_text(f"{pid} {start_time(pid)}\n")
 
 
+def record_container(path: Path, name: str) -> None:
+    """Write the name of a podman container about to be started to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{name}\n")
+
+
+def read_record(path: Path) -> tuple[int, str] | None:
+    """The ``(pid, start time)`` written by ``record_process``; ``None`` if unreadable."""
+    try:
+        pid_text, _, started = path.read_text().strip().partition(" ")
+        return int(pid_text), started
+    except (OSError, ValueError):
+        return None
+
+
 def kill_recorded_groups(records: Iterable[Path]) -> int:
-    """SIGKILL the process group of each recorded leader that still runs (same PID, same start time);
-    how many were killed. A record without a start time cannot be checked and is skipped."""
+    """SIGKILL the process group of each recorded leader; how many groups were signalled.
+
+    A group is killed when its leader still runs (same PID, same start time) and also when the leader
+    is gone: members of its group may live on (a step's background job), and Linux does not hand out
+    a PID again while a process group of that number exists, so the group is still the step's. A
+    recorded PID now used by another process (its start time differs), or a record without a start
+    time, is left alone."""
     killed = 0
     for record in records:
-        try:
-            pid_text, _, started = record.read_text().strip().partition(" ")
-            pid = int(pid_text)
-        except (OSError, ValueError):
+        found = read_record(record)
+        if found is None:
             continue
-        if pid > 1 and started and start_time(pid) == started:
-            kill_group(pid, signal.SIGKILL)
+        pid, started = found
+        now = start_time(pid)
+        if pid > 1 and started and now in (started, ""):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
             killed += 1
     return killed
 

@@ -11,8 +11,10 @@ workspaces), removed at the end; a ``persistentVolumeClaim`` workspace is the di
 Store records: kind ``PipelineRun`` (``manifest``: the Tekton-shaped object with ``status``;
 ``state``: the resumable engine state without its TaskRuns) and kind ``TaskRun`` (one per TaskRun,
 labelled ``tekton.dev/pipelineRun``); logs are kept per run, by source ``task/step``. Records of a run
-not finished yet carry the label ``gitloop.dev/active: "true"``, and every record the request's own
-``labels`` (``gitloop serve`` names the process running it, to tell a run it was interrupted).
+not finished yet carry the label ``gitloop.dev/active: "true"``, and every record the labels naming
+the process running it (``gitloop.dev/runner``) and the request's own ``labels``. A run whose runner
+stopped before its end is ended ``Interrupted`` (``interrupted``): by the runner itself on SIGHUP,
+SIGTERM or a server's shutdown, else by ``list_runs``/``get_run`` once they find the runner gone.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from gitloop.errors import UsageError
 from gitloop.localinfra.paths import state_dir
@@ -40,7 +42,18 @@ from gitloop.pipeline.state import Condition, PipelineRunState, TaskRunState, to
 from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
 from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.pipeline.volumes import HOST_PATH
-from gitloop.ports import StepExecutor, Store
+from gitloop.ports import StepExecutor, Store, StoredObject
+from gitloop.service.interrupted import ACTIVE_LABEL as ACTIVE_LABEL
+from gitloop.service.interrupted import (
+    INTERRUPTED,
+    end_interrupted,
+    interrupt_orphans,
+    interrupted_doc,
+    runner_labels,
+)
+from gitloop.service.interrupted import PIPELINE_RUN as PIPELINE_RUN
+from gitloop.service.interrupted import TASK_RUN as TASK_RUN
+from gitloop.service.interrupted import message as interrupted_message
 from gitloop.service.log_cap import DEFAULT_LOG_LIMIT
 from gitloop.service.pipeline_inputs import (
     KeptSource,
@@ -50,15 +63,12 @@ from gitloop.service.pipeline_inputs import (
     run_name,
     task_run_for,
 )
-from gitloop.service.run_driver import DriverSettings, drive_pipeline_run, drive_task_run
+from gitloop.service.run_driver import DriverSettings, Interruption, drive_pipeline_run, drive_task_run
 from gitloop.service.store_writer import StoreWriter
 from gitloop.spec.redact import redact_strings
 from gitloop.spec.tekton import WorkspaceBinding
 
-PIPELINE_RUN = "PipelineRun"
-TASK_RUN = "TaskRun"
-ACTIVE_LABEL = "gitloop.dev/active"
-"""On the store records of runs that have not finished (``"true"``)."""
+_T = TypeVar("_T")
 
 
 def default_parallelism() -> int:
@@ -333,6 +343,7 @@ class _Hooks:
         self.log_run = prepared.name
         self.request = prepared.request_doc()
         self.log_sources: dict[str, set[str]] = {}  # TaskRun -> its sources with a log open
+        self.runner = runner_labels()
 
     def log(self, task_run: TaskRunState, source: str, line: str) -> None:
         line = self.prepared.mask(line)
@@ -341,6 +352,7 @@ class _Hooks:
         self.view.log(source, line)
 
     def _labels(self, labels: dict[str, str], done: bool) -> dict[str, str]:
+        labels.update(self.runner)
         labels.update(self.prepared.request.labels)
         if not done:
             labels[ACTIVE_LABEL] = "true"
@@ -403,9 +415,15 @@ def _never() -> Any:
 
 
 def execute(
-    prepared: PreparedRun, view: RunView, *, writer: StoreWriter | None = None, handle_signals: bool = True
+    prepared: PreparedRun,
+    view: RunView,
+    *,
+    writer: StoreWriter | None = None,
+    handle_signals: bool = True,
+    interruption: Interruption | None = None,
 ) -> RunResult:
-    """Run a prepared run to its end (Ctrl-C cancels it, see ``run_driver``); closes ``writer``."""
+    """Run a prepared run to its end; closes ``writer``. Ctrl-C cancels it; SIGHUP, SIGTERM (with
+    ``handle_signals``) or ``interruption`` stop its steps and end it ``Interrupted`` (``run_driver``)."""
     request = prepared.request
     writer = writer or start_writer(request, view)
     try:
@@ -419,20 +437,57 @@ def execute(
         hooks,
         max_parallel=request.max_parallel or default_parallelism(),
         handle_signals=handle_signals,
+        interruption=interruption or Interruption(),
     )
     try:
         if prepared.pipeline is not None:
-            pr_state = asyncio.run(drive_pipeline_run(prepared.pipeline, settings, cancel=prepared.cancel))
+            pr_state = asyncio.run(
+                _driven(drive_pipeline_run(prepared.pipeline, settings, cancel=prepared.cancel), executor)
+            )
             manifest = pipeline_run_manifest(pr_state, params=prepared.pipeline.params)
-            return RunResult(redact_strings(manifest), pr_state.condition)
-        assert prepared.task is not None
-        tr_state = asyncio.run(drive_task_run(prepared.task, settings, cancel=prepared.cancel))
-        manifest = task_run_manifest(tr_state, namespace=prepared.task.namespace)
-        return RunResult(redact_strings(manifest), tr_state.condition)
+            result = RunResult(redact_strings(manifest), pr_state.condition)
+        else:
+            assert prepared.task is not None
+            tr_state = asyncio.run(
+                _driven(drive_task_run(prepared.task, settings, cancel=prepared.cancel), executor)
+            )
+            manifest = task_run_manifest(tr_state, namespace=prepared.task.namespace)
+            result = RunResult(redact_strings(manifest), tr_state.condition)
+        writer.close()
+        cause = settings.interruption.cause
+        return _interrupted(prepared, cause, result, view) if cause else result
     finally:
         writer.close()
         for path in prepared.cleanup:
             shutil.rmtree(path, ignore_errors=True)
+
+
+async def _driven(run: Awaitable[_T], executor: StepExecutor) -> _T:
+    """``run``, then the executor closed (what is still open released, its watcher stopped)."""
+    try:
+        return await run
+    finally:
+        await executor.close()
+
+
+def _interrupted(prepared: PreparedRun, cause: str, result: RunResult, view: RunView) -> RunResult:
+    """End the interrupted run in the store (``interrupted``) and say so in the result."""
+    now = time.time()
+    manifest: dict[str, Any] | None = None
+    try:
+        store = store_opener(prepared.request.database_url)()
+        try:
+            manifest = end_interrupted(store, prepared.kind, prepared.name, cause, now)
+        finally:
+            store.close()
+    except Exception as exc:  # the run has ended either way; say why the store does not show it
+        view.notice(f"store: the run could not be recorded as Interrupted: {exc}")
+    text = interrupted_message(cause, prepared.kind)
+    if manifest is None:
+        shown = StoredObject(prepared.kind, prepared.name, {"manifest": result.manifest}, {}, now, now)
+        found = interrupted_doc(shown, text, now)["manifest"]
+        manifest = found if isinstance(found, dict) else result.manifest
+    return RunResult(manifest, Condition("False", INTERRUPTED, text, now))
 
 
 @dataclass(frozen=True)
@@ -445,6 +500,8 @@ class StoredRun:
 
 
 def list_runs(store: Store, *, kind: str = PIPELINE_RUN, limit: int | None = None) -> list[StoredRun]:
+    """The runs of ``kind``, newest first; runs whose runner died are ended first (``interrupted``)."""
+    interrupt_orphans(store)
     return [_stored(o.name, o.doc, o.created) for o in store.query(kind, limit=limit)]
 
 
@@ -455,6 +512,7 @@ def _stored(name: str, doc: dict[str, object], created: float) -> StoredRun:
 
 def get_run(store: Store, name: str) -> tuple[StoredRun, list[StoredRun]]:
     """A PipelineRun (or standalone TaskRun) and its TaskRuns; ``UsageError`` if unknown."""
+    interrupt_orphans(store)
     found = store.get(PIPELINE_RUN, name)
     if found is not None:
         children = store.query(TASK_RUN, labels={"tekton.dev/pipelineRun": name})

@@ -6,8 +6,11 @@ PipelineRun loop runs the PipelineRun machine, starts and cancels workers, and w
 timeout. Every change is handed to ``RunHooks`` (persistence, terminal) right after ``decide``.
 
 Ctrl-C (SIGINT) asks for ``CancelledRunFinally`` the first time (running TaskRuns are cancelled, the
-``finally`` tasks run), ``Cancelled`` the second time (the ``finally`` tasks are cancelled too);
-SIGTERM asks for ``Cancelled`` at once.
+``finally`` tasks run), ``Cancelled`` the second time (the ``finally`` tasks are cancelled too).
+SIGHUP (the terminal closed) and SIGTERM interrupt the run instead, as ``Interruption.request`` does
+from any thread (``gitloop serve`` after its shutdown grace period): nothing more is decided, every
+TaskRun's sandbox is released (its steps stopped) and the driver returns the state as it was, not
+done; the caller ends the run ``Interrupted`` (``gitloop.service.interrupted``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -61,6 +66,46 @@ class RunHooks(Protocol):
     def notice(self, message: str) -> None: ...
 
 
+class Interruption:
+    """Stops a driven run at once, asked from any thread: see the module documentation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cause = ""
+        self._wake: Callable[[], object] | None = None
+
+    @property
+    def cause(self) -> str:
+        """What interrupted the run (``""`` while nothing did)."""
+        return self._cause
+
+    def request(self, cause: str) -> None:
+        """Interrupt the run because of ``cause`` (the first cause is kept); before it is driven too."""
+        with self._lock:
+            if self._cause:
+                return
+            self._cause = cause
+            wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(RuntimeError):  # its event loop is closed: the run has ended
+                wake()
+
+    @contextlib.contextmanager
+    def watched(self, wake: Callable[[], object]) -> Iterator[None]:
+        """Call ``wake`` (thread-safely) when interrupted while in this context."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._wake = functools.partial(loop.call_soon_threadsafe, wake)
+            cause = self._cause
+        if cause:
+            wake()
+        try:
+            yield None
+        finally:
+            with self._lock:
+                self._wake = None
+
+
 @dataclass
 class DriverSettings:
     executor: StepExecutor
@@ -69,6 +114,7 @@ class DriverSettings:
     clock: Callable[[], float] = time.time
     handle_signals: bool = False
     semaphore: asyncio.Semaphore | None = field(default=None, repr=False)
+    interruption: Interruption = field(default_factory=Interruption)
 
 
 async def _wait(
@@ -178,11 +224,11 @@ class TaskRunWorker:
         finally:
             if self.settings.semaphore is not None:
                 self.settings.semaphore.release()
+            for task in background:  # a step cut off here is stopped by the release below
+                task.cancel()
             if not self.state.done and self.state.sandbox:
                 with contextlib.suppress(Exception):
                     await self.settings.executor.release(self.state.sandbox)
-            for task in background:
-                task.cancel()
 
 
 def _drain(queue: asyncio.Queue[object]) -> list[object]:
@@ -192,12 +238,26 @@ def _drain(queue: asyncio.Queue[object]) -> list[object]:
     return items
 
 
+INTERRUPTING = (signal.SIGHUP, signal.SIGTERM)
+"""Signals that interrupt a run (Ctrl-C cancels it instead, as Tekton's users cancel a run)."""
+
+
+def _interrupts(settings: DriverSettings, sig: int) -> bool:
+    """Whether ``sig`` interrupts the run (and then ask for it)."""
+    if sig not in INTERRUPTING:
+        return False
+    name = signal.Signals(sig).name
+    settings.hooks.notice(f"{name}: stopping the steps; the run ends Interrupted")
+    settings.interruption.request(f"gitloop got {name}")
+    return True
+
+
 @contextlib.contextmanager
 def _signals(enabled: bool, on_signal: Callable[[int], None]) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     installed: list[int] = []
     if enabled:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, *INTERRUPTING):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, on_signal, sig)
                 installed.append(sig)
@@ -229,6 +289,8 @@ async def drive_pipeline_run(
 
     def on_signal(sig: int) -> None:
         nonlocal interrupts
+        if _interrupts(settings, sig):
+            return
         interrupts += 1
         graceful = sig == signal.SIGINT and interrupts == 1
         status = R.CANCELLED_RUN_FINALLY if graceful else R.CANCELLED
@@ -243,9 +305,10 @@ async def drive_pipeline_run(
         queue.put_nowait(TaskRunChanged(copy.deepcopy(child)))
 
     observations: list[PipelineRunObservation] = [CancelRun(cancel)] if cancel else []
-    with _signals(settings.handle_signals, on_signal):
+    interruption = settings.interruption
+    with _signals(settings.handle_signals, on_signal), interruption.watched(lambda: queue.put_nowait(None)):
         try:
-            while True:
+            while not interruption.cause:
                 actions = pipelinerun.decide(plan, state, observations, settings.clock())
                 for obs in observations:
                     if isinstance(obs, TaskRunChanged) and obs.state.name in state.children:
@@ -269,7 +332,10 @@ async def drive_pipeline_run(
                     return state
                 found = await _wait(queue, pipelinerun.next_deadline(plan, state), settings.clock)
                 observations = [o for o in found if isinstance(o, TaskRunChanged | CancelRun)]
+            return state
         finally:
+            for task in list(running) if interruption.cause else ():
+                task.cancel()  # each worker releases its sandbox: its steps are stopped
             for worker in workers.values():
                 if not worker.state.done:
                     worker.cancel(R.TR_CANCELLED_BY_PIPELINE)
@@ -284,9 +350,16 @@ async def drive_task_run(plan: TaskRunPlan, settings: DriverSettings, *, cancel:
     if cancel:
         worker.cancel(R.TR_CANCELLED_BY_USER)
 
-    def on_signal(_sig: int) -> None:
-        settings.hooks.notice("cancelling the TaskRun")
-        worker.cancel(R.TR_CANCELLED_BY_USER)
+    def on_signal(sig: int) -> None:
+        if not _interrupts(settings, sig):
+            settings.hooks.notice("cancelling the TaskRun")
+            worker.cancel(R.TR_CANCELLED_BY_USER)
 
-    with _signals(settings.handle_signals, on_signal):
-        return await worker.run()
+    running = asyncio.ensure_future(worker.run())
+    with _signals(settings.handle_signals, on_signal), settings.interruption.watched(running.cancel):
+        try:
+            return await running
+        except asyncio.CancelledError:
+            if not settings.interruption.cause or not running.cancelled():
+                raise
+            return worker.state

@@ -6,8 +6,10 @@ queues it; one of ``max_parallel`` worker threads then prepares it — the resou
 Pipeline/Task files — and executes it with the configured executor, the engine persisting every
 change to the store. A run that cannot be prepared (an unknown Pipeline, a bad param) is recorded as
 Failed with the reason. Runs queued but not started when the server stops keep their Pending record
-and are queued again by ``resume`` on the next start; runs that were running when a server died are
-ended as ``Interrupted`` by the next one (``recovery``).
+and are queued again by ``resume`` on the next start. Runs still running when the shutdown grace period
+is over are interrupted (their steps stopped, the runs ended ``Interrupted``) before the server exits;
+runs that were running when a server died are ended as ``Interrupted`` by the next gitloop that reads
+them (``gitloop.service.interrupted``).
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from gitloop.pipeline import reasons as R
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.ports import Store
 from gitloop.service import pipelines
+from gitloop.service.interrupted import runner_labels
 from gitloop.service.lineage import Lineage
+from gitloop.service.run_driver import Interruption
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, Conflict
-from gitloop.service.server.recovery import runner_labels
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ QUEUED_LABEL = "gitloop.dev/queued"
 LISTENER_LABEL = "gitloop.dev/listener"
 REASON_LABEL = "gitloop.dev/reason"
 PENDING = "Pending"
+INTERRUPT_WAIT = 30.0
+"""Seconds a shutdown waits for interrupted runs to stop their steps and record their end."""
 
 
 def _timestamp(value: float) -> str:
@@ -89,7 +94,7 @@ class RunPool:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._queued = 0
-        self._running = 0
+        self._running: set[Interruption] = set()
         self._draining = False
         self._threads = [
             threading.Thread(target=self._work, name=f"gitloop-run-{i}", daemon=True)
@@ -107,35 +112,54 @@ class RunPool:
 
     def in_flight(self) -> int:
         with self._lock:
-            return self._queued + self._running
+            return self._queued + len(self._running)
 
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
+            interruption = Interruption()
             with self._lock:
                 self._queued -= 1
                 if self._draining:
                     continue  # stays Pending in the store; the next start resumes it
-                self._running += 1
+                self._running.add(interruption)
             try:
-                job.launcher.run(job.resource)
+                job.launcher.run(job.resource, interruption)
             except Exception:  # a run's failure must never stop the worker
                 log.exception("run %s failed unexpectedly", job.resource.get("metadata", {}).get("name"))
             finally:
                 with self._lock:
-                    self._running -= 1
+                    self._running.discard(interruption)
                     self._idle.notify_all()
 
+    def _wait_idle(self, seconds: float, force: threading.Event | None = None) -> None:
+        deadline = time.monotonic() + seconds
+        while self._running and time.monotonic() < deadline and not (force and force.is_set()):
+            self._idle.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+
     def drain(self, grace: float, force: threading.Event | None = None) -> int:
-        """Start nothing more; wait up to ``grace`` seconds for running runs; how many still run."""
-        deadline = time.monotonic() + grace
+        """Start nothing more; wait up to ``grace`` seconds (less once ``force`` is set) for running runs
+        to end; then interrupt those still running (steps stopped, runs ended ``Interrupted``) and wait
+        for that, up to ``INTERRUPT_WAIT`` seconds; how many were interrupted."""
         with self._lock:
             self._draining = True
-            while self._running and time.monotonic() < deadline and not (force and force.is_set()):
-                self._idle.wait(min(0.2, max(0.0, deadline - time.monotonic())))
-            still = self._running
+            self._wait_idle(grace, force)
+            still = list(self._running)
+        forced = force is not None and force.is_set()
+        cause = (
+            "gitloop serve was told to stop at once"
+            if forced
+            else f"gitloop serve stopped and its shutdownGracePeriod ({grace:g}s) was over"
+        )
+        for interruption in still:
+            interruption.request(cause)
+        with self._lock:
+            self._wait_idle(INTERRUPT_WAIT)
+            left = len(self._running)
+        if left:
+            log.warning("%d interrupted run(s) did not end in %gs", left, INTERRUPT_WAIT)
         for _ in self._threads:
             self._queue.put(None)
-        return still
+        return len(still)
 
 
 class PipelinesLauncher:
@@ -225,8 +249,8 @@ class PipelinesLauncher:
         self._store.put(kind, name, {"manifest": manifest, "resource": resource}, labels=labels)
         self._lineage.record_run_finished(name, manifest, finished=self._clock())
 
-    def run(self, resource: dict[str, Any]) -> None:
-        """Prepare and execute one run (in a worker thread), to its end."""
+    def run(self, resource: dict[str, Any], interruption: Interruption | None = None) -> None:
+        """Prepare and execute one run (in a worker thread), to its end or to ``interruption``."""
         kind, name = str(resource["kind"]), str(resource["metadata"]["name"])
         if not self._still_pending(kind, name):
             return  # started (and recorded) by another process already
@@ -261,7 +285,9 @@ class PipelinesLauncher:
                     )
                 log.warning("%s %s could not start: %s", kind, name, exc)
                 return
-            result = pipelines.execute(prepared, _QuietView(name), handle_signals=False)
+            result = pipelines.execute(
+                prepared, _QuietView(name), handle_signals=False, interruption=interruption
+            )
             self._lineage.record_run_finished(name, result.manifest, finished=self._clock())
             log.info("%s %s finished: %s", kind, name, result.condition.reason)
         finally:

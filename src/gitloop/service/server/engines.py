@@ -44,7 +44,8 @@ class PipelineLauncher(Protocol):
 
     def drain(self, grace: float, force: threading.Event | None = None) -> int:
         """Stop starting runs and wait up to ``grace`` seconds (or until ``force`` is set) for the running
-        ones to end; returns how many are still running. Queued runs stay queued for the next start."""
+        ones to end, then interrupt those still running (steps stopped, runs ended ``Interrupted``);
+        returns how many were interrupted. Queued runs stay queued for the next start."""
         ...
 
 

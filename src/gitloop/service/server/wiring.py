@@ -4,7 +4,7 @@ Opening: the store (``--database-url``, else the file's ``databaseURL``/``databa
 ``<state dir>/gitloop.db``); every EventListener loaded from its files, checked (CEL compiles, Secrets
 present, templates create only PipelineRuns/TaskRuns) and given a launcher; runs a previous process
 queued but never started queued again, runs a dead server left running ended as ``Interrupted``
-(``recovery``); the Applications (local files, or a directory exported from a
+(``gitloop.service.interrupted``); the Applications (local files, or a directory exported from a
 git repository), the configured clusters merged into one private kubeconfig, the repository
 credentials; then the reconcile loop is started, and the post-sync pipelines (``postsync``) are
 watched for. Every post-sync pipeline an Application names must be in ``postSync.pipelines``. Any mistake stops the start with a ``SpecError`` or
@@ -12,7 +12,8 @@ watched for. Every post-sync pipeline an Application names must be in ``postSync
 
 Closing (after the HTTP server stopped accepting): no new run starts; running PipelineRuns and sync
 operations get ``shutdownGracePeriod`` to end (queued runs stay queued in the store, interrupted
-sync operations are resumed by the next start); then the reconcile loop stops and everything is closed.
+sync operations are resumed by the next start); PipelineRuns still running then are interrupted (their
+steps stopped, the runs ended ``Interrupted``); then the reconcile loop stops and everything is closed.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from gitloop.errors import SpecError, UsageError
 from gitloop.git import HttpsCredentials, MirrorCache, RepoCredentials, RepoCreds, SshCredentials, redact_url
 from gitloop.localinfra.paths import cache_dir, state_dir
 from gitloop.ports import Store
+from gitloop.service.interrupted import interrupt_orphans
 from gitloop.service.lineage import Lineage
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
 from gitloop.service.server.postsync import LAUNCHER_NAME, PostSyncPipeline, load_pipelines
-from gitloop.service.server.recovery import interrupt_orphans
 from gitloop.service.server.runtime import ServedListener, Server
 from gitloop.spec import triggers as triggers_spec
 from gitloop.spec.serveconfig import AppSourceConfig, ListenerConfig, RepositoryConfig, ServeConfig
@@ -243,7 +244,7 @@ async def open_server(
             if launcher_factory is None:
                 ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
                 if ended:
-                    log.warning("ended as Interrupted (their server stopped): %s", ", ".join(ended))
+                    log.warning("ended as Interrupted (their gitloop process stopped): %s", ", ".join(ended))
             launchers = {name: entry.launcher for name, entry in served.items()}
             if post_sync.launcher is not None:
                 launchers[LAUNCHER_NAME] = post_sync.launcher
@@ -274,7 +275,7 @@ async def _drain(
     server: Server, pool: RunPool | None, grace: float, post_sync: PipelineLauncher | None = None
 ) -> None:
     """Let running PipelineRuns and sync operations end, at the same time, for up to ``grace`` seconds
-    (less once ``server.force`` is set)."""
+    (less once ``server.force`` is set); PipelineRuns still running then are interrupted."""
 
     def runs() -> int:
         if pool is not None:
@@ -288,4 +289,4 @@ async def _drain(
         waits.append(server.apps.drain(grace, server.force))
     still = (await asyncio.gather(*waits))[0]
     if still:
-        log.warning("stopping with %s run(s) still running", still)
+        log.warning("%s run(s) still running after the grace period were interrupted", still)
