@@ -3,7 +3,8 @@ JSON. No logic lives here.
 
 Webhooks: ``POST /hooks/{listener}`` (Tekton EventListener semantics) and ``POST /api/webhook`` (Argo
 CD's push webhook). A body over the size cap is refused with 413 before it is read (by its
-``Content-Length``) or as soon as it grows past the cap (chunked). Reads: ``/api/pipelineruns``,
+``Content-Length``) or as soon as it grows past the cap (chunked); one not complete in time with 408
+(``gitloop.api.limits``, which also counts every refusal for ``/metrics``). Reads: ``/api/pipelineruns``,
 ``/api/applications``, ``/api/trace/{sha}``; ``/healthz``; ``/metrics`` (Prometheus, when
 ``prometheus-client`` is installed). With an API token configured, ``/api`` (but the webhook) and
 ``/metrics`` need ``Authorization: Bearer <token>``. Every error is a JSON ``{"message": ...}``;
@@ -22,12 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gitloop import __version__
+from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
+from gitloop.api.metrics import Metrics
 from gitloop.errors import GitloopError, SpecError, UsageError
 from gitloop.service.server import Answer, Conflict, NotFound, Server, SyncRequest
 from gitloop.service.server.runtime import LOG_PAGE
+from gitloop.spec.serveconfig import DEFAULT_READ_BODY_TIMEOUT
 
 log = logging.getLogger("gitloop.api")
 
@@ -59,73 +62,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-class BodyLimit:
-    """ASGI middleware: a request whose ``Content-Length`` is over ``limit`` is answered 413 at once, on
-    every route, before anything reads its body."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > self.limit:
-                message = {"message": f"payload too large: the limit is {self.limit} bytes"}
-                await JSONResponse(message, status_code=413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 def _json(answer: Answer) -> JSONResponse:
     return JSONResponse(dict(answer.body), status_code=answer.status)
 
 
-class _Metrics:
-    """Prometheus metrics of one app, in a registry of its own; ``None`` parts without the library."""
-
-    def __init__(self) -> None:
-        try:
-            import prometheus_client as prom
-        except ImportError:  # optional dependency
-            self.registry = None
-            return
-        self.prom = prom
-        self.registry = prom.CollectorRegistry()
-        self.requests = prom.Counter(
-            "gitloop_webhook_requests",
-            "Webhook requests by endpoint and status code",
-            ["endpoint", "code"],
-            registry=self.registry,
-        )
-        self.latency = prom.Histogram(
-            "gitloop_webhook_seconds",
-            "Time to answer a webhook (runs queued or Applications refreshed)",
-            ["endpoint"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-            registry=self.registry,
-        )
-
-    def observe(self, endpoint: str, code: int, seconds: float) -> None:
-        if self.registry is not None:
-            self.requests.labels(endpoint, str(code)).inc()
-            self.latency.labels(endpoint).observe(seconds)
-
-    def render(self) -> bytes | None:
-        if self.registry is None:
-            return None
-        data: bytes = self.prom.generate_latest(self.registry)
-        return data
-
-
-def create_app(server: Server) -> FastAPI:
-    """The FastAPI application serving ``server``."""
+def create_app(
+    server: Server,
+    *,
+    metrics: Metrics | None = None,
+    read_body_timeout: float = DEFAULT_READ_BODY_TIMEOUT,
+) -> FastAPI:
+    """The FastAPI application serving ``server``; ``metrics`` also counts what the protocol drops."""
     app = FastAPI(
         title="gitloop", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
     )
-    metrics = _Metrics()
+    metrics = metrics or Metrics()
     limit = server.max_body_bytes
     app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(ReadBodyTimeout, seconds=read_body_timeout)
+    app.add_middleware(CountRefusals, metrics=metrics)  # the outermost: it sees BodyLimit's 413 too
 
     def authorized(request: Request) -> None:
         if not server.authorized(request.headers.get("authorization", "")):

@@ -1,7 +1,10 @@
 """Running ``gitloop serve``: uvicorn on the configured address, stopped gracefully by SIGTERM/SIGINT.
 
-The socket is bound before anything else starts (a port in use fails at once, with a clear message,
-and ``listen: 127.0.0.1:0`` picks a free port, reported through ``on_ready``). The first SIGTERM or
+The socket is bound before anything else starts (a port in use fails at once, with a clear message
+and exit status 1: the machine, not the configuration, is in the way; ``listen: 127.0.0.1:0`` picks a
+free port, reported through ``on_ready``). Requests are bounded: the head by ``readHeaderTimeout``
+and a size cap (``gitloop.api.protocol``), the body by ``readBodyTimeout`` and ``maxBodyBytes``
+(``gitloop.api.limits``); what is refused is counted in ``/metrics``. The first SIGTERM or
 SIGINT stops accepting connections, lets requests in flight be answered and then drains the server
 (running PipelineRuns and sync operations get ``shutdownGracePeriod`` to end, queued runs stay queued
 in the store); a second signal cuts the waiting short. Either way ``serve`` returns normally, so the
@@ -21,7 +24,9 @@ from collections.abc import Callable, Iterator
 import uvicorn
 
 from gitloop.api.app import create_app
-from gitloop.errors import UsageError
+from gitloop.api.metrics import Metrics
+from gitloop.api.protocol import guarded_protocol
+from gitloop.errors import GitloopError
 from gitloop.service.server import open_server
 from gitloop.service.server.wiring import LauncherFactory
 from gitloop.spec.serveconfig import ServeConfig
@@ -47,7 +52,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        raise UsageError(f"cannot listen on {shown}: {exc.strerror or exc}") from exc
+        raise GitloopError(f"cannot listen on {shown}: {exc.strerror or exc}") from exc
     return sock
 
 
@@ -66,8 +71,10 @@ async def serve(
         async with open_server(
             config, database_url=database_url, launcher_factory=launcher_factory
         ) as server:
+            metrics = Metrics()
             settings = uvicorn.Config(
-                create_app(server),
+                create_app(server, metrics=metrics, read_body_timeout=config.read_body_timeout),
+                http=guarded_protocol(config.read_header_timeout, metrics.refused),
                 lifespan="off",
                 log_config=None,
                 server_header=False,

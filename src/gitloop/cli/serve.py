@@ -3,8 +3,8 @@ in one process (see ``docs/serve.md``).
 
 Exit codes: 0 after a graceful stop (SIGTERM or Ctrl-C), 2 for a configuration mistake (the message
 names ``file:line`` and the field; nothing was started), 1 when the server could not start otherwise
-(store unreachable, git repository of the Applications unreachable). The server itself lives in
-``gitloop.api`` and ``gitloop.service.server``, imported only when the command runs.
+(its port in use, store unreachable, git repository of the Applications unreachable). The server
+itself lives in ``gitloop.api`` and ``gitloop.service.server``, imported only when the command runs.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """The configuration file of ``gitloop serve``, read into a frozen ``ServeConfig``.
 
 One YAML document (``kind: ServeConfig``, documented with an example in ``docs/serve.md``): where to
-listen, the store, the EventListeners served at ``/hooks/<name>`` with the Triggers, Pipeline/Task and
-Secret files behind them, the Pipelines Applications may run after a sync (``postSync``), the Applications (files, or a directory of a git repository), the clusters
-(kubeconfig contexts), repository credentials and the webhook secret. Paths are relative to the
-file's directory. Only the *paths* of secret files are read here, never their content, so a
-``ServeConfig`` can be printed and logged. Every mistake is a ``SpecError`` naming ``file:line`` and
-the field.
+listen and how long and large a request may be, the store, the EventListeners served at
+``/hooks/<name>`` with the Triggers, Pipeline/Task and Secret files behind them, the Pipelines
+Applications may run after a sync (``postSync``), the Applications (files, or a directory of a git
+repository), the clusters (kubeconfig contexts), repository credentials and the webhook secret.
+Paths are relative to the file's directory. Only the *paths* of secret files are read here, never
+their content, so a ``ServeConfig`` can be printed and logged. Every mistake is a ``SpecError``
+naming ``file:line`` and the field.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ DEFAULT_PORT = 8080
 DEFAULT_POLL_INTERVAL = 180.0
 DEFAULT_SHUTDOWN_GRACE = 30.0
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+DEFAULT_READ_HEADER_TIMEOUT = 10.0
+DEFAULT_READ_BODY_TIMEOUT = 30.0
 DEFAULT_MAX_PARALLEL_RUNS = 4
 EXECUTORS = ("local", "podman")
 
@@ -42,6 +45,8 @@ _TOP = (
     "pollInterval",
     "shutdownGracePeriod",
     "maxBodyBytes",
+    "readHeaderTimeout",
+    "readBodyTimeout",
     "pipelines",
     "eventListeners",
     "postSync",
@@ -120,6 +125,10 @@ class ServeConfig:
     poll_interval: float = DEFAULT_POLL_INTERVAL
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    read_header_timeout: float = DEFAULT_READ_HEADER_TIMEOUT
+    """How long a connection may take to send a request's line and headers."""
+    read_body_timeout: float = DEFAULT_READ_BODY_TIMEOUT
+    """How long a request may take to send its body, from the end of its headers."""
     max_parallel_runs: int = DEFAULT_MAX_PARALLEL_RUNS
     executor: str = "local"
     log_limit: int | None = None
@@ -287,6 +296,14 @@ def _repositories(node: Node, paths: _Paths) -> tuple[RepositoryConfig, ...]:
     return tuple(found)
 
 
+def _timeout(node: Node, key: str) -> float | None:
+    """A read timeout: a duration above zero (a request is never given unbounded time)."""
+    seconds = node.duration(key)
+    if seconds == 0:
+        raise node.field(key).error("must be more than 0 (there is no unbounded read)")
+    return seconds
+
+
 def _size(node: Node, key: str) -> int | None:
     """A byte size: a number of bytes or a string such as ``4Mi``; ``None`` when absent."""
     found = node.child(key)
@@ -352,6 +369,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
     grace = node.duration("shutdownGracePeriod")
     if poll is not None and poll < 1:
         raise node.field("pollInterval").error("must be at least 1s")
+    read_header, read_body = _timeout(node, "readHeaderTimeout"), _timeout(node, "readBodyTimeout")
     return ServeConfig(
         file=file,
         host=host,
@@ -363,6 +381,8 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         poll_interval=DEFAULT_POLL_INTERVAL if poll is None else poll,
         shutdown_grace=DEFAULT_SHUTDOWN_GRACE if grace is None else grace,
         max_body_bytes=node.integer("maxBodyBytes", DEFAULT_MAX_BODY_BYTES, minimum=1024),
+        read_header_timeout=DEFAULT_READ_HEADER_TIMEOUT if read_header is None else read_header,
+        read_body_timeout=DEFAULT_READ_BODY_TIMEOUT if read_body is None else read_body,
         max_parallel_runs=max_parallel,
         executor=executor,
         log_limit=log_limit,

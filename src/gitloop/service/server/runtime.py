@@ -30,7 +30,7 @@ from gitloop.service.server.deliveries import StoreDeliveryLog
 from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher, SyncRequest
 from gitloop.service.server.pushhooks import parsed_body, read_push, source_push
 from gitloop.spec.triggers import ResolvedListener, SecretValues
-from gitloop.triggers import Headers, IncomingEvent, Limits, handle
+from gitloop.triggers import Headers, IncomingEvent, Limits, Outcome, handle
 
 log = logging.getLogger("gitloop.serve")
 
@@ -43,6 +43,15 @@ adapter): held at WARNING so no log level of the server can leak a payload or a 
 says what gitloop did rather than every call it made."""
 
 HeaderPairs = Sequence[tuple[str, str]]
+
+
+def _audit(outcome: Outcome) -> str:
+    """What a webhook did, for its log line. Resources are said to be created only with a 202: a
+    duplicate delivery's triggers matched and rendered them, but nothing was created."""
+    if outcome.status_code == 202:
+        return "; ".join(str(r) for r in outcome.results) or "no triggers"
+    said = [f"{outcome.body.get('message', '')}: nothing created"]
+    return "; ".join(said + [str(r) for r in outcome.results if not r.created])
 
 
 @dataclass(frozen=True)
@@ -100,16 +109,13 @@ class Server:
             deliveries=self.deliveries,
             limits=Limits(max_body_bytes=self.max_body_bytes),
         )
-        triggers = "; ".join(str(r) for r in outcome.results) or "no triggers"
-        said = "" if outcome.status_code == 202 else f"{outcome.body.get('message', '')}: nothing created; "
         log.info(
-            "hook %s: %d event=%s delivery=%s: %s%s",
+            "hook %s: %d event=%s delivery=%s: %s",
             name,
             outcome.status_code,
             outcome.event_id,
             outcome.delivery_id or "-",
-            said,
-            triggers,
+            _audit(outcome),
         )
         if outcome.status_code != 202:
             return Answer(outcome.status_code, dict(outcome.body))

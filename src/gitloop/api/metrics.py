@@ -1,0 +1,85 @@
+"""The Prometheus metrics of ``gitloop serve``, in a registry of their own (``None`` parts without the
+optional ``prometheus-client``).
+
+- ``gitloop_webhook_requests_total{endpoint, code}`` and ``gitloop_webhook_seconds{endpoint}``: every
+  webhook answered, whatever its status.
+- ``gitloop_http_refused_total{reason, code}``: every request the server refused, on any route, and
+  every connection it dropped: ``reason`` is one of ``REASONS``' values or ``header-timeout`` /
+  ``head-too-large`` (dropped before a request existed, counted by the protocol), ``code`` the status
+  answered (``499`` for a client that went away: nothing could be answered).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+REASONS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    408: "body-timeout",
+    409: "conflict",
+    413: "too-large",
+    422: "unprocessable",
+    499: "aborted",
+}
+"""The reason of each refused status answered by the application; other 4xx are ``client-error``."""
+
+
+def refusal_reason(code: int) -> str | None:
+    """The ``reason`` label of a status the application answered; ``None`` when it is no refusal."""
+    if not 400 <= code < 500:
+        return None
+    return REASONS.get(code, "client-error")
+
+
+class Metrics:
+    """The server's counters. Safe to call from the event loop and from threads."""
+
+    def __init__(self) -> None:
+        try:
+            import prometheus_client as prom
+        except ImportError:  # optional dependency
+            self.registry: Any = None
+            return
+        self._prom = prom
+        self.registry = prom.CollectorRegistry()
+        self._requests = prom.Counter(
+            "gitloop_webhook_requests",
+            "Webhook requests by endpoint and status code",
+            ["endpoint", "code"],
+            registry=self.registry,
+        )
+        self._latency = prom.Histogram(
+            "gitloop_webhook_seconds",
+            "Time to answer a webhook (runs queued or Applications refreshed)",
+            ["endpoint"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self._refused = prom.Counter(
+            "gitloop_http_refused",
+            "Requests refused and connections dropped, by reason and status code",
+            ["reason", "code"],
+            registry=self.registry,
+        )
+
+    def observe(self, endpoint: str, code: int, seconds: float) -> None:
+        """A webhook answered ``code`` after ``seconds``."""
+        if self.registry is not None:
+            self._requests.labels(endpoint, str(code)).inc()
+            self._latency.labels(endpoint).observe(seconds)
+
+    def refused(self, reason: str, code: int) -> None:
+        """A request refused (or a connection dropped) for ``reason``, answered ``code``."""
+        if self.registry is not None:
+            self._refused.labels(reason, str(code)).inc()
+
+    def render(self) -> bytes | None:
+        """The exposition text; ``None`` without ``prometheus-client``."""
+        if self.registry is None:
+            return None
+        data: bytes = self._prom.generate_latest(self.registry)
+        return data
