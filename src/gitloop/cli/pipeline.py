@@ -28,15 +28,20 @@ if TYPE_CHECKING:
     from gitloop.service.pipelines import RunRequest
 
 
-def _duration(text: str | None) -> float | None:
+def _duration(_ctx: click.Context, _param: click.Parameter, text: str | None) -> float | None:
+    """A Go duration (``1h30m``, ``90s``, ``0``) of zero or more, in seconds; anything else is a usage
+    error (exit 2) naming the option."""
     if text is None:
         return None
     from gitloop.spec.tekton import parse_duration
 
     try:
-        return parse_duration(text)
+        seconds = parse_duration(text)
     except ValueError as exc:
-        raise UsageError(f"--timeout: {exc}") from exc
+        raise click.BadParameter(str(exc)) from exc
+    if seconds < 0:
+        raise click.BadParameter(f"{text!r} is negative: give a duration of 0 or more (0 = no timeout)")
+    return seconds
 
 
 def _log_limit(text: str | None) -> int:
@@ -134,7 +139,10 @@ _executor = click.option(
     "--executor", type=click.Choice(["local", "podman"]), default="local", show_default=True
 )
 _timeout = click.option(
-    "--timeout", metavar="DURATION", help="Overrides the run's timeout (Go duration, 0 = none)."
+    "--timeout",
+    metavar="DURATION",
+    callback=_duration,
+    help="Overrides the run's timeout (Go duration, 0 = none).",
 )
 _catalog = click.option(
     "--catalog", "catalogs", multiple=True, type=click.Path(path_type=Path), help="A directory of Tasks."
@@ -178,7 +186,7 @@ def run_pipeline(
     params: tuple[str, ...],
     workspaces: tuple[str, ...],
     executor: str,
-    timeout: str | None,
+    timeout: float | None,
     catalogs: tuple[Path, ...],
     output: str | None,
     database_url: str | None,
@@ -194,7 +202,7 @@ def run_pipeline(
         params,
         workspaces,
         executor,
-        _duration(timeout),
+        timeout,
         catalogs,
         database_url,
         max_parallel,
@@ -311,7 +319,7 @@ def run_task(
     params: tuple[str, ...],
     workspaces: tuple[str, ...],
     executor: str,
-    timeout: str | None,
+    timeout: float | None,
     catalogs: tuple[Path, ...],
     output: str | None,
     database_url: str | None,
@@ -326,7 +334,7 @@ def run_task(
         params,
         workspaces,
         executor,
-        _duration(timeout),
+        timeout,
         catalogs,
         database_url,
         log_limit=_log_limit(log_limit),
