@@ -2,11 +2,11 @@
 
 An executor starts one watcher when it prepares its first sandbox (``Watcher.start``), a small
 ``python -m gitloop.executors.watcher ROOT`` process in a session of its own (a closed terminal's
-SIGHUP and a Ctrl-C do not reach it) whose standard input is a pipe from the executor. ``stop`` writes
-one byte to it: the run ended normally and the watcher exits. If the pipe closes without that byte,
-the process holding its other end is gone, however it died, and the watcher kills what it left under
-``ROOT`` (``kill_leftovers``): the process group of every recorded step and sidecar, with whatever
-they started in the background, and every recorded podman container. Then it exits.
+SIGHUP and a Ctrl-C do not reach it) whose standard input is a pipe from the executor; nothing is ever
+written to it. When the pipe closes, the process holding its other end is gone, however it died, and
+the watcher kills what it left under ``ROOT`` (``kill_leftovers``): the process group of every recorded
+step and sidecar, with whatever they started in the background, and every recorded podman container.
+Then it exits. When the run ends normally, ``stop`` kills the watcher first.
 
 ``kill_leftovers`` is also how a later gitloop process ends what a dead runner left behind
 (``gitloop.service.interrupted``).
@@ -108,20 +108,17 @@ class Watcher:
                 ) from exc
 
     async def stop(self) -> None:
-        """Tell the watcher the run ended normally, and wait for it to exit."""
+        """The run ended normally: end the watcher (SIGKILL, at once: it holds nothing and does
+        nothing unless it reads the end of its pipe, so this never touches a step)."""
         async with self._lock:
             process, self._process = self._process, None
             if process is None:
                 return
-            stdin = process.stdin
-            if stdin is not None:
-                with contextlib.suppress(OSError):
-                    stdin.write(b".")
-                    await stdin.drain()
-                stdin.close()
-                with contextlib.suppress(OSError):
-                    await stdin.wait_closed()
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
             await process.wait()
+            if process.stdin is not None:
+                process.stdin.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,8 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for number in (signal.SIGHUP, signal.SIGINT):
         signal.signal(number, signal.SIG_IGN)
-    if not sys.stdin.buffer.read(1):
-        kill_leftovers(Path(args[0]))
+    sys.stdin.buffer.read()  # returns when the executor's end of the pipe closes
+    kill_leftovers(Path(args[0]))
     return 0
 
 
