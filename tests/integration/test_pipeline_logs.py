@@ -138,8 +138,20 @@ def _start(tmp_path: Path, env: dict[str, str], text: str) -> subprocess.Popen[b
 
 
 def _follow(env: dict[str, str], name: str) -> subprocess.Popen[str]:
+    """``logs NAME -f`` with its stdout to read line by line; its stderr goes to a file (``_rest``)."""
     argv = [str(GITLOOP), "pipeline", "logs", name, "-f"]
-    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    errors = Path(env["GITLOOP_STATE_DIR"]).parent / f"{name}-follow.err"
+    with errors.open("w") as sink:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=sink, text=True)
+
+
+def _rest(follow: subprocess.Popen[str], name: str, env: dict[str, str]) -> tuple[str, str]:
+    """What ``follow`` prints until it exits (read through the same buffered pipe ``readline`` used:
+    ``communicate`` would skip what that buffer already holds), and its stderr."""
+    assert follow.stdout is not None
+    rest = follow.stdout.read()
+    follow.wait(timeout=60)
+    return rest, (Path(env["GITLOOP_STATE_DIR"]).parent / f"{name}-follow.err").read_text()
 
 
 def _stop(*processes: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
@@ -161,7 +173,7 @@ def test_follow_streams_a_running_run_to_its_end(
         first = follow.stdout.readline()
         assert first == "[slowpoke/tick] tick 1\n"
         assert run.poll() is None  # the line came while the run was still going
-        rest, errors = follow.communicate(timeout=120)
+        rest, errors = _rest(follow, "slowpoke", env)
         assert follow.returncode == expected, errors
         assert (first + rest).splitlines() == [f"[slowpoke/tick] tick {i}" for i in range(1, 9)]
         assert run.wait(timeout=60) == (0 if exit_code == 0 else 1)
@@ -176,7 +188,7 @@ def test_ctrl_c_stops_following_with_130_and_no_traceback(tmp_path: Path, env: d
         assert follow.stdout is not None
         assert follow.stdout.readline() == "[endless/tick] tick 1\n"
         follow.send_signal(signal.SIGINT)
-        _, errors = follow.communicate(timeout=30)
+        _, errors = _rest(follow, "endless", env)
         assert follow.returncode == 130
         assert "Traceback" not in errors
         assert run.poll() is None  # following never touches the run
@@ -188,6 +200,25 @@ def test_ctrl_c_stops_following_with_130_and_no_traceback(tmp_path: Path, env: d
             run.kill()
             run.wait()
         _stop(follow)
+
+
+def test_follow_ends_when_the_run_s_gitloop_process_is_killed(tmp_path: Path, env: dict[str, str]) -> None:
+    """``kill -9`` of ``task run``: the run never ends by itself; ``-f`` ends it Interrupted and exits 1."""
+    run = _start(tmp_path, env, _slow("orphan", 300, 0))
+    follow = _follow(env, "orphan")
+    try:
+        assert follow.stdout is not None
+        assert follow.stdout.readline() == "[orphan/tick] tick 1\n"
+        run.kill()
+        run.wait()
+        _, errors = _rest(follow, "orphan", env)
+        assert follow.returncode == 1, errors
+    finally:
+        _stop(follow, run)
+    got = subprocess.run(
+        [str(GITLOOP), "pipeline", "get", "orphan"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "reason: Interrupted" in got.stdout
 
 
 def test_logs_of_an_unknown_run_are_a_usage_error(env: dict[str, str]) -> None:

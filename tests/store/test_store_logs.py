@@ -4,14 +4,17 @@ reading page by page (an iterator that resumes exactly from the ``seq`` of the l
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 import store_backends
 from store_backends import Opener
 
 from gitloop.ports import Store
+from gitloop.store import SqlStore
 
 # The fixtures this module's tests use (see store_backends).
 postgres_server = store_backends.postgres_server
 open_any = store_backends.open_any
+open_persistent = store_backends.open_persistent
 store = store_backends.store
 
 
@@ -115,3 +118,36 @@ def test_reading_is_lazy_and_survives_appends_meanwhile(open_any: Opener) -> Non
     rest = [line.seq for line in lines]
     assert rest[:4_999] == list(range(2, 5_001))
     assert rest[4_999:] in ([], [5_001])  # a line appended while reading may or may not be seen
+
+
+def test_version_1_logs_are_migrated_into_chunks(open_persistent: Opener) -> None:
+    """Schema 1 kept one row per line in ``logs``; opening the database moves them into chunks."""
+    store = open_persistent()
+    assert isinstance(store, SqlStore)
+    old = [("r1", 1, "a/s", 10.0, "one"), ("r1", 2, "a/s", 10.0, "two\nlines"), ("r1", 3, "b/s", 11.0, "")]
+    old += [("r2", 1, "a/s", 13.0, "other run")] + [("r3", n, "big/s", 14.0, f"{n}") for n in range(1, 2_502)]
+    with store._engine.begin() as conn:  # the test builds a version 1 database by hand
+        conn.execute(sa.text("DROP TABLE log_chunks"))
+        conn.execute(
+            sa.text(
+                "CREATE TABLE logs (run TEXT NOT NULL, seq BIGINT NOT NULL, source TEXT NOT NULL, "
+                "time DOUBLE PRECISION NOT NULL, text TEXT NOT NULL, PRIMARY KEY (run, seq))"
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO logs VALUES (:run, :seq, :source, :time, :text)"),
+            [dict(zip(("run", "seq", "source", "time", "text"), row, strict=True)) for row in old],
+        )
+        conn.execute(sa.text("UPDATE schema_version SET version = 1"))
+    store.close()
+    reopened = open_persistent()
+    assert isinstance(reopened, SqlStore)
+    assert not sa.inspect(reopened._engine).has_table("logs")
+    got = [
+        (r, line.seq, line.source, line.time, line.text)
+        for r in ("r1", "r2", "r3")
+        for line in reopened.read_log(r)
+    ]
+    assert got == old
+    reopened.append_log("r1", "a/s", ["four"])
+    assert [line.seq for line in reopened.read_log("r1", after_seq=2)] == [3, 4]

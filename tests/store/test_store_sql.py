@@ -112,35 +112,3 @@ def test_a_log_costs_little_more_than_its_text(tmp_path: Path) -> None:
         store.close()
     stored = sum(p.stat().st_size for p in tmp_path.iterdir() if p.name.startswith("gitloop.db"))
     assert stored < 1.25 * text_bytes, f"{stored} bytes stored for {text_bytes} bytes of log text"
-
-
-def test_a_version_1_database_has_its_log_lines_moved_into_chunks(tmp_path: Path) -> None:
-    path = tmp_path / "gitloop.db"
-    open_store(str(path)).close()
-    old = [("r1", 1, "a/s", 10.0, "one"), ("r1", 2, "a/s", 10.0, "two\nlines"), ("r1", 3, "b/s", 11.0, "")]
-    old += [("r1", 4, "a/s", 12.0, "four"), ("r2", 1, "a/s", 13.0, "other run")]
-    old += [("r3", n, "big/s", 14.0, f"line {n}") for n in range(1, 2_502)]
-    with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("DROP TABLE log_chunks")
-        conn.execute(
-            "CREATE TABLE logs (run TEXT NOT NULL, seq BIGINT NOT NULL, source TEXT NOT NULL, "
-            "time FLOAT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (run, seq))"
-        )
-        conn.executemany("INSERT INTO logs VALUES (?, ?, ?, ?, ?)", old)
-        conn.execute("UPDATE schema_version SET version = 1")
-    store = open_store(str(path))
-    try:
-        got = [
-            (run, line.seq, line.source, line.time, line.text)
-            for run in ("r1", "r2", "r3")
-            for line in store.read_log(run)
-        ]
-        assert got == old
-        store.append_log("r1", "a/s", ["five"])
-        assert [line.seq for line in store.read_log("r1", after_seq=3)] == [4, 5]
-    finally:
-        store.close()
-    with closing(sqlite3.connect(path)) as conn:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert "logs" not in tables
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]

@@ -3,7 +3,9 @@
 Lines come from ``Store.read_log`` page by page, so a log of any size is read in constant memory.
 Following polls the store for lines after the last one seen and for the run's record: once the
 record's ``Succeeded`` condition is ``True`` or ``False``, one last read (after that look) takes every
-line written before the run ended, and the follow ends; ``outcome`` then says how the run ended.
+line written before the run ended, and the follow ends; ``outcome`` then says how the run ended. A run
+whose gitloop process died (``kill -9``) would never end by itself: every ``ORPHAN_CHECK`` seconds the
+follow ends such runs as ``Interrupted`` (``interrupted.interrupt_orphans``), and so ends too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from collections.abc import Callable, Iterator
 
 from gitloop.errors import UsageError
 from gitloop.ports import LogLine, Store
-from gitloop.service.pipelines import PIPELINE_RUN, TASK_RUN
+from gitloop.service.interrupted import PIPELINE_RUN, TASK_RUN, interrupt_orphans
 
 FOLLOW_POLL = 0.5
 """Seconds between two looks at the store while following."""
 APPEAR_WAIT = 10.0
 """Seconds ``follow`` waits for a run that is not in the store yet (just started elsewhere)."""
+ORPHAN_CHECK = 2.0
+"""Seconds between two looks, while following, for runs whose gitloop process is gone."""
 
 
 class RunLog:
@@ -57,12 +61,16 @@ class RunLog:
             if self._clock() >= deadline:
                 raise UsageError(f"no run named {self.name!r} in the store")
             self._sleep(poll)
+        orphans_checked = self._clock()
         while True:
             yield from self._after_last()  # read after the status: nothing written before it is missed
             if status in ("True", "False"):
                 self.outcome = status
                 return
             self._sleep(poll)
+            if self._clock() - orphans_checked >= ORPHAN_CHECK:
+                interrupt_orphans(self._store)
+                orphans_checked = self._clock()
             status = self._status()
 
     def _after_last(self) -> Iterator[LogLine]:
