@@ -35,6 +35,7 @@ from typing import Any
 from gitloop.executors.processes import start_time
 from gitloop.executors.watcher import kill_leftovers
 from gitloop.localinfra.paths import state_dir
+from gitloop.pipeline.state import Condition
 from gitloop.ports import Store, StoredObject
 from gitloop.service.lineage import Lineage
 
@@ -160,6 +161,34 @@ def end_interrupted(store: Store, kind: str, name: str, cause: str, now: float) 
             _end(store, child, cause, now)
     manifest = _end(store, record, cause, now).get("manifest")
     return manifest if isinstance(manifest, dict) else {}
+
+
+def interrupt_run(
+    open_store: Callable[[], Store],
+    kind: str,
+    name: str,
+    cause: str,
+    shown: dict[str, Any],
+    report: Callable[[str], None],
+) -> tuple[dict[str, Any], Condition]:
+    """End the run ``name`` that its own runner interrupted: in the store (``end_interrupted``), and in
+    what is shown. The manifest to show is the stored one, or ``shown`` (the runner's last) ended the
+    same way when the store cannot tell (a failure is passed to ``report``); with its condition."""
+    now = time.time()
+    manifest: dict[str, Any] | None = None
+    try:
+        store = open_store()
+        try:
+            manifest = end_interrupted(store, kind, name, cause, now)
+        finally:
+            store.close()
+    except Exception as exc:  # the run has ended either way; say why the store does not show it
+        report(f"store: the run could not be recorded as {INTERRUPTED}: {exc}")
+    text = message(cause, kind)
+    if manifest is None:
+        found = interrupted_doc(StoredObject(kind, name, {"manifest": shown}, {}, now, now), text, now)
+        manifest = found["manifest"] if isinstance(found["manifest"], dict) else shown
+    return manifest, Condition("False", INTERRUPTED, text, now)
 
 
 def interrupt_orphans(

@@ -42,18 +42,11 @@ from gitloop.pipeline.state import Condition, PipelineRunState, TaskRunState, to
 from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
 from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.pipeline.volumes import HOST_PATH
-from gitloop.ports import StepExecutor, Store, StoredObject
+from gitloop.ports import StepExecutor, Store
 from gitloop.service.interrupted import ACTIVE_LABEL as ACTIVE_LABEL
-from gitloop.service.interrupted import (
-    INTERRUPTED,
-    end_interrupted,
-    interrupt_orphans,
-    interrupted_doc,
-    runner_labels,
-)
 from gitloop.service.interrupted import PIPELINE_RUN as PIPELINE_RUN
 from gitloop.service.interrupted import TASK_RUN as TASK_RUN
-from gitloop.service.interrupted import message as interrupted_message
+from gitloop.service.interrupted import interrupt_orphans, interrupt_run, runner_labels
 from gitloop.service.log_cap import DEFAULT_LOG_LIMIT
 from gitloop.service.pipeline_inputs import (
     KeptSource,
@@ -455,7 +448,13 @@ def execute(
             result = RunResult(redact_strings(manifest), tr_state.condition)
         writer.close()
         cause = settings.interruption.cause
-        return _interrupted(prepared, cause, result, view) if cause else result
+        if cause:  # the records say so first; the manifest shown is the stored one
+            opener = store_opener(request.database_url)
+            shown, condition = interrupt_run(
+                opener, prepared.kind, prepared.name, cause, result.manifest, view.notice
+            )
+            return RunResult(shown, condition)
+        return result
     finally:
         writer.close()
         for path in prepared.cleanup:
@@ -468,26 +467,6 @@ async def _driven(run: Awaitable[_T], executor: StepExecutor) -> _T:
         return await run
     finally:
         await executor.close()
-
-
-def _interrupted(prepared: PreparedRun, cause: str, result: RunResult, view: RunView) -> RunResult:
-    """End the interrupted run in the store (``interrupted``) and say so in the result."""
-    now = time.time()
-    manifest: dict[str, Any] | None = None
-    try:
-        store = store_opener(prepared.request.database_url)()
-        try:
-            manifest = end_interrupted(store, prepared.kind, prepared.name, cause, now)
-        finally:
-            store.close()
-    except Exception as exc:  # the run has ended either way; say why the store does not show it
-        view.notice(f"store: the run could not be recorded as Interrupted: {exc}")
-    text = interrupted_message(cause, prepared.kind)
-    if manifest is None:
-        shown = StoredObject(prepared.kind, prepared.name, {"manifest": result.manifest}, {}, now, now)
-        found = interrupted_doc(shown, text, now)["manifest"]
-        manifest = found if isinstance(found, dict) else result.manifest
-    return RunResult(manifest, Condition("False", INTERRUPTED, text, now))
 
 
 @dataclass(frozen=True)
