@@ -29,7 +29,6 @@ from gitloop.pipeline import reasons as R
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.ports import Store
 from gitloop.service import pipelines
-from gitloop.service.interrupted import runner_labels
 from gitloop.service.lineage import Lineage
 from gitloop.service.run_driver import Interruption
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, Conflict
@@ -262,7 +261,7 @@ class PipelinesLauncher:
             files=[file, *self._paths],
             executor=self._executor,
             database_url=self._database_url,
-            labels={**runner_labels(), LISTENER_LABEL: self.listener},
+            labels={LISTENER_LABEL: self.listener},  # the runner's labels are put by every run
         )
         if self._log_limit is not None:  # serve's logs.maxBytesPerStep, else the default
             request.log_limit = self._log_limit
