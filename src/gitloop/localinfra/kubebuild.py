@@ -4,13 +4,17 @@ Debian's ``kubernetes`` source package (offline, vendored) by ``build-kubernetes
 The build takes about ten minutes on two cores; its log is kept under the cache on failure. Builds are
 serialised by an ``flock`` beside the work directory: a second ``gitloop cluster up`` (or test session)
 started meanwhile waits for the first and then uses its binaries, instead of wiping its work directory.
+The build script inherits the lock, so a build whose gitloop was killed still holds it until it ends; one
+interrupted inside gitloop (Ctrl-C, a test's timeout) is killed with its whole process group.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,25 +76,26 @@ def locate() -> Binaries:
 
 
 @contextlib.contextmanager
-def _build_lock() -> Iterator[None]:
+def _build_lock() -> Iterator[int]:
+    """Hold the build lock; yields its file descriptor (released once every holder of it has closed it)."""
     path = cache_dir() / "build" / "k8s.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
-        yield
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield handle.fileno()
 
 
 def build(progress: Progress | None = None) -> Binaries:
     """Build and cache the binaries unless they are cached already; returns where they are."""
     if cached() and shutil.which("etcd"):
         return locate()
-    with _build_lock():
+    with _build_lock() as lock:
         if cached() and shutil.which("etcd"):  # built by whoever held the lock before us
             return locate()
-        return _build(progress)
+        return _build(progress, lock)
 
 
-def _build(progress: Progress | None) -> Binaries:
+def _build(progress: Progress | None, lock: int) -> Binaries:
     if not shutil.which("apt-get"):
         raise UsageError(
             "gitloop builds its local Kubernetes control plane from Debian's source packages, and this "
@@ -109,14 +114,22 @@ def _build(progress: Progress | None) -> Binaries:
             stderr=subprocess.STDOUT,
             text=True,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            pass_fds=(lock,),
         )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            if line.startswith("::step ") and progress is not None:
-                _, number, description = line.rstrip("\n").split(" ", 2)
-                progress(int(number), BUILD_STEPS, description)
-        code = proc.wait()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                if line.startswith("::step ") and progress is not None:
+                    _, number, description = line.rstrip("\n").split(" ", 2)
+                    progress(int(number), BUILD_STEPS, description)
+            code = proc.wait()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
     if code != 0:
         tail = "".join(log_path.read_text(errors="replace").splitlines(keepends=True)[-15:])
         raise InfraError(

@@ -21,7 +21,7 @@ def test_a_second_build_waits_for_the_first_and_uses_its_binaries(
         pytest.fail("etcd is not installed (apt-get install etcd-server)", pytrace=False)
     monkeypatch.setenv("GITLOOP_CACHE_DIR", str(tmp_path))
 
-    def build_again(progress: kubebuild.Progress | None) -> kubebuild.Binaries:
+    def build_again(progress: kubebuild.Progress | None, lock: int) -> kubebuild.Binaries:
         raise AssertionError("built although another build was finishing the same binaries")
 
     monkeypatch.setattr(kubebuild, "_build", build_again)
