@@ -32,6 +32,12 @@ INVALID: dict[str, tuple[int, str | None, str | None, str]] = {
         "spec.tasks[0].workspaces[0].subPath",
         "invalid subPath: '..' must not contain '..'",
     ),
+    "pipelinerun-generate-name-escapes.yaml": (
+        4,
+        "PipelineRun/../../../escape-*",
+        "metadata.generateName",
+        "invalid generateName: '../../../escape-' cannot start a DNS subdomain name",
+    ),
     "pipelinerun-workspace-claim-escapes.yaml": (
         11,
         "PipelineRun/claim-escapes",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gitloop.spec.tekton.fields import Node
-from gitloop.spec.tekton.names import resource_name_problem
+from gitloop.spec.tekton.names import generate_name_problem, resource_name_problem
 
 _META_FIELDS = (
     "name",
@@ -77,4 +77,6 @@ def parse_meta(body: Node, *, generate_name: bool = False) -> ObjectMeta:
         )
     if meta.name and (problem := resource_name_problem(meta.name)):
         raise node.error(f"invalid resource name: {problem}", "name")
+    if meta.generate_name and (problem := generate_name_problem(meta.generate_name)):
+        raise node.error(f"invalid generateName: {problem}", "generateName")
     return meta

@@ -87,3 +87,11 @@ def local_path_problem(path: str) -> str | None:
     if "\0" in path:
         return f"{path!r} must not contain a NUL character"
     return None
+
+
+def generate_name_problem(prefix: str) -> str | None:
+    """Why ``prefix`` cannot start generated names (a DNS subdomain once a trailing ``-`` is masked,
+    as the API server checks ``generateName``), or ``None``."""
+    masked = prefix[:-1] + "a" if prefix.endswith("-") else prefix
+    problem = dns1123_subdomain_problem(masked)
+    return f"{prefix!r} cannot start a DNS subdomain name" if problem else None
