@@ -441,7 +441,7 @@ BAD_INPUTS: list[tuple[str, str, list[str], list[str]]] = [
         "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: mp}\nspec:\n  params: [{name: n}]\n"
         "  tasks:\n    - {name: a, taskSpec: {steps: [{image: x, script: 'touch MARK'}]}}\n",
         [],
-        ["PipelineRun/mp-run-", "spec.params", "[User error]", "missing parameters: [n]"],
+        ["bad.yaml:1: Pipeline/mp", "spec.params", "mp-run-", "[User error]", "missing parameters: [n]"],
     ),
     ("unknown-param-flag", CHAIN, ["-p", "nonsense"], ["-p 'nonsense': expected name=value"]),
 ]
