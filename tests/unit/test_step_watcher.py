@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from gitloop.executors.local import LocalExecutor
-from gitloop.executors.processes import kill_recorded_groups, record_process
+from gitloop.executors.processes import kill_recorded_groups, recorder
 from gitloop.ports import SandboxRequest
 
 RUNNER = textwrap.dedent("""\
@@ -87,9 +87,10 @@ def test_steps_die_with_the_process_running_them_even_on_sigkill(tmp_path: Path)
 def test_a_recorded_group_is_killed_after_its_leader_ended(tmp_path: Path) -> None:
     pid_file = tmp_path / "job"
     leader = subprocess.Popen(
-        ["/bin/sh", "-c", f"sleep 300 & echo $! > {pid_file}; sleep 0.3"], start_new_session=True
+        ["/bin/sh", "-c", f"sleep 300 & echo $! > {pid_file}; sleep 0.3"],
+        start_new_session=True,
+        preexec_fn=recorder(tmp_path / "pids" / "step"),
     )
-    record_process(tmp_path / "pids" / "step", leader.pid)
     leader.wait(10)
     _wait_for([pid_file])
     job = int(pid_file.read_text())

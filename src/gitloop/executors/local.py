@@ -39,7 +39,7 @@ from gitloop.executors.processes import (
     STREAM_LIMIT,
     kill_group,
     pump_lines,
-    record_process,
+    recorder,
     stop_process,
 )
 from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate
@@ -180,6 +180,7 @@ class LocalExecutor:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=recorder(box.dirs.root / PIDS_DIR / container.name),
                 limit=STREAM_LIMIT,
             )
         except FileNotFoundError:
@@ -190,7 +191,6 @@ class LocalExecutor:
             )
         except OSError as exc:
             return None, f'"{container.name}" could not start {argv[0]!r}: {exc.strerror}'
-        record_process(box.dirs.root / PIDS_DIR / container.name, process.pid)
         return process, ""
 
     async def start_sidecars(

@@ -38,7 +38,7 @@ from gitloop.executors.processes import (
     STREAM_LIMIT,
     pump_lines,
     record_container,
-    record_process,
+    recorder,
     stop_process,
 )
 from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate, within
@@ -238,9 +238,9 @@ class PodmanExecutor:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=recorder(box.dirs.root / PIDS_DIR / container.name),
             limit=STREAM_LIMIT,
         )
-        record_process(box.dirs.root / PIDS_DIR / container.name, process.pid)
         return process, None
 
     def _container_name(self, sandbox: str, container: str) -> str:

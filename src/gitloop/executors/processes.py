@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -38,11 +38,33 @@ def start_time(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
-def record_process(path: Path, pid: int) -> None:
-    """Write ``<pid> <start time>`` of a process group's leader to ``path`` (best effort)."""
+def recorder(path: Path) -> Callable[[], None]:
+    """A ``preexec_fn`` that writes ``<pid> <start time>`` of the new process to ``path`` from inside
+    it, after ``setsid`` and before ``exec``: a step is recorded before it runs any code of its own,
+    so a runner killed the instant after starting it still leaves the record its watcher needs. It
+    makes only ``os`` calls (no lock another thread could hold at the fork) and never raises."""
+    target = os.fsencode(path)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{pid} {start_time(pid)}\n")
+
+    def record() -> None:
+        try:
+            stat_fd = os.open(b"/proc/self/stat", os.O_RDONLY)
+            try:
+                stat = os.read(stat_fd, 4096)
+            finally:
+                os.close(stat_fd)
+            fields = stat.rpartition(b")")[2].split()
+            started = fields[19] if len(fields) > 19 else b""
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, b"%d %s\n" % (os.getpid(), started))
+            finally:
+                os.close(fd)
+        except OSError:
+            return
+
+    return record
 
 
 def record_container(path: Path, name: str) -> None:
@@ -52,7 +74,7 @@ def record_container(path: Path, name: str) -> None:
 
 
 def read_record(path: Path) -> tuple[int, str] | None:
-    """The ``(pid, start time)`` written by ``record_process``; ``None`` if unreadable."""
+    """The ``(pid, start time)`` written by ``recorder``; ``None`` if unreadable."""
     try:
         pid_text, _, started = path.read_text().strip().partition(" ")
         return int(pid_text), started
