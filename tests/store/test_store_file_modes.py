@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,36 @@ def test_the_state_directory_is_private(tmp_path: Path, monkeypatch: pytest.Monk
         monkeypatch.setenv("GITLOOP_STATE_DIR", str(path))
         assert state_dir() == path
         assert _mode(path) == 0o700
+
+
+_READ_AND_CLOSE = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+print(connection.execute("select count(*) from objects").fetchone()[0])
+connection.close()
+"""
+
+
+def test_opening_a_second_store_keeps_the_first_ones_writes_visible(tmp_path: Path) -> None:
+    """Making the file private must not touch a file this process has open: closing any descriptor of a
+    SQLite file drops the process's locks on it, and another process closing its connection then deletes
+    the WAL the first store still writes to (serve's sync operations vanished that way)."""
+    path = tmp_path / "gitloop.db"
+    first = open_store(str(path))
+    second = None
+    try:
+        first.put("PipelineRun", "one", {"manifest": {}}, labels={})
+        second = open_store(str(path))
+        counted = subprocess.run(
+            [sys.executable, "-c", _READ_AND_CLOSE, str(path)], capture_output=True, text=True, check=True
+        )
+        assert counted.stdout.strip() == "1"
+        first.put("PipelineRun", "two", {"manifest": {}}, labels={})
+        counted = subprocess.run(
+            [sys.executable, "-c", _READ_AND_CLOSE, str(path)], capture_output=True, text=True, check=True
+        )
+        assert counted.stdout.strip() == "2", "the first store's write went to a deleted WAL"
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
