@@ -68,3 +68,22 @@ def test_zero_and_positive_timeouts_run(tmp_path: Path, command: str, value: str
     done = _gitloop(tmp_path, *RUNS[command], "--timeout", value)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Succeeded" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("app", "wait", "-f", "app.yaml"),
+        ("cluster", "up", "--name", "never-started"),
+        ("demo", "--once"),
+    ],
+    ids=["app-wait", "cluster-up", "demo"],
+)
+@pytest.mark.parametrize("value", ["-1", "0", "soon"])
+def test_the_seconds_timeouts_refuse_what_is_not_a_positive_number(
+    tmp_path: Path, command: tuple[str, ...], value: str
+) -> None:
+    done = _gitloop(tmp_path, *command, "--timeout", value)
+    assert done.returncode == 2, done.stderr
+    assert "Invalid value for '--timeout'" in done.stderr
+    assert not (tmp_path / "state" / "clusters").exists()

@@ -302,7 +302,13 @@ def sync(
 @click.argument("name")
 @click.option("--health", is_flag=True, help="Wait until Healthy.")
 @click.option("--sync", "synced", is_flag=True, help="Wait until Synced.")
-@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    help="Seconds.",
+)
 def wait(
     name: str,
     paths: tuple[str, ...],

@@ -58,7 +58,13 @@ def build() -> None:
 @cluster.command()
 @_name
 @click.option("--nodes", default=1, show_default=True, type=click.IntRange(1, 20), help="Hollow nodes.")
-@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for Ready nodes.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=180.0,
+    show_default=True,
+    help="Seconds to wait for Ready nodes.",
+)
 def up(name: str, nodes: int, timeout: float) -> None:
     """Start the cluster (idempotent) and wait until its nodes are Ready."""
     lc = LocalCluster(name)

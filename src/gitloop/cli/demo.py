@@ -10,7 +10,13 @@ from gitloop.service import demo as demo_service
 @click.command()
 @click.option("--cluster", "cluster_name", default="demo", show_default=True, help="Local cluster name.")
 @click.option("--nodes", default=1, show_default=True, type=click.IntRange(1, 20))
-@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for each stage.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=180.0,
+    show_default=True,
+    help="Seconds to wait for each stage.",
+)
 @click.option(
     "--port", default=0, type=click.IntRange(0, 65535), help="Port of the API [default: a free one]."
 )
