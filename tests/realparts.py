@@ -27,6 +27,8 @@ from typing import NoReturn
 
 import pytest
 
+from gitloop.executors.podman import CONTAINERS_CONF, podman_available
+
 MINI_REPOSITORY = "localhost/gitloop-test/mini"
 MINI_PROGRAMS = {"/bin/dash": "bin/sh", "/bin/sleep": "bin/sleep", "/bin/cat": "bin/cat"}
 _LDD_PATH = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x[0-9a-f]+\)")
@@ -101,3 +103,15 @@ def mini_image(env: Mapping[str, str], work: Path) -> str:
             [podman, "import", str(path), image], env=dict(env), check=True, capture_output=True, timeout=300
         )
     return image
+
+
+def podman_setup(work: Path) -> tuple[dict[str, str], str]:
+    """The environment podman runs in here (``CONTAINERS_CONF`` written under ``work``) and the mini
+    image's reference; ``missing`` where podman is not installed or does not run."""
+    why = podman_available()
+    if why:
+        missing(why)
+    conf = work / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+    return env, mini_image(env, work)

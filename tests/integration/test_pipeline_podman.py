@@ -8,7 +8,6 @@ workspace is mounted at its path (read-only where declared), a missing image fai
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -18,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from gitloop.executors.podman import CONTAINERS_CONF, podman_available
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.service.pipelines import RunRequest, RunResult, execute, prepare_pipeline_run
-from realparts import mini_image, missing
+from realparts import podman_setup
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +37,7 @@ class Podman:
 
 @pytest.fixture(scope="module")
 def podman_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Podman]:
-    why = podman_available()
-    if why:
-        missing(why)
-    root = tmp_path_factory.mktemp("podman")
-    conf = root / "containers.conf"
-    conf.write_text(CONTAINERS_CONF)
-    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
-    yield Podman(env, mini_image(env, root))
+    yield Podman(*podman_setup(tmp_path_factory.mktemp("podman")))
 
 
 class _Lines:

@@ -5,7 +5,6 @@ fails under CI)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gitloop.executors.podman import CONTAINERS_CONF, podman_available
-from realparts import mini_image, missing
+from realparts import podman_setup
 
 pytestmark = pytest.mark.integration
 
@@ -58,14 +56,10 @@ def _runs(env: dict[str, str]) -> list[list[str]]:
 
 
 def test_kill_9_of_pipeline_run_removes_its_running_container(tmp_path: Path) -> None:
-    why = podman_available()
-    if why:
-        missing(why)
-    conf = tmp_path / "containers.conf"
-    conf.write_text(CONTAINERS_CONF)
-    env = {**os.environ, "CONTAINERS_CONF": str(conf), "GITLOOP_STATE_DIR": str(tmp_path / "state")}
+    env, image = podman_setup(tmp_path)
+    env["GITLOOP_STATE_DIR"] = str(tmp_path / "state")
     path = tmp_path / "pipeline.yaml"
-    path.write_text(PIPELINE.format(image=mini_image(env, tmp_path)))
+    path.write_text(PIPELINE.format(image=image))
     out = (tmp_path / "out.txt").open("w")
     run = subprocess.Popen(
         [GITLOOP, "pipeline", "run", "-f", str(path), "--executor", "podman"],

@@ -6,7 +6,6 @@ podman's own environment — and never appear in any process's arguments while t
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -14,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gitloop.executors.podman import CONTAINERS_CONF, podman_available
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.service.pipelines import RunRequest, execute, prepare_task_run
-from realparts import mini_image, missing
+from realparts import podman_setup
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +25,8 @@ MULTI = f"-----BEGIN KEY-----\ngitloop-canary-{uuid.uuid4().hex}-multi\n-----END
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    why = podman_available()
-    if why:
-        missing(why)
-    root = tmp_path_factory.mktemp("podman-env")
-    conf = root / "containers.conf"
-    conf.write_text(CONTAINERS_CONF)
-    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
-    yield str(conf), mini_image(env, root)
+    env, image = podman_setup(tmp_path_factory.mktemp("podman-env"))
+    yield env["CONTAINERS_CONF"], image
 
 
 class _Quiet:
