@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -95,13 +96,30 @@ def redact_url_passwords(text: str) -> str:
 
 
 def redact_strings(value: Any) -> Any:
-    """Plain data (``dict``/``list``/scalars) with ``redact_url_passwords`` applied to every string."""
+    """Plain data (``dict``/``list``/scalars) with ``redact_url_passwords`` applied to every string;
+    ``value`` itself when no string of it can hold one (every run record is written through here, so the
+    common case costs one C-speed JSON encoding instead of a walk in Python)."""
+    if not isinstance(value, str) and not _may_hold_url_password(value):
+        return value
+    return _redact_strings(value)
+
+
+def _may_hold_url_password(value: Any) -> bool:
+    """False only when no string in ``value`` contains both ``://`` and ``@`` (JSON escapes neither)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return True
+    return "://" in text and "@" in text
+
+
+def _redact_strings(value: Any) -> Any:
     if isinstance(value, str):
         return redact_url_passwords(value)
     if isinstance(value, dict):
-        return {k: redact_strings(v) for k, v in value.items()}
+        return {k: _redact_strings(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact_strings(v) for v in value]
+        return [_redact_strings(v) for v in value]
     return value
 
 

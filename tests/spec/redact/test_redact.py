@@ -78,3 +78,30 @@ def test_mask(line: str, kept: str) -> None:
 def test_short_values_are_not_masked() -> None:
     mask = SecretMask(["", "ab"])
     assert mask("ab ab") == "ab ab"
+
+
+_DOC_CASES = {
+    "nested url password": (
+        {"a": [{"u": "https://bot:hunter2@git.example/x.git"}], "n": 1},
+        {"a": [{"u": "https://bot:***@git.example/x.git"}], "n": 1},
+    ),
+    "url without a password": ({"u": "https://git.example/x.git", "m": "me@example"}, None),
+    "no url at all": ({"status": {"conditions": [{"reason": "Succeeded"}]}, "t": 1.5, "ok": True}, None),
+    "password in a key is not touched": ({"https://a:b@c": "v"}, None),
+    "a value JSON cannot encode": (
+        {"when": object, "u": "git://u:pw@h/r"},
+        {"when": object, "u": "git://u:***@h/r"},
+    ),
+    "a bare string": ("ssh://git:token@h/r", "ssh://git:***@h/r"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_DOC_CASES))
+def test_redact_strings_masks_every_url_password_in_a_document(case: str) -> None:
+    from gitloop.spec.redact import redact_strings
+
+    given, expected = _DOC_CASES[case]
+    got = redact_strings(given)
+    assert got == (given if expected is None else expected)
+    if case == "no url at all":
+        assert got is given, "a document with no URL in it is passed through, not walked"
