@@ -104,7 +104,12 @@ def test_waves_apply_in_order_gated_on_health_hooks_by_policy_and_prune_in_rever
             assert db is not None and db["status"].get("availableReplicas") == 1
             # Wave 0 started only once wave -1 (the db Deployment) was healthy: its pod had to become Ready.
             assert times["settings"] - times["db"] > 0.3, times
-            assert await world.live("batch/v1", "Job", "migrate") is None, "HookSucceeded deleted the hook"
+
+            # HookSucceeded deletes the hook in the foreground: the Job goes once its pod is gone.
+            async def migrate_gone() -> bool:
+                return await world.live("batch/v1", "Job", "migrate") is None
+
+            await eventually(migrate_gone, 30, "HookSucceeded to delete the migrate hook")
             smoke = await world.live("batch/v1", "Job", "smoke")
             assert smoke is not None, "BeforeHookCreation keeps the hook until the next sync"
             assert "argocd.argoproj.io/hook-finalizer" not in (smoke["metadata"].get("finalizers") or [])
