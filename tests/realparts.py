@@ -115,3 +115,20 @@ def podman_setup(work: Path) -> tuple[dict[str, str], str]:
     conf.write_text(CONTAINERS_CONF)
     env = {**os.environ, "CONTAINERS_CONF": str(conf)}
     return env, mini_image(env, work)
+
+
+def marked_processes(marker: str) -> list[int]:
+    """The live processes (zombies do not count) whose environment holds ``marker``: ``ps e | grep``,
+    how the tests find every process a step started, background children included."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from realparts import marked_processes
+
 pytestmark = pytest.mark.integration
 
 GITLOOP = str(Path(sys.executable).parent / "gitloop")
@@ -44,25 +46,9 @@ spec:
 """
 
 
-def marked(marker: str) -> list[int]:
-    """The processes whose environment holds ``marker`` (zombies do not count): ``ps e | grep``."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in environ and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
 def until_none_marked(marker: str, seconds: float) -> list[int]:
     deadline = time.monotonic() + seconds
-    while (left := marked(marker)) and time.monotonic() < deadline:
+    while (left := marked_processes(marker)) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in left:  # never leave them behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
@@ -90,7 +76,9 @@ class Run:
     def wait_started(self) -> None:
         """Until the step and its children run and the store has the run as running."""
         deadline = time.monotonic() + 60
-        while not (self.w / "started").exists() or len(marked(self.marker)) < 3 or not self.recorded():
+        while (
+            not (self.w / "started").exists() or len(marked_processes(self.marker)) < 3 or not self.recorded()
+        ):
             assert self.process.poll() is None, self.process.communicate()
             assert time.monotonic() < deadline, "the step never started"
             time.sleep(0.05)

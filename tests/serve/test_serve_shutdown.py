@@ -17,6 +17,7 @@ from serve_fakes import TESTDATA, github_headers, github_push
 from serve_process import ServeProcess, serve_env
 
 from gitloop.store import open_store
+from realparts import marked_processes
 
 pytestmark = pytest.mark.integration
 
@@ -39,22 +40,6 @@ spec:
               echo "long step started"
               sleep 302
 """
-
-
-def _marked(marker: str) -> list[int]:
-    """The live processes whose environment holds ``marker``."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in environ and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def test_after_the_grace_period_serve_stops_the_steps_and_ends_the_run_interrupted(tmp_path: Path) -> None:
@@ -82,17 +67,17 @@ def test_after_the_grace_period_serve_stops_the_steps_and_ends_the_run_interrupt
             name = answer.json()["created"][0]["name"]
             deadline = time.monotonic() + 60
             logs = f"/api/pipelineruns/{name}/logs?format=text"
-            while len(_marked(marker)) < 3 or "long step started" not in client.get(logs).text:
+            while len(marked_processes(marker)) < 3 or "long step started" not in client.get(logs).text:
                 assert time.monotonic() < deadline, f"the step never started:\n{serve.output()}"
                 time.sleep(0.05)
             started = time.monotonic()
             assert serve.stop() == 0, serve.output()
             assert time.monotonic() - started < 30, "the grace period is 1s; stopping the step takes 2s more"
-            left = _marked(marker)
+            left = marked_processes(marker)
             assert not left, f"step processes {left} outlived gitloop serve:\n{serve.output()}"
             assert "were interrupted" in serve.output()
     finally:
-        for pid in _marked(marker):
+        for pid in marked_processes(marker):
             os.kill(pid, signal.SIGKILL)
     store = open_store(str(tmp_path / "state" / "gitloop.db"))
     try:
