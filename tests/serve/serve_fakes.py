@@ -141,3 +141,14 @@ def listeners(launcher: FakeLauncher) -> dict[str, ServedListener]:
         listener, secrets = load_listener(entry)
         served[name] = ServedListener(listener, secrets, launcher)
     return served
+
+
+def refused_counts(metrics: str) -> dict[tuple[str, str], float]:
+    """``gitloop_http_refused_total`` of a ``/metrics`` text, by ``(reason, code)``."""
+    counts: dict[tuple[str, str], float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("gitloop_http_refused_total{"):
+            labels, value = line[len("gitloop_http_refused_total{") :].split("} ")
+            fields = dict(part.split("=", 1) for part in labels.split(","))
+            counts[(fields["reason"].strip('"'), fields["code"].strip('"'))] = float(value)
+    return counts

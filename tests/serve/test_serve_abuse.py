@@ -10,9 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import httpx
 import pytest
-from serve_fakes import TESTDATA, github_headers, github_push
+from serve_fakes import TESTDATA, github_headers, github_push, refused_counts
 from serve_process import ServeProcess, serve_env
 
 pytestmark = pytest.mark.integration
@@ -77,16 +76,6 @@ def _reset(sock: socket.socket) -> None:
     sock.close()
 
 
-def _refused(client: httpx.Client) -> dict[tuple[str, str], float]:
-    counts: dict[tuple[str, str], float] = {}
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith("gitloop_http_refused_total{"):
-            labels, value = line[len("gitloop_http_refused_total{") :].split("} ")
-            fields = dict(part.split("=", 1) for part in labels.split(","))
-            counts[(fields["reason"].strip('"'), fields["code"].strip('"'))] = float(value)
-    return counts
-
-
 def test_200_aborted_and_stalled_connections_are_dropped_with_one_short_line_each(tmp_path: Path) -> None:
     with ServeProcess(_config(tmp_path), serve_env(tmp_path / "state")) as serve:
         address = _address(serve.url)
@@ -122,7 +111,7 @@ def test_200_aborted_and_stalled_connections_are_dropped_with_one_short_line_eac
 
         with serve.client() as client:
             assert client.get("/healthz").json()["status"] == "ok"
-            refused = _refused(client)
+            refused = refused_counts(client.get("/metrics").text)
         assert refused[("header-timeout", "408")] == 40
         assert refused[("body-timeout", "408")] == 40
         assert 40 <= refused[("aborted", "499")] <= 80  # kind 1 when its close came before the read
@@ -215,7 +204,7 @@ def test_metrics_count_refusals_of_a_real_server(tmp_path: Path) -> None:
             answer, _ = _drained(sock, time.monotonic() + DROPPED_WITHIN)
             assert answer.startswith(b"HTTP/1.1 400 ")
         assert client.get("/healthz").status_code == 200
-        assert _refused(client) == {
+        assert refused_counts(client.get("/metrics").text) == {
             ("unauthorized", "401"): 1.0,
             ("bad-request", "400"): 1.0,
             ("too-large", "413"): 1.0,

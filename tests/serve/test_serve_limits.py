@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_fakes import FakeLauncher, github_headers, github_push
+from serve_fakes import FakeLauncher, github_headers, github_push, refused_counts
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gitloop.api.metrics import refusal_reason
@@ -78,16 +78,6 @@ def test_refusal_reasons(code: int, reason: str | None) -> None:
     assert refusal_reason(code) == reason
 
 
-def _refused(client: TestClient) -> dict[tuple[str, str], float]:
-    counts: dict[tuple[str, str], float] = {}
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith("gitloop_http_refused_total{"):
-            labels, value = line[len("gitloop_http_refused_total{") :].split("} ")
-            fields = dict(part.split("=", 1) for part in labels.split(","))
-            counts[(fields["reason"].strip('"'), fields["code"].strip('"'))] = float(value)
-    return counts
-
-
 def test_metrics_count_refused_requests_on_every_route(client: TestClient) -> None:
     body = github_push()
     assert (
@@ -102,7 +92,7 @@ def test_metrics_count_refused_requests_on_every_route(client: TestClient) -> No
     assert client.get("/hooks/github").status_code == 405
     assert client.post("/hooks/nope", content=body).status_code == 404
     assert client.get("/healthz").status_code == 200
-    assert _refused(client) == {
+    assert refused_counts(client.get("/metrics").text) == {
         ("unauthorized", "401"): 1.0,
         ("bad-request", "400"): 1.0,
         ("too-large", "413"): 1.0,
