@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gitloop.errors import UsageError
-from gitloop.handoff import CommitContext, parse_trailers, render_message
+from gitloop.handoff import CommitContext, render_message
+from gitloop.model.trailers import parse_trailers
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 CTX = CommitContext(

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gitloop.service.lineage import Lineage
+from gitloop.lineage import Lineage
 from gitloop.store import open_store
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from serve_fakes import FakeApps, FakeLauncher, listeners
 from serve_pg import Postgres, running_postgres
 
 from gitloop.api.app import create_app
+from gitloop.lineage import Lineage
 from gitloop.ports import Store
-from gitloop.service.lineage import Lineage
 from gitloop.service.server import Server
 from gitloop.store import open_store
 

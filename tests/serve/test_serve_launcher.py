@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from serve_fakes import TESTDATA
 
+from gitloop.lineage import Lineage
 from gitloop.ports import Store
-from gitloop.service.lineage import Lineage
 from gitloop.service.server import Conflict
 from gitloop.service.server.ci import QUEUED_LABEL, PipelinesLauncher, RunPool
 

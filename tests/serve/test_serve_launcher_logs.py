@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from gitloop.lineage import Lineage
 from gitloop.ports import Store
-from gitloop.service.lineage import Lineage
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 
 CHATTY_PIPELINE = """\

@@ -9,8 +9,8 @@ import pytest
 
 from gitloop.errors import UsageError
 from gitloop.handoff import CommitContext, render_message
+from gitloop.lineage import Lineage, SourcePush, build_trace, image_of, parse_time
 from gitloop.ports import Store
-from gitloop.service.lineage import Lineage, SourcePush, build_trace, image_of, parse_time
 from gitloop.store import MemoryStore
 
 SOURCE = "a" * 40

@@ -17,7 +17,7 @@ from serve_pg import PASSWORD, Postgres
 from serve_process import GITLOOP, ServeProcess, serve_env
 
 from gitloop.api.app import create_app
-from gitloop.service.lineage import Lineage
+from gitloop.lineage import Lineage
 from gitloop.service.server import Server
 from gitloop.service.server.deliveries import StoreDeliveryLog
 from gitloop.store import open_store

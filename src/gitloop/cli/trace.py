@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from gitloop.service.lineage import Trace
+    from gitloop.lineage import Trace
 
 
 def _when(value: float) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gitloop.handoff.edit import FieldChange, ImageEdit, Strategy
 from gitloop.handoff.image import detect_strategy, set_image
-from gitloop.handoff.message import CommitContext, check_template, parse_trailers, render_message
+from gitloop.handoff.message import CommitContext, check_template, render_message
 from gitloop.handoff.reference import ImageRef, ImageUpdate, parse_image_update, parse_reference
 from gitloop.handoff.yamlpath import PathExpression, parse_expression
 
@@ -27,7 +27,6 @@ __all__ = [
     "parse_expression",
     "parse_image_update",
     "parse_reference",
-    "parse_trailers",
     "render_message",
     "set_image",
 ]

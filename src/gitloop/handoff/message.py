@@ -22,7 +22,8 @@ interpret-trailers``, ``%(trailers)``), so the lineage can be read back from the
     Gitloop-PipelineRun: build-abc12
 
 A template whose last paragraph already is a trailer block (``Signed-off-by: ...``) gets these
-appended to that block.
+appended to that block. The trailer names and their parser are :mod:`gitloop.model.trailers`, shared
+with the lineage and the post-sync rules that read them back.
 """
 
 from __future__ import annotations
@@ -33,24 +34,21 @@ from dataclasses import dataclass
 
 from gitloop.errors import UsageError
 from gitloop.handoff.reference import split_image
+from gitloop.model.trailers import (
+    TRAILER_FILE,
+    TRAILER_IMAGE,
+    TRAILER_PIPELINERUN,
+    TRAILER_SOURCE_COMMIT,
+    is_trailer_block,
+)
 
 __all__ = [
     "DEFAULT_TEMPLATE",
     "PLACEHOLDERS",
-    "TRAILER_FILE",
-    "TRAILER_IMAGE",
-    "TRAILER_PIPELINERUN",
-    "TRAILER_SOURCE_COMMIT",
     "CommitContext",
     "check_template",
-    "parse_trailers",
     "render_message",
 ]
-
-TRAILER_IMAGE = "Gitloop-Image"
-TRAILER_FILE = "Gitloop-File"
-TRAILER_SOURCE_COMMIT = "Gitloop-Source-Commit"
-TRAILER_PIPELINERUN = "Gitloop-PipelineRun"
 
 PLACEHOLDERS = (
     "image",
@@ -67,7 +65,6 @@ PLACEHOLDERS = (
 DEFAULT_TEMPLATE = "Set {image_name} to {image} in {file}"
 
 _SHA = re.compile(r"[0-9a-fA-F]{4,64}")
-_TRAILER_LINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*: \S.*")
 _SAFE_VALUE = re.compile(r"[^\x00-\x1f\x7f]+")
 
 
@@ -141,11 +138,6 @@ def _default_body(ctx: CommitContext) -> str:
     return ""
 
 
-def _is_trailer_block(paragraph: str) -> bool:
-    lines = paragraph.splitlines()
-    return bool(lines) and all(_TRAILER_LINE.fullmatch(line) for line in lines)
-
-
 def render_message(template: str | None, ctx: CommitContext) -> str:
     """The full commit message: the rendered template (or the default) and the trailers."""
     if template is None:
@@ -160,17 +152,5 @@ def render_message(template: str | None, ctx: CommitContext) -> str:
         raise UsageError("--message renders to an empty commit message")
     trailers = "\n".join(f"{key}: {value}" for key, value in ctx.trailers())
     last = text.rsplit("\n\n", 1)[-1]
-    joiner = "\n" if "\n\n" in text and _is_trailer_block(last) else "\n\n"
+    joiner = "\n" if "\n\n" in text and is_trailer_block(last) else "\n\n"
     return f"{text}{joiner}{trailers}\n"
-
-
-def parse_trailers(message: str) -> dict[str, str]:
-    """The trailers of the last paragraph of ``message`` (the last value of a repeated key)."""
-    last = message.strip().rsplit("\n\n", 1)[-1]
-    if not _is_trailer_block(last):
-        return {}
-    out: dict[str, str] = {}
-    for line in last.splitlines():
-        key, _, value = line.partition(": ")
-        out[key] = value
-    return out

@@ -34,10 +34,10 @@ from typing import Any
 
 from gitloop.executors.processes import start_time
 from gitloop.executors.watcher import kill_leftovers
+from gitloop.lineage import Lineage
 from gitloop.localinfra.paths import state_dir
 from gitloop.pipeline.state import Condition
 from gitloop.ports import Store, StoredObject
-from gitloop.service.lineage import Lineage
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from typing import Any
 
 from gitloop.errors import GitError, GitloopError, SyncError
 from gitloop.gitops.status import AppStatus
+from gitloop.lineage import Lineage
 from gitloop.model.health import HealthStatus
 from gitloop.model.sync import SyncStatus
 from gitloop.service.apps import AppsService
-from gitloop.service.lineage import Lineage
 from gitloop.service.server.engines import Conflict, NotFound, Push, SyncRequest
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.spec.argocd import Application

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from gitloop.errors import GitloopError, UsageError
+from gitloop.lineage import Lineage
 from gitloop.pipeline import reasons as R
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.ports import Store
 from gitloop.service import pipelines
-from gitloop.service.lineage import Lineage
 from gitloop.service.run_driver import Interruption
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, Conflict
 

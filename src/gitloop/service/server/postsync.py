@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from gitloop.errors import GitloopError, SpecError
 from gitloop.gitops.status import AppStatus, OperationSummary
-from gitloop.handoff.message import TRAILER_SOURCE_COMMIT, parse_trailers
+from gitloop.lineage import Lineage
 from gitloop.model.health import HealthStatus
 from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
+from gitloop.model.trailers import TRAILER_SOURCE_COMMIT, parse_trailers
 from gitloop.ports import Store
-from gitloop.service.lineage import Lineage
 from gitloop.service.pipeline_inputs import load_inputs
 from gitloop.service.server.engines import Conflict, PipelineLauncher
 from gitloop.spec.argocd import Application

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitloop.git.urls import matches_web_url, same_repo_url
-from gitloop.service.lineage import SourcePush, parse_time
+from gitloop.lineage import SourcePush, parse_time
 from gitloop.service.server.engines import Push
 from gitloop.triggers import Headers, PayloadError, parse_payload
 from gitloop.triggers.interceptors.github import check_signature

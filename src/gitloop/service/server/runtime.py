@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitloop.errors import GitloopError, UsageError
+from gitloop.lineage import Lineage, Trace
 from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
-from gitloop.service.lineage import Lineage, Trace
 from gitloop.service.server.deliveries import StoreDeliveryLog
 from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher, SyncRequest
 from gitloop.service.server.pushhooks import parsed_body, read_push, source_push

@@ -29,10 +29,10 @@ from pathlib import Path
 
 from gitloop.errors import SpecError, UsageError
 from gitloop.git import HttpsCredentials, MirrorCache, RepoCredentials, RepoCreds, SshCredentials, redact_url
+from gitloop.lineage import Lineage
 from gitloop.localinfra.paths import cache_dir, state_dir
 from gitloop.ports import Store
 from gitloop.service.interrupted import interrupt_orphans
-from gitloop.service.lineage import Lineage
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
 from gitloop.service.server.postsync import LAUNCHER_NAME, PostSyncPipeline, load_pipelines

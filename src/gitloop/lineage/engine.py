@@ -1,0 +1,272 @@
+"""The lineage engine: records each hop of a change as it is seen and reads a source commit's chain
+back, over the :class:`~gitloop.ports.Store` port. Thread-safe (the store is)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gitloop.errors import UsageError
+from gitloop.lineage.records import (
+    DEPLOY_KIND,
+    MIN_PREFIX,
+    PIPELINE_RUN_KIND,
+    POST_SYNC,
+    RUN_KIND,
+    SOURCE_KIND,
+    SourcePush,
+    image_of,
+    owner,
+    parse_time,
+    run_condition,
+    run_results,
+)
+from gitloop.lineage.trace import Trace, build_trace
+from gitloop.model.trailers import (
+    TRAILER_FILE,
+    TRAILER_IMAGE,
+    TRAILER_PIPELINERUN,
+    TRAILER_SOURCE_COMMIT,
+    parse_trailers,
+)
+from gitloop.ports import Store
+
+
+class Lineage:
+    """Records hops and reads chains back. Thread-safe (the store is)."""
+
+    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: set[tuple[str, ...]] = set()
+
+    def _once(self, key: tuple[str, ...]) -> bool:
+        """``True`` the first time ``key`` is seen by this process (bounded memory)."""
+        with self._lock:
+            if key in self._seen:
+                return False
+            if len(self._seen) > 100_000:
+                self._seen.clear()
+            self._seen.add(key)
+            return True
+
+    def _append(self, source: str, doc: dict[str, object]) -> None:
+        self.store.append_history(owner(source), doc)
+
+    def _index(self, source: str, repo: str = "", ref: str = "") -> None:
+        if self._once(("index", source)) and self.store.get(SOURCE_KIND, source) is None:
+            doc: dict[str, object] = {"commit": source, "repo": repo, "ref": ref, "firstSeen": self._clock()}
+            self.store.put(SOURCE_KIND, source, doc, labels={"repo": repo[:200]} if repo else None)
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def record_push(
+        self, push: SourcePush, *, runs: list[str], listener: str, event_id: str, received: float
+    ) -> None:
+        """A push webhook started ``runs`` for ``push.commit``."""
+        if not push.commit:
+            return
+        self._index(push.commit, push.repo, push.ref)
+        doc: dict[str, object] = {
+            "hop": "push",
+            "time": received,
+            "commit": push.commit,
+            "repo": push.repo,
+            "ref": push.ref,
+            "listener": listener,
+            "eventId": event_id,
+        }
+        if push.committed_at is not None:
+            doc["committedAt"] = push.committed_at
+        self._append(push.commit, doc)
+        for run in runs:
+            self.store.put(RUN_KIND, run, {"source": push.commit, "eventId": event_id})
+            self._append(
+                push.commit, {"hop": "pipelinerun", "time": received, "run": run, "eventId": event_id}
+            )
+
+    def record_post_sync(
+        self, source: str, *, app: str, run: str, revision: str, operation: str, started: float
+    ) -> None:
+        """The post-sync pipeline ``run`` of ``app`` was started after its sync to ``revision``."""
+        if not source:
+            return
+        self._index(source)
+        self.store.put(RUN_KIND, run, {"source": source, "trigger": POST_SYNC, "app": app})
+        self._append(
+            source,
+            {
+                "hop": POST_SYNC,
+                "time": started,
+                "app": app,
+                "run": run,
+                "revision": revision,
+                "operation": operation,
+            },
+        )
+
+    def _run_link(self, run: str) -> tuple[str, str, str]:
+        """The source commit of ``run``, the hop prefix its hops use, and its Application (if any)."""
+        found = self.store.get(RUN_KIND, run)
+        if found is None:
+            return "", "", ""
+        post_sync = found.doc.get("trigger") == POST_SYNC
+        return (
+            str(found.doc.get("source", "")),
+            POST_SYNC if post_sync else "pipelinerun",
+            str(found.doc.get("app", "")) if post_sync else "",
+        )
+
+    def record_run_started(self, run: str, *, time_started: float) -> None:
+        """The launcher started ``run`` (after it waited for a slot)."""
+        source, prefix, app = self._run_link(run)
+        if source:
+            doc: dict[str, object] = {"hop": f"{prefix}-started", "time": time_started, "run": run}
+            if app:
+                doc["app"] = app
+            self._append(source, doc)
+
+    def record_run_finished(self, run: str, manifest: Mapping[str, Any], *, finished: float) -> None:
+        """``run`` ended; its results may name the image it built."""
+        source, prefix, app = self._run_link(run)
+        if not source:
+            return
+        condition = run_condition(manifest)
+        results = run_results(manifest)
+        doc: dict[str, object] = {
+            "hop": f"{prefix}-finished",
+            "time": finished,
+            "run": run,
+            "status": str(condition.get("status", "")),
+            "reason": str(condition.get("reason", "")),
+            "results": {k: v for k, v in results.items() if isinstance(v, str)},
+        }
+        image = image_of(results)
+        if image:
+            doc["image"] = image
+        if app:
+            doc["app"] = app
+        self._append(source, doc)
+
+    def source_of_run(self, run: str) -> str:
+        found = self.store.get(RUN_KIND, run)
+        return str(found.doc.get("source", "")) if found else ""
+
+    def record_config_commit(
+        self, commit: str, message: str, *, repo: str, committed: float | None, via: str
+    ) -> str:
+        """A config commit; returns the source commit its trailers name (``""`` if none)."""
+        trailers = parse_trailers(message)
+        source = trailers.get(TRAILER_SOURCE_COMMIT, "")
+        if not source or not commit or not self._once(("config", commit)):
+            return source
+        self._index(source)
+        run = trailers.get(TRAILER_PIPELINERUN, "")
+        if run and self.store.get(RUN_KIND, run) is None:
+            self.store.put(RUN_KIND, run, {"source": source})
+        self._append(
+            source,
+            {
+                "hop": "config-commit",
+                "time": committed if committed is not None else self._clock(),
+                "commit": commit,
+                "repo": repo,
+                "image": trailers.get(TRAILER_IMAGE, ""),
+                "file": trailers.get(TRAILER_FILE, ""),
+                "pipelineRun": run,
+                "seenVia": via,
+                "seenAt": self._clock(),
+            },
+        )
+        return source
+
+    def record_sync(
+        self,
+        app: str,
+        revision: str,
+        message: str,
+        *,
+        repo: str,
+        committed: float | None,
+        operation: Mapping[str, Any],
+    ) -> str:
+        """A sync operation of ``app`` at ``revision`` ended; returns the linked source commit."""
+        source = self.record_config_commit(revision, message, repo=repo, committed=committed, via="sync")
+        if not source:
+            return ""
+        finished = parse_time(operation.get("finishedAt")) or self._clock()
+        key = f"{app}@{revision}"
+        if not self._once(("sync", key, str(operation.get("id", "")))):
+            return source
+        phase = str(operation.get("phase", ""))
+        previous = self.store.get(DEPLOY_KIND, key)
+        deploy: dict[str, object] = (
+            dict(previous.doc) if previous else {"source": source, "app": app, "revision": revision}
+        )
+        deploy.update({"phase": phase, "syncedAt": finished})
+        self.store.put(DEPLOY_KIND, key, deploy)
+        self._append(
+            source,
+            {
+                "hop": "sync",
+                "time": finished,
+                "app": app,
+                "revision": revision,
+                "operation": str(operation.get("id", "")),
+                "phase": phase,
+                "message": str(operation.get("message", ""))[:500],
+                "startedAt": parse_time(operation.get("startedAt")),
+            },
+        )
+        return source
+
+    def record_healthy(self, app: str, revision: str, *, healthy: float) -> bool:
+        """``app`` is Synced and Healthy at ``revision``: the first time after its sync is a hop."""
+        key = f"{app}@{revision}"
+        if not self._once(("healthy-check", key)):
+            return False
+        found = self.store.get(DEPLOY_KIND, key)
+        if found is None or found.doc.get("healthyAt") is not None or found.doc.get("phase") != "Succeeded":
+            with self._lock:
+                self._seen.discard(("healthy-check", key))
+            return False
+        self.store.put(DEPLOY_KIND, key, {**found.doc, "healthyAt": healthy})
+        source = str(found.doc.get("source", ""))
+        self._append(source, {"hop": "healthy", "time": healthy, "app": app, "revision": revision})
+        return True
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def resolve(self, sha: str) -> str:
+        """The full source commit for ``sha`` or a prefix of it; ``UsageError`` if unknown or ambiguous."""
+        text = sha.strip().lower()
+        if len(text) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in text):
+            raise UsageError(f"{sha!r} is not a commit SHA (at least {MIN_PREFIX} hexadecimal digits)")
+        if self.store.get(SOURCE_KIND, text) is not None:
+            return text
+        matches = sorted({o.name for o in self.store.query(SOURCE_KIND) if o.name.startswith(text)})
+        if not matches:
+            raise UsageError(f"no lineage recorded for source commit {sha}")
+        if len(matches) > 1:
+            raise UsageError(f"{sha} is ambiguous: {', '.join(m[:12] for m in matches[:5])}")
+        return matches[0]
+
+    def trace(self, sha: str) -> Trace:
+        """The chain of ``sha`` (a source commit or a prefix of one)."""
+        source = self.resolve(sha)
+        hops = [dict(entry.doc) for entry in self.store.history(owner(source))]
+        index = self.store.get(SOURCE_KIND, source)
+        return build_trace(source, hops, index.doc if index else {}, self._run_records(hops))
+
+    def _run_records(self, hops: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        names = {str(h.get("run") or h.get("pipelineRun") or "") for h in hops} - {""}
+        found: dict[str, dict[str, Any]] = {}
+        for name in sorted(names):
+            record = self.store.get(PIPELINE_RUN_KIND, name)
+            manifest = record.doc.get("manifest") if record else None
+            if isinstance(manifest, dict):
+                found[name] = manifest
+        return found

@@ -1,0 +1,86 @@
+"""The lineage's records in the store and the facts read from a run: their kinds, names and parsers.
+
+Every hop is appended to the store's history of ``lineage/<source commit>`` (:func:`owner`). Records
+of kind ``LineageSource`` index the source commits, ``LineageRun`` maps a PipelineRun to its source
+commit (and, for a post-sync pipeline, its Application) and ``LineageDeploy`` (``<app>@<revision>``)
+a deployed config commit to its source commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+OWNER_PREFIX = "lineage/"
+SOURCE_KIND = "LineageSource"
+RUN_KIND = "LineageRun"
+DEPLOY_KIND = "LineageDeploy"
+PIPELINE_RUN_KIND = "PipelineRun"
+MIN_PREFIX = 4
+IMAGE_RESULTS = ("IMAGE_URL", "IMAGE", "image", "image-url")
+DIGEST_RESULTS = ("IMAGE_DIGEST", "image-digest", "digest")
+
+POST_SYNC = "post-sync"
+
+
+def owner(source: str) -> str:
+    return f"{OWNER_PREFIX}{source}"
+
+
+def parse_time(value: object) -> float | None:
+    """Seconds since the epoch from a number or an RFC 3339 / ISO 8601 string."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value:
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.timestamp()
+    return None
+
+
+def run_results(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The results of a Tekton-shaped run (``status.results``, a list or a mapping)."""
+    status = manifest.get("status")
+    found = status.get("results") if isinstance(status, dict) else None
+    if isinstance(found, dict):
+        return dict(found)
+    if isinstance(found, list):
+        return {str(r["name"]): r.get("value") for r in found if isinstance(r, dict) and "name" in r}
+    return {}
+
+
+def run_condition(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    status = manifest.get("status")
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    if isinstance(conditions, list):
+        for condition in conditions:
+            if isinstance(condition, dict) and condition.get("type") == "Succeeded":
+                return condition
+    return {}
+
+
+def image_of(results: Mapping[str, Any]) -> str:
+    """``name@digest`` / ``name`` from the conventional image results of a build."""
+    image = next((str(results[k]) for k in IMAGE_RESULTS if results.get(k)), "")
+    digest = next((str(results[k]) for k in DIGEST_RESULTS if results.get(k)), "")
+    if image and digest and "@" not in image:
+        return f"{image}@{digest}"
+    return image
+
+
+@dataclass(frozen=True)
+class SourcePush:
+    """A source commit as a push webhook announced it."""
+
+    commit: str
+    repo: str = ""
+    ref: str = ""
+    committed_at: float | None = None
