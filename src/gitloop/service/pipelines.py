@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 from gitloop.errors import UsageError
 from gitloop.localinfra.paths import state_dir
+from gitloop.pipeline.driver import DriverSettings, Interruption, drive_pipeline_run, drive_task_run
 from gitloop.pipeline.plan import (
     PipelineRunPlan,
     RunValidationError,
@@ -56,7 +57,7 @@ from gitloop.service.pipeline_inputs import (
     run_name,
     task_run_for,
 )
-from gitloop.service.run_driver import DriverSettings, Interruption, drive_pipeline_run, drive_task_run
+from gitloop.service.run_signals import ProcessSignals
 from gitloop.service.store_writer import StoreWriter
 from gitloop.spec.redact import redact_strings
 from gitloop.spec.tekton import WorkspaceBinding
@@ -416,7 +417,7 @@ def execute(
     interruption: Interruption | None = None,
 ) -> RunResult:
     """Run a prepared run to its end; closes ``writer``. Ctrl-C cancels it; SIGHUP, SIGTERM (with
-    ``handle_signals``) or ``interruption`` stop its steps and end it ``Interrupted`` (``run_driver``)."""
+    ``handle_signals``) or ``interruption`` stop its steps and end it ``Interrupted`` (``pipeline.driver``)."""
     request = prepared.request
     writer = writer or start_writer(request, view)
     try:
@@ -429,7 +430,7 @@ def execute(
         executor,
         hooks,
         max_parallel=request.max_parallel or default_parallelism(),
-        handle_signals=handle_signals,
+        signals=ProcessSignals() if handle_signals else None,
         interruption=interruption or Interruption(),
     )
     try:

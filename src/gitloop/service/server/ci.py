@@ -27,10 +27,10 @@ from typing import Any
 from gitloop.errors import GitloopError, UsageError
 from gitloop.lineage import Lineage
 from gitloop.pipeline import reasons as R
+from gitloop.pipeline.driver import Interruption
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.ports import Store
 from gitloop.service import pipelines
-from gitloop.service.run_driver import Interruption
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, Conflict
 
 log = logging.getLogger(__name__)

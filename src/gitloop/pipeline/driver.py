@@ -1,16 +1,18 @@
-"""The driver loop: performs what the machines decide, with a real clock, and feeds back what happened.
+"""The CI engine's driver: the one place that wires its parts. It performs what the machines decide
+(``pipelinerun``, ``taskrun``) with the executor and a real clock, and feeds back what happened.
 
 One asyncio task per TaskRun (``TaskRunWorker``) runs the TaskRun machine against the executor;
 at most ``max_parallel`` TaskRuns hold a slot at once (their steps run one after another). The
 PipelineRun loop runs the PipelineRun machine, starts and cancels workers, and wakes up for the next
 timeout. Every change is handed to ``RunHooks`` (persistence, terminal) right after ``decide``.
 
-Ctrl-C (SIGINT) asks for ``CancelledRunFinally`` the first time (running TaskRuns are cancelled, the
+The driver installs no signal handler itself: the composition layer passes ``Signals`` (the OS side)
+when the run belongs to a terminal. Ctrl-C (SIGINT) asks for ``CancelledRunFinally`` the first time (running TaskRuns are cancelled, the
 ``finally`` tasks run), ``Cancelled`` the second time (the ``finally`` tasks are cancelled too).
 SIGHUP (the terminal closed) and SIGTERM interrupt the run instead, as ``Interruption.request`` does
 from any thread (``gitloop serve`` after its shutdown grace period): nothing more is decided, every
 TaskRun's sandbox is released (its steps stopped) and the driver returns the state as it was, not
-done; the caller ends the run ``Interrupted`` (``gitloop.service.interrupted``).
+done; the caller ends the run ``Interrupted`` (``gitloop.pipeline.records``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import asyncio
 import contextlib
 import copy
 import functools
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -64,6 +66,20 @@ class RunHooks(Protocol):
     def pipeline_run_changed(self, state: PipelineRunState) -> None: ...
 
     def notice(self, message: str) -> None: ...
+
+
+SIGINT = "SIGINT"
+INTERRUPTING = ("SIGHUP", "SIGTERM")
+"""Signals that interrupt a run (Ctrl-C cancels it instead, as Tekton's users cancel a run)."""
+
+
+class Signals(Protocol):
+    """The process's signals, as the composition layer installs them for a run driven from a terminal."""
+
+    def watch(self, on_signal: Callable[[str], None]) -> AbstractContextManager[None]:
+        """While in the context, call ``on_signal`` with the name of each ``SIGINT``/``SIGHUP``/
+        ``SIGTERM`` received (in the running event loop)."""
+        ...
 
 
 class Interruption:
@@ -112,7 +128,8 @@ class DriverSettings:
     hooks: RunHooks
     max_parallel: int = 8
     clock: Callable[[], float] = time.time
-    handle_signals: bool = False
+    signals: Signals | None = None
+    """Installed while the run is driven (``None``: signals are not the run's business)."""
     semaphore: asyncio.Semaphore | None = field(default=None, repr=False)
     interruption: Interruption = field(default_factory=Interruption)
 
@@ -238,34 +255,19 @@ def _drain(queue: asyncio.Queue[object]) -> list[object]:
     return items
 
 
-INTERRUPTING = (signal.SIGHUP, signal.SIGTERM)
-"""Signals that interrupt a run (Ctrl-C cancels it instead, as Tekton's users cancel a run)."""
-
-
-def _interrupts(settings: DriverSettings, sig: int) -> bool:
+def _interrupts(settings: DriverSettings, sig: str) -> bool:
     """Whether ``sig`` interrupts the run (and then ask for it)."""
     if sig not in INTERRUPTING:
         return False
-    name = signal.Signals(sig).name
-    settings.hooks.notice(f"{name}: stopping the steps; the run ends Interrupted")
-    settings.interruption.request(f"gitloop got {name}")
+    settings.hooks.notice(f"{sig}: stopping the steps; the run ends Interrupted")
+    settings.interruption.request(f"gitloop got {sig}")
     return True
 
 
-@contextlib.contextmanager
-def _signals(enabled: bool, on_signal: Callable[[int], None]) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    installed: list[int] = []
-    if enabled:
-        for sig in (signal.SIGINT, *INTERRUPTING):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, on_signal, sig)
-                installed.append(sig)
-    try:
-        yield None
-    finally:
-        for number in installed:
-            loop.remove_signal_handler(number)
+def _signals(settings: DriverSettings, on_signal: Callable[[str], None]) -> AbstractContextManager[None]:
+    if settings.signals is None:
+        return contextlib.nullcontext()
+    return settings.signals.watch(on_signal)
 
 
 def _prefix(plan: PipelineRunPlan, state: PipelineRunState, child: TaskRunPlan) -> str:
@@ -287,12 +289,12 @@ async def drive_pipeline_run(
     running: set[asyncio.Task[TaskRunState]] = set()
     interrupts = 0
 
-    def on_signal(sig: int) -> None:
+    def on_signal(sig: str) -> None:
         nonlocal interrupts
         if _interrupts(settings, sig):
             return
         interrupts += 1
-        graceful = sig == signal.SIGINT and interrupts == 1
+        graceful = sig == SIGINT and interrupts == 1
         status = R.CANCELLED_RUN_FINALLY if graceful else R.CANCELLED
         settings.hooks.notice(
             "cancelling: running TaskRuns are cancelled, finally tasks run (Ctrl-C again to cancel them too)"
@@ -306,7 +308,7 @@ async def drive_pipeline_run(
 
     observations: list[PipelineRunObservation] = [CancelRun(cancel)] if cancel else []
     interruption = settings.interruption
-    with _signals(settings.handle_signals, on_signal), interruption.watched(lambda: queue.put_nowait(None)):
+    with _signals(settings, on_signal), interruption.watched(lambda: queue.put_nowait(None)):
         try:
             while not interruption.cause:
                 actions = pipelinerun.decide(plan, state, observations, settings.clock())
@@ -350,13 +352,13 @@ async def drive_task_run(plan: TaskRunPlan, settings: DriverSettings, *, cancel:
     if cancel:
         worker.cancel(R.TR_CANCELLED_BY_USER)
 
-    def on_signal(sig: int) -> None:
+    def on_signal(sig: str) -> None:
         if not _interrupts(settings, sig):
             settings.hooks.notice("cancelling the TaskRun")
             worker.cancel(R.TR_CANCELLED_BY_USER)
 
     running = asyncio.ensure_future(worker.run())
-    with _signals(settings.handle_signals, on_signal), settings.interruption.watched(running.cancel):
+    with _signals(settings, on_signal), settings.interruption.watched(running.cancel):
         try:
             return await running
         except asyncio.CancelledError:
