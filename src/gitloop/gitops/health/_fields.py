@@ -15,10 +15,7 @@ from typing import Any
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.resources import Manifest
 
-HOOK_ANNOTATION = "argocd.argoproj.io/hook"
-HELM_HOOK_ANNOTATION = "helm.sh/hook"
 HOOK_FINALIZER = "argocd.argoproj.io/hook-finalizer"
-_ARGO_HOOK_TYPES = frozenset({"PreSync", "Sync", "PostSync", "SyncFail", "Skip"})
 
 
 class Malformed(ValueError):
@@ -125,24 +122,6 @@ def annotation_map(obj: Manifest) -> dict[str, str]:
     """``metadata.annotations``; values that are not strings are ignored."""
     found = mapping(obj, "metadata", "annotations")
     return {str(k): v for k, v in found.items() if isinstance(v, str)}
-
-
-def _csv(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def is_hook(obj: Manifest) -> bool:
-    """Whether the object is an Argo CD (or Helm) sync hook, by gitops-engine's ``hook.IsHook`` rule.
-
-    An ``argocd.argoproj.io/hook`` annotation makes it a hook unless its only hook type is ``Skip``;
-    without it, a ``helm.sh/hook`` annotation other than ``crd-install`` does.
-    """
-    notes = annotation_map(obj)
-    if HOOK_ANNOTATION in notes:
-        types = [t for t in _csv(notes[HOOK_ANNOTATION]) if t in _ARGO_HOOK_TYPES]
-        return not ("Skip" in types and len(types) == 1)
-    helm = notes.get(HELM_HOOK_ANNOTATION)
-    return helm is not None and helm != "crd-install"
 
 
 def is_deleting(obj: Manifest) -> bool:

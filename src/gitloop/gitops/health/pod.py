@@ -15,6 +15,7 @@ defaults it to Always) is not treated as Always.
 from __future__ import annotations
 
 from gitloop.gitops.health import _fields as f
+from gitloop.gitops.hook_rule import is_hook
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.resources import Manifest
 
@@ -48,7 +49,7 @@ def assess(obj: Manifest) -> HealthResult:
         return f.unsupported_version("Pod", obj)
     policy = f.string(obj, "spec", "restartPolicy")
     ignores_policy = f.annotation_map(obj).get(IGNORE_RESTART_POLICY_ANNOTATION) == "true"
-    long_running = policy == "Always" or (ignores_policy and not f.is_hook(obj))
+    long_running = policy == "Always" or (ignores_policy and not is_hook(obj))
     containers = f.items(obj, "status", "containerStatuses")
     message = f.string(obj, "status", "message")
 

@@ -11,38 +11,22 @@ from __future__ import annotations
 import re
 
 from gitloop.errors import SpecError
+from gitloop.gitops import hook_rule
+from gitloop.gitops.hook_rule import annotations as annotation_map
+from gitloop.gitops.hook_rule import csv
 from gitloop.model.resources import Manifest, ResourceKey
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-HOOK = "argocd.argoproj.io/hook"
+HOOK = hook_rule.HOOK
 HOOK_DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
 HOOK_FINALIZER = "argocd.argoproj.io/hook-finalizer"
-HELM_HOOK = "helm.sh/hook"
+HELM_HOOK = hook_rule.HELM_HOOK
 HELM_HOOK_WEIGHT = "helm.sh/hook-weight"
 HELM_HOOK_DELETE_POLICY = "helm.sh/hook-delete-policy"
 HELM_RESOURCE_POLICY = "helm.sh/resource-policy"
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
-
-
-def annotation_map(manifest: Manifest) -> dict[str, str]:
-    """``metadata.annotations``, keeping only string values."""
-    meta = manifest.get("metadata")
-    found = meta.get("annotations") if isinstance(meta, dict) else None
-    if not isinstance(found, dict):
-        return {}
-    return {str(k): v for k, v in found.items() if isinstance(v, str)}
-
-
-def csv(value: str) -> list[str]:
-    """The trimmed, non-empty, de-duplicated items of a comma-separated value."""
-    items: list[str] = []
-    for part in value.split(","):
-        item = part.strip()
-        if item and item not in items:
-            items.append(item)
-    return items
 
 
 def values(manifest: Manifest, key: str) -> list[str]:

@@ -29,6 +29,7 @@ unknown Helm values are ignored as Argo CD ignores them.
 from __future__ import annotations
 
 from gitloop.errors import SpecError
+from gitloop.gitops import hook_rule
 from gitloop.gitops.sync import annotation as notes
 from gitloop.gitops.sync.types import HookDeletePolicy, HookType, SyncPhase
 from gitloop.model.resources import Manifest
@@ -49,7 +50,7 @@ HELM_DELETE_POLICIES: dict[str, HookDeletePolicy] = {
     "hook-failed": HookDeletePolicy.HOOK_FAILED,
 }
 
-HELM_CRD_INSTALL = "crd-install"
+HELM_CRD_INSTALL = hook_rule.HELM_CRD_INSTALL
 
 
 def _argo_types(manifest: Manifest) -> list[HookType]:
@@ -76,17 +77,13 @@ def hook_types(manifest: Manifest) -> tuple[HookType, ...]:
 
 
 def is_skipped(manifest: Manifest) -> bool:
-    """Whether ``Skip`` is the object's only hook type (it is then neither applied nor pruned)."""
-    return hook_types(manifest) == (HookType.SKIP,)
+    """Whether ``Skip`` is the object's only hook type (``gitloop.gitops.hook_rule``)."""
+    return hook_rule.is_skipped(manifest)
 
 
 def is_hook(manifest: Manifest) -> bool:
-    """Whether the object is a hook (of any type, supported or not), by gitops-engine's rule."""
-    found = notes.annotation_map(manifest)
-    if notes.HOOK in found:
-        return not is_skipped(manifest)
-    helm = found.get(notes.HELM_HOOK)
-    return helm is not None and helm != HELM_CRD_INSTALL
+    """Whether the object is a hook (of any type, supported or not): ``gitloop.gitops.hook_rule``."""
+    return hook_rule.is_hook(manifest)
 
 
 def sync_phases(manifest: Manifest) -> tuple[SyncPhase, ...]:
