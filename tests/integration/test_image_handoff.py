@@ -18,8 +18,9 @@ from click.testing import CliRunner
 from gitloop.cli.main import cli
 from gitloop.errors import SpecError
 from gitloop.git.worktree import Identity, Worktree
+from gitloop.handoff import HandoffResult
 from gitloop.localinfra.gitserver import GitServer
-from gitloop.service.handoff import HandoffResult, ImageHandoff, set_image
+from gitloop.service.handoff import ImageHandoff, set_image
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,8 @@ import click
 from gitloop.errors import UsageError
 from gitloop.git import Credentials, HttpsCredentials, SshCredentials, credentials_from_store
 from gitloop.git.worktree import CommitSigning, Identity, Worktree
-from gitloop.service.handoff import DEFAULT_AUTHOR, MAX_ATTEMPTS, HandoffResult, ImageHandoff, set_image
+from gitloop.handoff import MAX_ATTEMPTS, HandoffResult
+from gitloop.service.handoff import DEFAULT_AUTHOR, ImageHandoff, set_image
 
 _file = click.Path(dir_okay=False, exists=True, path_type=Path)
 

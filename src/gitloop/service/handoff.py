@@ -1,13 +1,10 @@
-"""The image handoff: set an image in a config repository and push the commit that says where the
-image came from.
+"""The image handoff's wiring to git: set an image in a config repository and push the commit that
+says where the image came from.
 
 One call: clone the repository shallowly into a temporary directory (``repo``) or use a checkout
-(``directory``), read the file at the branch's tip, make the pure edit of :mod:`gitloop.handoff`,
-commit it on that tip (author, message with the source commit and PipelineRun, gitloop trailers,
-optionally signed) and push. When the push is refused because the branch moved on (another pipeline
-pushed first), fetch the new tip, make the edit again on it and push again, after a random pause
-that doubles each time (full jitter), up to ``max_attempts`` times. So concurrent handoffs to one
-repository all land, each in its own commit, and none undoes another.
+(``directory``), then let the handoff engine (:func:`gitloop.handoff.land`) fetch the branch's tip,
+make the edit, commit it (author, message with the source commit and PipelineRun, gitloop trailers,
+optionally signed) and push, retrying on the new tip while other writers push first.
 
 Handoffs on one machine to the same repository and branch also take turns: each holds an ``flock``
 on a lock file (per user, under the temporary directory, named by a hash of the normalised URL and
@@ -15,26 +12,26 @@ the branch) from its fetch to its push, so they never make each other's pushes f
 for writers elsewhere. A lock not obtained within ``lock_timeout`` seconds (a stuck holder) is
 given up on, and the handoff goes ahead optimistically.
 
-An edit that changes nothing makes no commit. With ``directory``, the checked-out branch is
-fast-forwarded to the new commit when no local change stands in the way; a checkout without an
-``origin`` remote gets the commit on its branch and nothing is pushed.
+With ``directory``, the checked-out branch is fast-forwarded to the new commit when no local change
+stands in the way; a checkout without an ``origin`` remote gets the commit on its branch and nothing
+is pushed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import logging
 import os
-import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitloop.errors import GitError, SpecError, UsageError
+from gitloop.errors import UsageError
 from gitloop.git import Credentials, normalize_git_url
 from gitloop.git.remote import DEFAULT_TIMEOUT
 from gitloop.git.worktree import (
@@ -46,29 +43,21 @@ from gitloop.git.worktree import (
     check_file,
 )
 from gitloop.handoff import (
-    CommitContext,
-    FieldChange,
-    ImageEdit,
-    ImageUpdate,
-    PathExpression,
-    check_template,
-    parse_expression,
-    parse_image_update,
-    render_message,
+    MAX_ATTEMPTS,
+    BranchMoved,
+    HandoffPlan,
+    HandoffResult,
+    PushRetry,
+    land,
+    plan_handoff,
 )
-from gitloop.handoff import set_image as edit_image
-from gitloop.handoff.reference import parse_reference
 
-__all__ = ["DEFAULT_AUTHOR", "MAX_ATTEMPTS", "HandoffResult", "ImageHandoff", "set_image"]
+__all__ = ["DEFAULT_AUTHOR", "ImageHandoff", "WorktreeBranch", "lock_directory", "set_image"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_AUTHOR = Identity("gitloop", "gitloop@localhost")
-MAX_ATTEMPTS = 10
-BACKOFF_BASE = 0.2
-BACKOFF_CAP = 8.0
 LOCK_TIMEOUT = 600.0
-_random = random.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -94,77 +83,21 @@ class ImageHandoff:
     known_hosts: Path | None = None
 
 
-@dataclass(frozen=True)
-class HandoffResult:
-    """What happened: ``commit`` is ``None`` when the file already had the image (no commit)."""
-
-    commit: str | None
-    changed_files: tuple[str, ...]
-    repository: str
-    branch: str
-    file: str
-    image: str
-    strategy: str
-    changes: tuple[FieldChange, ...]
-    base: str
-    attempts: int
-    pushed: bool
-    checkout_updated: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "status": "committed" if self.commit else "unchanged",
-            "commit": self.commit,
-            "changed_files": list(self.changed_files),
-            "repository": self.repository,
-            "branch": self.branch,
-            "file": self.file,
-            "image": self.image,
-            "strategy": self.strategy,
-            "changes": [c.as_dict() for c in self.changes],
-            "base": self.base,
-            "attempts": self.attempts,
-            "pushed": self.pushed,
-            "checkout_updated": self.checkout_updated,
-        }
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """The request, checked before any git command runs."""
-
-    update: ImageUpdate | None
-    expression: PathExpression | None
-    image: str
-    image_name: str
-
-
-def _plan(request: ImageHandoff) -> _Plan:
+def _plan(request: ImageHandoff) -> HandoffPlan:
     if (request.repo is None) == (request.directory is None):
         raise UsageError("give exactly one of --repo URL and --dir DIR")
     check_file(request.file)
-    update = parse_image_update(request.image) if request.image else None
-    expression = parse_expression(request.path) if request.path else None
-    if update is not None:
-        image, name = update.reference, update.name
-    elif expression is not None and expression.value is not None:
-        ref = parse_reference(expression.value, what=f"the value of --path {request.path!r}")
-        image, name = str(ref), ref.name
-    else:
-        raise UsageError('--image NAME=REF is needed (or a --path that assigns: <path> = "<value>")')
-    if request.message is not None:
-        check_template(request.message)
     if request.branch is not None:
         check_branch(request.branch)
-    CommitContext(
-        image, name, request.file, request.branch or "main", request.source_commit, request.pipelinerun
+    return plan_handoff(
+        file=request.file,
+        image=request.image,
+        path=request.path,
+        message=request.message,
+        branch=request.branch,
+        source_commit=request.source_commit,
+        pipelinerun=request.pipelinerun,
     )
-    return _Plan(update, expression, image, name)
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait after the ``attempt``-th refused push: uniform in [0, min(cap, base·2^(n-1))]."""
-    return _random.uniform(0.0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
 
 def lock_directory() -> Path:
@@ -201,6 +134,59 @@ def _turn(where: str, branch: str, directory: Path, timeout: float) -> Iterator[
         os.close(fd)  # releases the flock
 
 
+@dataclass
+class WorktreeBranch:
+    """The handoff engine's :class:`~gitloop.handoff.ConfigBranch` over one branch of a worktree,
+    committing as ``author``/``committer`` (signed with ``signing``) and taking turns through the
+    lock files in ``locks`` (``None``: no turns, the retries alone)."""
+
+    worktree: Worktree
+    name: str
+    author: Identity = DEFAULT_AUTHOR
+    committer: Identity | None = None
+    signing: CommitSigning | None = None
+    locks: Path | None = None
+    lock_timeout: float = LOCK_TIMEOUT
+
+    @property
+    def where(self) -> str:
+        return self.worktree.url or str(self.worktree.path)
+
+    @property
+    def remote(self) -> bool:
+        return self.worktree.url is not None
+
+    def turn(self) -> AbstractContextManager[None]:
+        if self.locks is None:
+            return nullcontext()
+        return _turn(self.where, self.name, self.locks, self.lock_timeout)
+
+    def fetch(self) -> str:
+        return self.worktree.fetch(self.name)
+
+    def read_file(self, commit: str, file: str) -> tuple[bytes, str] | None:
+        found = self.worktree.read_file(commit, file)
+        return None if found is None else (found.content, found.mode)
+
+    def commit_file(self, base: str, file: str, content: bytes, *, message: str, mode: str) -> str | None:
+        return self.worktree.commit_file(
+            base,
+            file,
+            content,
+            message=message,
+            author=self.author,
+            committer=self.committer,
+            signing=self.signing,
+            mode=mode,
+        )
+
+    def push(self, commit: str, *, parent: str) -> None:
+        try:
+            self.worktree.push(commit, self.name, parent=parent)
+        except NonFastForwardError as exc:
+            raise BranchMoved(str(exc)) from exc
+
+
 @contextmanager
 def _open(
     request: ImageHandoff, env: Mapping[str, str] | None, timeout: float | None
@@ -234,18 +220,6 @@ def _open(
         yield worktree, check_file(request.file)
 
 
-def _edit(worktree: Worktree, base: str, file: str, plan: _Plan, branch: str) -> tuple[ImageEdit, str]:
-    found = worktree.read_file(base, file)
-    where = worktree.url or str(worktree.path)
-    if found is None:
-        raise SpecError(f"not found in branch {branch} of {where} (commit {base[:12]})", file=file)
-    try:
-        text = found.content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"is not UTF-8 text: {exc}", file=file) from exc
-    return edit_image(text, plan.update, file=file, path=plan.expression), found.mode
-
-
 def set_image(
     request: ImageHandoff,
     *,
@@ -263,76 +237,24 @@ def set_image(
     on this machine to the retries alone. ``UsageError``/``SpecError`` for bad input (nothing
     pushed), ``GitError`` when git fails or the branch moved on before each of ``max_attempts``
     pushes."""
-    if max_attempts < 1:
-        raise UsageError("max_attempts must be at least 1")
+    retry = PushRetry(max_attempts=max_attempts, sleep=sleep)
     plan = _plan(request)
     with _open(request, env, timeout) as (worktree, file):
-        branch = _branch(request, worktree)
-        where = worktree.url or str(worktree.path)
-        context = CommitContext(
-            plan.image, plan.image_name, file, branch, request.source_commit, request.pipelinerun
+        branch = WorktreeBranch(
+            worktree,
+            _branch(request, worktree),
+            request.author,
+            request.committer,
+            request.signing,
+            (lock_dir if lock_dir is not None else lock_directory()) if take_turns else None,
+            lock_timeout,
         )
-        message = render_message(request.message, context)
-        locks = lock_dir if lock_dir is not None else lock_directory()
-        for attempt in range(1, max_attempts + 1):
-            turn = _turn(where, branch, locks, lock_timeout) if take_turns else nullcontext()
-            try:
-                with turn:
-                    base = worktree.fetch(branch)
-                    edit, mode = _edit(worktree, base, file, plan, branch)
-                    commit = None
-                    if edit.changed:
-                        commit = worktree.commit_file(
-                            base,
-                            file,
-                            edit.text.encode("utf-8"),
-                            message=message,
-                            author=request.author,
-                            committer=request.committer,
-                            signing=request.signing,
-                            mode=mode,
-                        )
-                    if commit is None:
-                        log.info(
-                            "%s in %s branch %s already has %s: no commit", file, where, branch, plan.image
-                        )
-                        return HandoffResult(
-                            None, (), where, branch, file, plan.image, edit.strategy, (), base, attempt, False
-                        )
-                    worktree.push(commit, branch, parent=base)
-            except NonFastForwardError as exc:
-                if attempt == max_attempts:
-                    raise GitError(
-                        f"gave up setting {plan.image} in {file}: branch {branch} of {where} moved on "
-                        f"before each of {max_attempts} pushes"
-                    ) from exc
-                pause = backoff(attempt)
-                log.info(
-                    "push %d of %s to %s was refused (branch moved); again in %.2fs",
-                    attempt,
-                    file,
-                    where,
-                    pause,
-                )
-                sleep(pause)
-                continue
-            updated = request.directory is not None and worktree.fast_forward(branch, commit)
-            log.info("set %s in %s: commit %s on %s of %s", plan.image, file, commit[:12], branch, where)
-            return HandoffResult(
-                commit,
-                (file,),
-                where,
-                branch,
-                file,
-                plan.image,
-                edit.strategy,
-                edit.changes,
-                base,
-                attempt,
-                worktree.url is not None,
-                updated,
+        result = land(branch, plan, file, retry=retry)
+        if result.commit is not None and request.directory is not None:
+            result = dataclasses.replace(
+                result, checkout_updated=worktree.fast_forward(branch.name, result.commit)
             )
-    raise AssertionError("unreachable")  # pragma: no cover
+        return result
 
 
 def _branch(request: ImageHandoff, worktree: Worktree) -> str:
