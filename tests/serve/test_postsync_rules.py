@@ -13,8 +13,9 @@ from gitloop.errors import SpecError
 from gitloop.gitops.status import AppStatus, OperationSummary
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.sync import SyncStatus
+from gitloop.pipeline.records import interrupted_doc
 from gitloop.ports import StoredObject
-from gitloop.service.interrupted import interrupted_doc, runner_alive, runner_id
+from gitloop.service.interrupted import runner_alive, runner_id
 from gitloop.service.server.postsync import (
     PostSyncPipeline,
     Synced,

@@ -12,9 +12,10 @@ import pytest
 from serve_fakes import TESTDATA
 
 from gitloop.lineage import Lineage
+from gitloop.pipeline.records import QUEUED_LABEL
 from gitloop.ports import Store
 from gitloop.service.server import Conflict
-from gitloop.service.server.ci import QUEUED_LABEL, PipelinesLauncher, RunPool
+from gitloop.service.server.ci import PipelinesLauncher, RunPool
 
 SLOW_PIPELINE = """\
 apiVersion: tekton.dev/v1

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from gitloop.pipeline.records import ACTIVE_LABEL
 from gitloop.ports import Store
 from gitloop.service.interrupted import (
-    ACTIVE_LABEL,
     interrupt_orphans,
     interrupt_run,
     runner_id,

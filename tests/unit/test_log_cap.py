@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from gitloop.model.sizes import format_size, parse_size
-from gitloop.service.log_cap import StepLogCap
-from gitloop.service.store_writer import StoreWriter
+from gitloop.pipeline.log_cap import StepLogCap
+from gitloop.pipeline.store_writer import StoreWriter
 from gitloop.store import MemoryStore
 
 CASES: list[dict[str, Any]] = yaml.safe_load(

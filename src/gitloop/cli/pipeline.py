@@ -46,7 +46,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, text: str | None) ->
 
 def _log_limit(text: str | None) -> int:
     from gitloop.model.sizes import parse_size
-    from gitloop.service.log_cap import DEFAULT_LOG_LIMIT
+    from gitloop.pipeline.log_cap import DEFAULT_LOG_LIMIT
 
     if text is None:
         return DEFAULT_LOG_LIMIT

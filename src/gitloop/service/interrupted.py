@@ -1,4 +1,5 @@
-"""Runs whose runner stopped before their end: who runs a run, and the one rule for ending such a run.
+"""Runs whose runner stopped before their end: who runs a run (this process, this machine), and when
+the rule for ending such a run (``gitloop.pipeline.records.end_interrupted``) is applied.
 
 Every PipelineRun and TaskRun record carries, while it has not finished, the labels
 ``gitloop.dev/active: "true"``, ``gitloop.dev/runner-host`` (this machine's name) and
@@ -10,7 +11,7 @@ deployment) behind the user's back is worse than saying plainly that the run did
 recorded stays: the run's status up to then (its TaskRuns, results, step states; a step still running
 is marked ``Interrupted``), its logs and its lineage.
 
-This happens in one of two ways, with the same record (``end_interrupted``):
+This happens in one of two ways, with the same record (``records.end_interrupted``):
 
 - the runner stops the run itself: ``gitloop pipeline run`` on SIGHUP (its terminal closed) or
   SIGTERM, ``gitloop serve`` when its ``shutdownGracePeriod`` is over; the steps are stopped first;
@@ -36,20 +37,22 @@ from gitloop.executors.processes import start_time
 from gitloop.executors.watcher import kill_leftovers
 from gitloop.lineage import Lineage
 from gitloop.localinfra.paths import state_dir
+from gitloop.pipeline.records import (
+    ACTIVE_LABEL,
+    INTERRUPTED,
+    PARENT_LABEL,
+    PIPELINE_RUN,
+    RUNNER_HOST_LABEL,
+    RUNNER_LABEL,
+    TASK_RUN,
+    end_interrupted,
+    interrupted_manifest,
+    interrupted_message,
+)
 from gitloop.pipeline.state import Condition
-from gitloop.ports import Store, StoredObject
+from gitloop.ports import Store
 
 log = logging.getLogger(__name__)
-
-PIPELINE_RUN = "PipelineRun"
-TASK_RUN = "TaskRun"
-ACTIVE_LABEL = "gitloop.dev/active"
-"""On the store records of runs that have not finished (``"true"``)."""
-RUNNER_LABEL = "gitloop.dev/runner"
-RUNNER_HOST_LABEL = "gitloop.dev/runner-host"
-REASON_LABEL = "gitloop.dev/reason"
-PARENT_LABEL = "tekton.dev/pipelineRun"
-INTERRUPTED = "Interrupted"
 
 
 def host_name() -> str:
@@ -85,84 +88,6 @@ def runner_alive(runner: str) -> bool:
     return True
 
 
-def message(cause: str, kind: str) -> str:
-    """The ``Interrupted`` condition's message: ``cause`` (what stopped the runner) and what it means."""
-    return (
-        f"{cause} while this {kind} was running; it was not resumed. "
-        "Its status and logs up to then are kept; run it again to finish the work."
-    )
-
-
-def _timestamp(value: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
-
-
-def interrupted_doc(record: StoredObject, text: str, now: float) -> dict[str, object]:
-    """The record of a run ended as ``Interrupted``: its manifest's ``Succeeded`` condition False with
-    ``text`` as message, its completion time, a step still running terminated, and the engine state
-    marked done; everything else as it was."""
-    doc: dict[str, Any] = dict(record.doc)
-    found = doc.get("manifest")
-    manifest: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
-    status: dict[str, Any] = dict(manifest.get("status") or {})
-    condition = {
-        "type": "Succeeded",
-        "status": "False",
-        "reason": INTERRUPTED,
-        "message": text,
-        "lastTransitionTime": _timestamp(now),
-    }
-    others = [
-        c for c in status.get("conditions") or () if isinstance(c, dict) and c.get("type") != "Succeeded"
-    ]
-    status["conditions"] = [condition, *others]
-    status["completionTime"] = _timestamp(now)
-    for step in status.get("steps") or ():
-        if isinstance(step, dict) and "running" in step:
-            running = step.pop("running") or {}
-            step["terminated"] = {
-                "exitCode": 1,
-                "reason": INTERRUPTED,
-                "startedAt": running.get("startedAt"),
-                "finishedAt": _timestamp(now),
-            }
-    manifest["status"] = status
-    doc["manifest"] = manifest
-    state = doc.get("state")
-    if isinstance(state, dict):
-        state = dict(state)
-        state["condition"] = {"status": "False", "reason": INTERRUPTED, "message": text, "time": now}
-        state["completion_time"] = now
-        if "done" in state:
-            state["done"] = True
-        if "phase" in state:
-            state["phase"] = "Done"
-        doc["state"] = state
-    doc["interrupted"] = {"at": now, "runner": record.labels.get(RUNNER_LABEL, "")}
-    return doc
-
-
-def _end(store: Store, record: StoredObject, cause: str, now: float) -> dict[str, object]:
-    doc = interrupted_doc(record, message(cause, record.kind), now)
-    labels = {k: v for k, v in record.labels.items() if k != ACTIVE_LABEL}
-    labels[REASON_LABEL] = INTERRUPTED
-    store.put(record.kind, record.name, doc, labels=labels)
-    return doc
-
-
-def end_interrupted(store: Store, kind: str, name: str, cause: str, now: float) -> dict[str, Any] | None:
-    """End the run ``name`` and its unfinished TaskRuns as ``Interrupted`` because of ``cause`` (what
-    stopped the runner); the run's manifest, ``None`` when it has no record or had finished already."""
-    record = store.get(kind, name)
-    if record is None or record.labels.get(ACTIVE_LABEL) != "true":
-        return None
-    if kind == PIPELINE_RUN:
-        for child in store.query(TASK_RUN, labels={PARENT_LABEL: name, ACTIVE_LABEL: "true"}):
-            _end(store, child, cause, now)
-    manifest = _end(store, record, cause, now).get("manifest")
-    return manifest if isinstance(manifest, dict) else {}
-
-
 def interrupt_run(
     open_store: Callable[[], Store],
     kind: str,
@@ -184,11 +109,9 @@ def interrupt_run(
             store.close()
     except Exception as exc:  # the run has ended either way; say why the store does not show it
         report(f"store: the run could not be recorded as {INTERRUPTED}: {exc}")
-    text = message(cause, kind)
     if manifest is None:
-        found = interrupted_doc(StoredObject(kind, name, {"manifest": shown}, {}, now, now), text, now)
-        manifest = found["manifest"] if isinstance(found["manifest"], dict) else shown
-    return manifest, Condition("False", INTERRUPTED, text, now)
+        manifest = interrupted_manifest(kind, name, shown, cause, now)
+    return manifest, Condition("False", INTERRUPTED, interrupted_message(cause, kind), now)
 
 
 def interrupt_orphans(

@@ -28,27 +28,26 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from gitloop.errors import UsageError
 from gitloop.localinfra.paths import state_dir
 from gitloop.pipeline.driver import DriverSettings, Interruption, drive_pipeline_run, drive_task_run
+from gitloop.pipeline.log_cap import DEFAULT_LOG_LIMIT
 from gitloop.pipeline.plan import (
     PipelineRunPlan,
     RunValidationError,
     build_plan,
     build_task_run_plan,
 )
-from gitloop.pipeline.state import Condition, PipelineRunState, TaskRunState, to_json
+from gitloop.pipeline.records import PIPELINE_RUN, TASK_RUN, RunRecorder, RunView, failed_to_prepare
+from gitloop.pipeline.state import Condition
 from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
+from gitloop.pipeline.store_writer import StoreWriter
 from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.pipeline.volumes import HOST_PATH
 from gitloop.ports import StepExecutor, Store
-from gitloop.service.interrupted import ACTIVE_LABEL as ACTIVE_LABEL
-from gitloop.service.interrupted import PIPELINE_RUN as PIPELINE_RUN
-from gitloop.service.interrupted import TASK_RUN as TASK_RUN
 from gitloop.service.interrupted import interrupt_orphans, interrupt_run, runner_labels
-from gitloop.service.log_cap import DEFAULT_LOG_LIMIT
 from gitloop.service.pipeline_inputs import (
     KeptSource,
     load_inputs,
@@ -58,7 +57,6 @@ from gitloop.service.pipeline_inputs import (
     task_run_for,
 )
 from gitloop.service.run_signals import ProcessSignals
-from gitloop.service.store_writer import StoreWriter
 from gitloop.spec.redact import redact_strings
 from gitloop.spec.tekton import WorkspaceBinding
 
@@ -69,16 +67,6 @@ def default_parallelism() -> int:
     """TaskRuns running at once by default: ``max(8, 2 * CPUs)``. Local steps mostly wait on I/O or
     on child processes, and Tekton on a cluster starts every ready TaskRun at once."""
     return max(8, 2 * (os.cpu_count() or 1))
-
-
-class RunView(Protocol):
-    """The terminal side of a run."""
-
-    def log(self, source: str, line: str) -> None: ...
-
-    def changed(self, state: PipelineRunState | TaskRunState) -> None: ...
-
-    def notice(self, message: str) -> None: ...
 
 
 @dataclass
@@ -196,16 +184,9 @@ def _record_failure(
     request: RunRequest, kind: str, name: str, error: RunValidationError, writer: StoreWriter | None
 ) -> None:
     """Keep a run that failed validation in the store, as Tekton keeps the failed object."""
-    condition = Condition("False", error.reason, error.detail, time.time())
-    if kind == PIPELINE_RUN:
-        state: Any = PipelineRunState(name, "", condition=condition, done=True)
-        doc: dict[str, object] = {"manifest": pipeline_run_manifest(state), "state": to_json(state)}
-    else:
-        state = TaskRunState(name, "", condition=condition, phase="Done")
-        doc = {"manifest": task_run_manifest(state), "state": to_json(state)}
     own = writer is None
     writer = writer or start_writer(request)
-    writer.put(kind, name, doc, {"gitloop.dev/reason": error.reason})
+    failed_to_prepare(writer, kind, name, error.reason, error.detail, time.time())
     if own:
         writer.close()
 
@@ -326,86 +307,23 @@ def make_executor(name: str, run_dir: Path) -> StepExecutor:
     raise UsageError(f"unknown executor {name!r}: use local or podman")
 
 
-class _Hooks:
-    """Persists every change through the store writer and shows it in the view."""
-
-    def __init__(self, prepared: PreparedRun, writer: StoreWriter, view: RunView) -> None:
-        self.prepared = prepared
-        self.writer = writer
-        self.view = view
-        self.namespace = (prepared.pipeline or prepared.task or _never()).namespace
-        self.log_run = prepared.name
-        self.request = prepared.request_doc()
-        self.log_sources: dict[str, set[str]] = {}  # TaskRun -> its sources with a log open
-        self.runner = runner_labels()
-
-    def log(self, task_run: TaskRunState, source: str, line: str) -> None:
-        line = self.prepared.mask(line)
-        self.log_sources.setdefault(task_run.name, set()).add(source)
-        self.writer.log(self.log_run, source, line)
-        self.view.log(source, line)
-
-    def _labels(self, labels: dict[str, str], done: bool) -> dict[str, str]:
-        labels.update(self.runner)
-        labels.update(self.prepared.request.labels)
-        if not done:
-            labels[ACTIVE_LABEL] = "true"
-        return labels
-
-    def task_run_changed(self, state: TaskRunState) -> None:
-        pipeline_run = self.prepared.name if self.prepared.kind == PIPELINE_RUN else ""
-        labels = {"tekton.dev/task": state.task, "gitloop.dev/reason": state.condition.reason}
-        self._labels(labels, state.condition.done)
-        if pipeline_run:
-            labels.update(
-                {"tekton.dev/pipelineRun": pipeline_run, "tekton.dev/pipelineTask": state.pipeline_task}
-            )
-        self._end_logs(state)
-        manifest = task_run_manifest(state, namespace=self.namespace, pipeline_run=pipeline_run)
-        doc: dict[str, object] = {"manifest": manifest, "state": to_json(state)}
-        if not pipeline_run:
-            doc["request"] = self.request
-        self.writer.put(TASK_RUN, state.name, redact_strings(doc), labels)
-        self.view.changed(state)
-
-    def _end_logs(self, state: TaskRunState) -> None:
-        """Close the logs of the TaskRun's steps that ended (all its sources once it is done), so the
-        writer stores each one's truncation marker and a retry starts a fresh budget."""
-        sources = self.log_sources.get(state.name)
-        if not sources:
-            return
-        ended = {s.container.removeprefix("step-") for s in state.steps if s.phase == "terminated"}
-        for source in [s for s in sources if state.condition.done or s.rsplit("/", 1)[-1] in ended]:
-            self.writer.end_log(self.log_run, source)
-            sources.discard(source)
-
-    def pipeline_run_changed(self, state: PipelineRunState) -> None:
-        plan = self.prepared.pipeline or _never()
-        manifest = pipeline_run_manifest(state, params=plan.params, labels=self.prepared.labels)
-        if self.prepared.annotations:
-            manifest["metadata"]["annotations"] = dict(self.prepared.annotations)
-        doc: dict[str, object] = {
-            "manifest": manifest,
-            "state": to_json(replace(state, children={})),
-            "executor": self.prepared.request.executor,
-            "request": self.request,
-        }
-        labels = {
-            **self.prepared.labels,
-            "tekton.dev/pipeline": state.pipeline,
-            "gitloop.dev/reason": state.condition.reason,
-        }
-        self.writer.put(
-            PIPELINE_RUN, state.name, redact_strings(doc), self._labels(labels, state.condition.done)
-        )
-        self.view.changed(state)
-
-    def notice(self, message: str) -> None:
-        self.view.notice(message)
-
-
-def _never() -> Any:
-    raise AssertionError("a prepared run has a plan")
+def _recorder(prepared: PreparedRun, writer: StoreWriter, view: RunView) -> RunRecorder:
+    plan = prepared.pipeline or prepared.task
+    assert plan is not None, "a prepared run has a plan"
+    return RunRecorder(
+        writer,
+        view,
+        kind=prepared.kind,
+        name=prepared.name,
+        namespace=plan.namespace,
+        request=prepared.request_doc(),
+        executor=prepared.request.executor,
+        params=prepared.pipeline.params if prepared.pipeline is not None else None,
+        labels=prepared.labels,
+        annotations=prepared.annotations,
+        extra={**runner_labels(), **prepared.request.labels},
+        mask=prepared.mask,
+    )
 
 
 def execute(
@@ -425,10 +343,9 @@ def execute(
     except BaseException:
         writer.close()
         raise
-    hooks = _Hooks(prepared, writer, view)
     settings = DriverSettings(
         executor,
-        hooks,
+        _recorder(prepared, writer, view),
         max_parallel=request.max_parallel or default_parallelism(),
         signals=ProcessSignals() if handle_signals else None,
         interruption=interruption or Interruption(),

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Iterator
 
 from gitloop.errors import UsageError
+from gitloop.pipeline.records import PIPELINE_RUN, TASK_RUN
 from gitloop.ports import LogLine, Store
-from gitloop.service.interrupted import PIPELINE_RUN, TASK_RUN, interrupt_orphans
+from gitloop.service.interrupted import interrupt_orphans
 
 FOLLOW_POLL = 0.5
 """Seconds between two looks at the store while following."""

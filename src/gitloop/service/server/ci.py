@@ -28,6 +28,13 @@ from gitloop.errors import GitloopError, UsageError
 from gitloop.lineage import Lineage
 from gitloop.pipeline import reasons as R
 from gitloop.pipeline.driver import Interruption
+from gitloop.pipeline.records import (
+    LISTENER_LABEL,
+    QUEUED_LABEL,
+    is_pending,
+    record_not_started,
+    record_pending,
+)
 from gitloop.pipeline.state import PipelineRunState, TaskRunState
 from gitloop.ports import Store
 from gitloop.service import pipelines
@@ -35,32 +42,8 @@ from gitloop.service.server.engines import LAUNCHABLE_KINDS, Conflict
 
 log = logging.getLogger(__name__)
 
-QUEUED_LABEL = "gitloop.dev/queued"
-LISTENER_LABEL = "gitloop.dev/listener"
-REASON_LABEL = "gitloop.dev/reason"
-PENDING = "Pending"
 INTERRUPT_WAIT = 30.0
 """Seconds a shutdown waits for interrupted runs to stop their steps and record their end."""
-
-
-def _timestamp(value: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
-
-
-def _manifest(resource: dict[str, Any], status: str, reason: str, message: str, now: float) -> dict[str, Any]:
-    """``resource`` with a Tekton ``Succeeded`` condition."""
-    condition = {
-        "type": "Succeeded",
-        "status": status,
-        "reason": reason,
-        "message": message,
-        "lastTransitionTime": _timestamp(now),
-    }
-    out = {k: v for k, v in resource.items() if k != "status"}
-    out["status"] = {"conditions": [condition]}
-    if status != "Unknown":
-        out["status"]["completionTime"] = _timestamp(now)
-    return out
 
 
 class _QuietView:
@@ -225,33 +208,24 @@ class PipelinesLauncher:
     # -- the work --------------------------------------------------------------------------------
 
     def _queue(self, resource: dict[str, Any], event_id: str) -> None:
-        kind = str(resource["kind"])
-        name = str(resource["metadata"]["name"])
-        manifest = _manifest(resource, "Unknown", PENDING, "queued by gitloop serve", self._clock())
-        labels = {QUEUED_LABEL: "true", LISTENER_LABEL: self.listener, REASON_LABEL: PENDING}
-        doc: dict[str, object] = {"manifest": manifest, "resource": resource, "eventId": event_id}
-        self._store.put(kind, name, doc, labels=labels)
+        record_pending(self._store, resource, event_id=event_id, listener=self.listener, now=self._clock())
         try:
             self._pool.submit(_Job(self, resource))
         except GitloopError:
-            self._store.delete(kind, name)
+            self._store.delete(str(resource["kind"]), str(resource["metadata"]["name"]))
             raise
 
-    def _still_pending(self, kind: str, name: str) -> bool:
-        found = self._store.get(kind, name)
-        return found is not None and found.labels.get(QUEUED_LABEL) == "true"
-
     def _fail(self, resource: dict[str, Any], reason: str, message: str) -> None:
-        kind, name = str(resource["kind"]), str(resource["metadata"]["name"])
-        manifest = _manifest(resource, "False", reason, message, self._clock())
-        labels = {LISTENER_LABEL: self.listener, REASON_LABEL: reason}
-        self._store.put(kind, name, {"manifest": manifest, "resource": resource}, labels=labels)
-        self._lineage.record_run_finished(name, manifest, finished=self._clock())
+        now = self._clock()
+        manifest = record_not_started(
+            self._store, resource, listener=self.listener, reason=reason, message=message, now=now
+        )
+        self._lineage.record_run_finished(str(resource["metadata"]["name"]), manifest, finished=now)
 
     def run(self, resource: dict[str, Any], interruption: Interruption | None = None) -> None:
         """Prepare and execute one run (in a worker thread), to its end or to ``interruption``."""
         kind, name = str(resource["kind"]), str(resource["metadata"]["name"])
-        if not self._still_pending(kind, name):
+        if not is_pending(self._store, kind, name):
             return  # started (and recorded) by another process already
         self._lineage.record_run_started(name, time_started=self._clock())
         self._work_dir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +247,7 @@ class PipelinesLauncher:
                     else pipelines.prepare_task_run(request)
                 )
             except GitloopError as exc:
-                if self._still_pending(kind, name):  # the engine did not record why
+                if is_pending(self._store, kind, name):  # the engine did not record why
                     reason = R.PR_COULDNT_GET_PIPELINE if kind == "PipelineRun" else R.TR_VALIDATION_FAILED
                     self._fail(resource, reason, str(exc))
                 else:

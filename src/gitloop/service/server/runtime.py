@@ -24,6 +24,7 @@ from typing import Any
 
 from gitloop.errors import GitloopError, UsageError
 from gitloop.lineage import Lineage, Trace
+from gitloop.pipeline.records import PIPELINE_RUN
 from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
 from gitloop.service.server.deliveries import StoreDeliveryLog
@@ -198,7 +199,7 @@ class Server:
 
     # -- PipelineRuns -----------------------------------------------------------------------------
 
-    def runs(self, *, kind: str = pipelines.PIPELINE_RUN, limit: int | None = None) -> dict[str, Any]:
+    def runs(self, *, kind: str = PIPELINE_RUN, limit: int | None = None) -> dict[str, Any]:
         items = [run.manifest for run in pipelines.list_runs(self.store, kind=kind, limit=limit)]
         return {"apiVersion": "tekton.dev/v1", "kind": f"{kind}List", "items": items}
 

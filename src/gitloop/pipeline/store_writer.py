@@ -6,7 +6,7 @@ driver does not delay the start of a run). ``flush`` waits until everything queu
 written; ``close`` flushes and closes the store. A write that fails is reported once through
 ``on_error`` and the writer keeps going: losing status must not stop a run.
 
-Each step's lines pass its ``StepLogCap`` (``log_cap``) before they are queued, so a step printing
+Each step's lines pass its ``StepLogCap`` (``gitloop.pipeline.log_cap``) before they are queued, so a step printing
 without end costs neither the store nor this queue more than the cap; ``end_log`` (the step ended)
 queues the step's truncation marker, and ``close`` ends every step still open.
 """
@@ -18,8 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from gitloop.pipeline.log_cap import DEFAULT_LOG_LIMIT, StepLogCap
 from gitloop.ports import Store
-from gitloop.service.log_cap import DEFAULT_LOG_LIMIT, StepLogCap
 
 _Key = tuple[str, str]
 
@@ -49,7 +49,9 @@ class StoreWriter:
         self._thread = threading.Thread(target=self._run, name="gitloop-store-writer", daemon=True)
         self._thread.start()
 
-    def put(self, kind: str, name: str, doc: dict[str, object], labels: dict[str, str] | None = None) -> None:
+    def put(
+        self, kind: str, name: str, doc: dict[str, object], *, labels: dict[str, str] | None = None
+    ) -> None:
         with self._cond:
             key = (kind, name)
             if key not in self._records:
