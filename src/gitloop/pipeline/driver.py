@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from gitloop.errors import GitloopError
 from gitloop.pipeline import pipelinerun, taskrun
@@ -51,9 +51,12 @@ from gitloop.pipeline.actions import (
     TaskRunObservation,
 )
 from gitloop.pipeline.plan import PipelineRunPlan
-from gitloop.pipeline.state import PipelineRunState, TaskRunState
+from gitloop.pipeline.prepare import PreparedRun
+from gitloop.pipeline.state import Condition, PipelineRunState, TaskRunState
+from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
 from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.ports import StepExecutor, StepOutcome
+from gitloop.spec.redact import redact_strings
 
 
 class RunHooks(Protocol):
@@ -365,3 +368,18 @@ async def drive_task_run(plan: TaskRunPlan, settings: DriverSettings, *, cancel:
             if not settings.interruption.cause or not running.cancelled():
                 raise
             return worker.state
+
+
+async def drive(prepared: PreparedRun, settings: DriverSettings) -> tuple[dict[str, Any], Condition]:
+    """Run a prepared run to its end (or its interruption), then close the executor (what is still
+    open released, its watcher stopped); the run's last Tekton-shaped manifest (redacted) and condition."""
+    try:
+        if prepared.pipeline is not None:
+            plan = prepared.pipeline
+            state = await drive_pipeline_run(plan, settings, cancel=prepared.cancel)
+            return redact_strings(pipeline_run_manifest(state, params=plan.params)), state.condition
+        assert prepared.task is not None, "a prepared run has a plan"
+        task = await drive_task_run(prepared.task, settings, cancel=prepared.cancel)
+        return redact_strings(task_run_manifest(task, namespace=prepared.task.namespace)), task.condition
+    finally:
+        await settings.executor.close()

@@ -23,10 +23,13 @@ Records are written through the ``Store`` port, or through anything with its ``p
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
+from gitloop.errors import UsageError
+from gitloop.pipeline.inputs import KeptSource
 from gitloop.pipeline.state import Condition, PipelineRunState, TaskRunState, to_json
 from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
 from gitloop.ports import Store, StoredObject
@@ -118,6 +121,41 @@ def failed_to_prepare(sink: RecordSink, kind: str, name: str, reason: str, detai
         state = TaskRunState(name, "", condition=condition, phase="Done")
         doc = {"manifest": task_run_manifest(state), "state": to_json(state)}
     sink.put(kind, name, doc, labels={REASON_LABEL: reason})
+
+
+MAX_KEPT_SOURCE = 1 << 20
+"""Input YAML kept with a run, in characters; beyond it only the paths are kept."""
+
+
+def request_doc(
+    *,
+    name: str | None,
+    params: Sequence[str],
+    workspaces: Sequence[str],
+    executor: str,
+    timeout: float | None,
+    catalog_dirs: Sequence[Path],
+    sources: Sequence[KeptSource],
+) -> dict[str, object]:
+    """What was asked, and the YAML it was asked of, kept with the run to show what ran: flags and
+    the input files' objects (up to ``MAX_KEPT_SOURCE`` characters) with every Secret's values
+    redacted (``gitloop.spec.redact``). Nothing reads them back to run: a queued run is started again
+    from its own resource and the server's files, and a run that was running when its process died
+    ends ``Interrupted``; running it again needs the real Secrets again."""
+    kept: list[dict[str, str]] = []
+    total = 0
+    for source in sources:
+        total += len(source.text)
+        kept.append({"path": source.path, "text": source.text if total <= MAX_KEPT_SOURCE else ""})
+    return {
+        "name": name or "",
+        "params": list(params),
+        "workspaces": list(workspaces),
+        "executor": executor,
+        "timeout": timeout,
+        "catalogDirs": [str(d) for d in catalog_dirs],
+        "sources": kept,
+    }
 
 
 class RunView(Protocol):
@@ -316,3 +354,37 @@ def end_interrupted(store: Store, kind: str, name: str, cause: str, now: float) 
             _end(store, child, cause, now)
     manifest = _end(store, record, cause, now).get("manifest")
     return manifest if isinstance(manifest, dict) else {}
+
+
+# -- reading back ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run kept in the store."""
+
+    name: str
+    manifest: dict[str, Any]
+    created: float
+
+
+def _stored(record: StoredObject) -> StoredRun:
+    manifest = record.doc.get("manifest")
+    return StoredRun(record.name, manifest if isinstance(manifest, dict) else {}, record.created)
+
+
+def read_runs(store: Store, *, kind: str = PIPELINE_RUN, limit: int | None = None) -> list[StoredRun]:
+    """The runs of ``kind``, newest first."""
+    return [_stored(o) for o in store.query(kind, limit=limit)]
+
+
+def read_run(store: Store, name: str) -> tuple[StoredRun, list[StoredRun]]:
+    """A PipelineRun (or standalone TaskRun) and its TaskRuns; ``UsageError`` if unknown."""
+    found = store.get(PIPELINE_RUN, name)
+    if found is not None:
+        children = sorted(store.query(TASK_RUN, labels={PARENT_LABEL: name}), key=lambda c: c.created)
+        return _stored(found), [_stored(c) for c in children]
+    task = store.get(TASK_RUN, name)
+    if task is not None:
+        return _stored(task), []
+    raise UsageError(f"no run named {name!r} in the store")

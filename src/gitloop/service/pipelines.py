@@ -1,20 +1,14 @@
-"""Running Tekton PipelineRuns and TaskRuns on this machine, and reading back the runs kept in the store.
+"""Running Tekton PipelineRuns and TaskRuns on this machine, and reading back the runs kept in the
+store: the wiring of the CI engine (``gitloop.pipeline``) to the store, the executors, the git
+resolver's mirrors, the state directory and this process's signals.
 
-``prepare_pipeline_run``/``prepare_task_run`` load the files, pick or build the run, resolve its
-Tasks and check everything (a ``SpecError``/``UsageError`` here means nothing ran). ``execute`` runs
-the prepared run with the chosen executor, persisting every change to the store (through
-``StoreWriter``) and handing log lines and changes to a ``RunView`` (the terminal).
-
-Directories: a run works in ``<state dir>/runs/<run>/`` (sandboxes, ``volumeClaimTemplate``
-workspaces), removed at the end; a ``persistentVolumeClaim`` workspace is the directory
-``<state dir>/volumes/<claimName>``, kept across runs like a claim; ``-w name=DIR`` binds DIR itself.
-Store records: kind ``PipelineRun`` (``manifest``: the Tekton-shaped object with ``status``;
-``state``: the resumable engine state without its TaskRuns) and kind ``TaskRun`` (one per TaskRun,
-labelled ``tekton.dev/pipelineRun``); logs are kept per run, by source ``task/step``. Records of a run
-not finished yet carry the label ``gitloop.dev/active: "true"``, and every record the labels naming
-the process running it (``gitloop.dev/runner``) and the request's own ``labels``. A run whose runner
-stopped before its end is ended ``Interrupted`` (``interrupted``): by the runner itself on SIGHUP,
-SIGTERM or a server's shutdown, else by ``list_runs``/``get_run`` once they find the runner gone.
+``prepare_pipeline_run``/``prepare_task_run`` check a run before anything runs (``pipeline.prepare``;
+one that fails validation is recorded Failed). ``execute`` drives it (``pipeline.driver``) with the
+chosen executor, every change recorded through a ``StoreWriter`` (``pipeline.records``, which says
+what the records hold) and shown in a ``RunView`` (the terminal). Runs work under ``<state dir>``
+(``pipeline.prepare`` says where). A run whose runner stopped before its end is ended ``Interrupted``
+(``interrupted``): by the runner itself on SIGHUP, SIGTERM or a server's shutdown, else by
+``list_runs``/``get_run`` once they find the runner gone.
 """
 
 from __future__ import annotations
@@ -24,43 +18,33 @@ import os
 import shutil
 import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from gitloop.errors import UsageError
-from gitloop.localinfra.paths import state_dir
-from gitloop.pipeline.driver import DriverSettings, Interruption, drive_pipeline_run, drive_task_run
+from gitloop.localinfra.paths import cache_dir, state_dir
+from gitloop.pipeline import prepare
+from gitloop.pipeline.driver import DriverSettings, Interruption, drive
 from gitloop.pipeline.log_cap import DEFAULT_LOG_LIMIT
-from gitloop.pipeline.plan import (
-    PipelineRunPlan,
-    RunValidationError,
-    build_plan,
-    build_task_run_plan,
+from gitloop.pipeline.plan import RunValidationError
+from gitloop.pipeline.records import (
+    PIPELINE_RUN,
+    RunRecorder,
+    RunView,
+    StoredRun,
+    failed_to_prepare,
+    read_run,
+    read_runs,
+    request_doc,
 )
-from gitloop.pipeline.records import PIPELINE_RUN, TASK_RUN, RunRecorder, RunView, failed_to_prepare
+from gitloop.pipeline.resolution import GitFiles
 from gitloop.pipeline.state import Condition
-from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
 from gitloop.pipeline.store_writer import StoreWriter
-from gitloop.pipeline.taskrun import TaskRunPlan
-from gitloop.pipeline.volumes import HOST_PATH
 from gitloop.ports import StepExecutor, Store
 from gitloop.service.interrupted import interrupt_orphans, interrupt_run, runner_labels
-from gitloop.service.pipeline_inputs import (
-    KeptSource,
-    load_inputs,
-    pipeline_run_for,
-    resolve_pipeline_tasks,
-    run_name,
-    task_run_for,
-)
 from gitloop.service.run_signals import ProcessSignals
-from gitloop.spec.redact import redact_strings
-from gitloop.spec.tekton import WorkspaceBinding
-
-_T = TypeVar("_T")
 
 
 def default_parallelism() -> int:
@@ -71,7 +55,7 @@ def default_parallelism() -> int:
 
 @dataclass
 class RunRequest:
-    """What ``gitloop pipeline run`` / ``gitloop task run`` were asked."""
+    """What ``gitloop pipeline run`` / ``gitloop task run`` (or a server's launcher) were asked."""
 
     files: Sequence[Path]
     name: str | None = None
@@ -86,54 +70,36 @@ class RunRequest:
     labels: Mapping[str, str] = field(default_factory=dict)
     """Added to the labels of the run's store records."""
     log_limit: int = DEFAULT_LOG_LIMIT
-    """Bytes of log text the store keeps per step (0: no limit), see ``log_cap``."""
+    """Bytes of log text the store keeps per step (0: no limit), see ``pipeline.log_cap``."""
+    resources: Sequence[Mapping[str, Any]] = ()
+    """Runs (or other objects) in memory, read after ``files``: a server's rendered PipelineRun."""
+
+    def ask(self) -> prepare.Ask:
+        return prepare.Ask(
+            self.files,
+            self.name,
+            self.params,
+            self.workspaces,
+            self.catalog_dirs,
+            self.timeout,
+            self.resources,
+        )
 
 
 @dataclass
 class PreparedRun:
-    """A checked run, ready to execute."""
+    """A checked run and what was asked of it, ready to execute."""
 
-    kind: str
-    name: str
-    run_dir: Path
     request: RunRequest
-    pipeline: PipelineRunPlan | None = None
-    task: TaskRunPlan | None = None
-    cancel: str = ""
-    cleanup: list[Path] = field(default_factory=list)
-    labels: Mapping[str, str] = field(default_factory=dict)
-    """The run's own ``metadata.labels`` (kept on its manifest and its store record)."""
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    sources: Sequence[KeptSource] = ()
-    """The input files as they may be stored: Secrets redacted."""
-    mask: Callable[[str], str] = str
-    """Blanks the values of the input's Secrets out of step output."""
+    run: prepare.PreparedRun
 
-    def request_doc(self) -> dict[str, object]:
-        """What was asked, and the YAML it was asked of, kept with the run to show what ran: flags
-        and the ``-f`` files' objects (up to ``MAX_KEPT_SOURCE`` bytes) with every Secret's values
-        redacted (``gitloop.spec.redact``). Nothing reads them back to run: a queued run is started
-        again from its own resource and the server's files, and a run that was running when its
-        process died ends ``Interrupted``; running it again needs the real Secrets again."""
-        sources: list[dict[str, str]] = []
-        total = 0
-        for source in self.sources:
-            total += len(source.text)
-            sources.append({"path": source.path, "text": source.text if total <= MAX_KEPT_SOURCE else ""})
-        r = self.request
-        return {
-            "name": r.name or "",
-            "params": list(r.params),
-            "workspaces": list(r.workspaces),
-            "executor": r.executor,
-            "timeout": r.timeout,
-            "catalogDirs": [str(d) for d in r.catalog_dirs],
-            "sources": sources,
-        }
+    @property
+    def kind(self) -> str:
+        return self.run.kind
 
-
-MAX_KEPT_SOURCE = 1 << 20
-"""Input YAML kept with a run, in characters; beyond it only the paths are kept."""
+    @property
+    def name(self) -> str:
+        return self.run.name
 
 
 @dataclass
@@ -148,125 +114,43 @@ class RunResult:
         return self.condition.succeeded
 
 
-def _host_dirs(
-    bindings: Sequence[WorkspaceBinding], run_dir: Path, root: Path
-) -> tuple[dict[str, str], list[Path]]:
-    dirs: dict[str, str] = {}
-    cleanup: list[Path] = []
-    for binding in bindings:
-        if binding.kind == HOST_PATH:
-            dirs[binding.name] = str(binding.source["path"])
-        elif binding.kind == "persistentVolumeClaim":
-            dirs[binding.name] = str(_below(root / "volumes", binding.claim_name, binding.name))
-        elif binding.kind == "volumeClaimTemplate":
-            path = _below(run_dir / "workspaces", binding.name, binding.name)
-            dirs[binding.name] = str(path)
-            cleanup.append(path)
-    return dirs, cleanup
-
-
-def _below(parent: Path, name: str, workspace: str) -> Path:
-    """``parent/name``, refused unless it is a directory right below ``parent`` (the specs check the
-    names already; this keeps a name from anywhere else from leaving the state directory)."""
-    path = parent / name
-    if not name or "/" in name or name in (".", "..") or path.resolve().parent != parent.resolve():
-        raise UsageError(f"workspace {workspace!r}: {name!r} cannot name a directory under {parent}")
-    return path
-
-
 def start_writer(request: RunRequest, view: RunView | None = None) -> StoreWriter:
     """The store writer of a run, started early so opening the store overlaps loading the files."""
     report = (lambda exc: view.notice(f"store: {exc}")) if view is not None else None
     return StoreWriter(store_opener(request.database_url), on_error=report, log_limit=request.log_limit)
 
 
-def _record_failure(
-    request: RunRequest, kind: str, name: str, error: RunValidationError, writer: StoreWriter | None
-) -> None:
-    """Keep a run that failed validation in the store, as Tekton keeps the failed object."""
-    own = writer is None
-    writer = writer or start_writer(request)
-    failed_to_prepare(writer, kind, name, error.reason, error.detail, time.time())
-    if own:
-        writer.close()
+def _on_invalid(request: RunRequest, writer: StoreWriter | None) -> prepare.OnInvalid:
+    def record(kind: str, name: str, error: RunValidationError) -> None:
+        own = writer or start_writer(request)
+        failed_to_prepare(own, kind, name, error.reason, error.detail, time.time())
+        if writer is None:
+            own.close()
+
+    return record
+
+
+def git_files() -> GitFiles:
+    """The git resolver's files: mirrors under ``<cache dir>/git``, shared with other readers."""
+    from gitloop.service.resolvers import MirrorFiles
+
+    return MirrorFiles.cached(cache_dir() / "git")
 
 
 def prepare_pipeline_run(request: RunRequest, writer: StoreWriter | None = None) -> PreparedRun:
     """Load, resolve and check a PipelineRun; raises before anything runs."""
-    inputs = load_inputs(request.files)
-    run, spec, pipeline_name, source = pipeline_run_for(
-        inputs, request.name, request.params, request.workspaces, request.catalog_dirs
+    run = prepare.prepare_pipeline_run(
+        request.ask(), root=state_dir(), git_files=git_files, on_invalid=_on_invalid(request, writer)
     )
-    tasks = resolve_pipeline_tasks(run, spec, pipeline_name, source, inputs, request.catalog_dirs)
-    name = run_name(run.meta, f"{pipeline_name}-run-")
-    root = state_dir()
-    run_dir = root / "runs" / name
-    host_dirs, cleanup = _host_dirs(run.workspaces, run_dir, root)
-    try:
-        plan = build_plan(
-            replace(run, meta=replace(run.meta, name=name)),
-            spec,
-            pipeline_name,
-            tasks,
-            objects=inputs.objects,
-            host_dirs=host_dirs,
-            uid=str(uuid.uuid4()),
-            name=name,
-            timeout=request.timeout,
-            pipeline_source=source,
-        )
-    except RunValidationError as exc:
-        _record_failure(request, PIPELINE_RUN, name, exc, writer)
-        raise
-    cancel = run.status if run.status in ("Cancelled", "CancelledRunFinally", "StoppedRunFinally") else ""
-    return PreparedRun(
-        PIPELINE_RUN,
-        name,
-        run_dir,
-        request,
-        pipeline=plan,
-        cancel=cancel,
-        cleanup=[run_dir, *cleanup],
-        labels=dict(run.meta.labels),
-        annotations=dict(run.meta.annotations),
-        sources=inputs.sources,
-        mask=inputs.secret_mask(),
-    )
+    return PreparedRun(request, run)
 
 
 def prepare_task_run(request: RunRequest, writer: StoreWriter | None = None) -> PreparedRun:
     """Load, resolve and check a TaskRun; raises before anything runs."""
-    inputs = load_inputs(request.files)
-    run, task = task_run_for(inputs, request.name, request.params, request.workspaces, request.catalog_dirs)
-    name = run_name(run.meta, f"{task.name}-run-")
-    root = state_dir()
-    run_dir = root / "runs" / name
-    host_dirs, _ = _host_dirs(run.workspaces, run_dir, root)
-    try:
-        plan = build_task_run_plan(
-            run,
-            task,
-            objects=inputs.objects,
-            host_dirs=host_dirs,
-            uid=str(uuid.uuid4()),
-            name=name,
-            timeout=request.timeout,
-        )
-    except RunValidationError as exc:
-        _record_failure(request, TASK_RUN, name, exc, writer)
-        raise
-    cancel = "TaskRunCancelled" if run.status == "TaskRunCancelled" else ""
-    return PreparedRun(
-        TASK_RUN,
-        name,
-        run_dir,
-        request,
-        task=plan,
-        cancel=cancel,
-        cleanup=[run_dir],
-        sources=inputs.sources,
-        mask=inputs.secret_mask(),
+    run = prepare.prepare_task_run(
+        request.ask(), root=state_dir(), git_files=git_files, on_invalid=_on_invalid(request, writer)
     )
+    return PreparedRun(request, run)
 
 
 def store_opener(database_url: str | None) -> Callable[[], Store]:
@@ -308,21 +192,29 @@ def make_executor(name: str, run_dir: Path) -> StepExecutor:
 
 
 def _recorder(prepared: PreparedRun, writer: StoreWriter, view: RunView) -> RunRecorder:
-    plan = prepared.pipeline or prepared.task
-    assert plan is not None, "a prepared run has a plan"
+    run, request = prepared.run, prepared.request
+    asked = request_doc(
+        name=request.name,
+        params=request.params,
+        workspaces=request.workspaces,
+        executor=request.executor,
+        timeout=request.timeout,
+        catalog_dirs=request.catalog_dirs,
+        sources=run.sources,
+    )
     return RunRecorder(
         writer,
         view,
-        kind=prepared.kind,
-        name=prepared.name,
-        namespace=plan.namespace,
-        request=prepared.request_doc(),
-        executor=prepared.request.executor,
-        params=prepared.pipeline.params if prepared.pipeline is not None else None,
-        labels=prepared.labels,
-        annotations=prepared.annotations,
-        extra={**runner_labels(), **prepared.request.labels},
-        mask=prepared.mask,
+        kind=run.kind,
+        name=run.name,
+        namespace=run.namespace,
+        request=asked,
+        executor=request.executor,
+        params=run.pipeline.params if run.pipeline is not None else None,
+        labels=run.labels,
+        annotations=run.annotations,
+        extra={**runner_labels(), **request.labels},
+        mask=run.mask,
     )
 
 
@@ -336,10 +228,10 @@ def execute(
 ) -> RunResult:
     """Run a prepared run to its end; closes ``writer``. Ctrl-C cancels it; SIGHUP, SIGTERM (with
     ``handle_signals``) or ``interruption`` stop its steps and end it ``Interrupted`` (``pipeline.driver``)."""
-    request = prepared.request
+    request, run = prepared.request, prepared.run
     writer = writer or start_writer(request, view)
     try:
-        executor = make_executor(request.executor, prepared.run_dir)
+        executor = make_executor(request.executor, run.run_dir)
     except BaseException:
         writer.close()
         raise
@@ -351,73 +243,27 @@ def execute(
         interruption=interruption or Interruption(),
     )
     try:
-        if prepared.pipeline is not None:
-            pr_state = asyncio.run(
-                _driven(drive_pipeline_run(prepared.pipeline, settings, cancel=prepared.cancel), executor)
-            )
-            manifest = pipeline_run_manifest(pr_state, params=prepared.pipeline.params)
-            result = RunResult(redact_strings(manifest), pr_state.condition)
-        else:
-            assert prepared.task is not None
-            tr_state = asyncio.run(
-                _driven(drive_task_run(prepared.task, settings, cancel=prepared.cancel), executor)
-            )
-            manifest = task_run_manifest(tr_state, namespace=prepared.task.namespace)
-            result = RunResult(redact_strings(manifest), tr_state.condition)
+        manifest, condition = asyncio.run(drive(run, settings))
         writer.close()
         cause = settings.interruption.cause
         if cause:  # the records say so first; the manifest shown is the stored one
             opener = store_opener(request.database_url)
-            shown, condition = interrupt_run(
-                opener, prepared.kind, prepared.name, cause, result.manifest, view.notice
-            )
-            return RunResult(shown, condition)
-        return result
+            shown, ended = interrupt_run(opener, run.kind, run.name, cause, manifest, view.notice)
+            return RunResult(shown, ended)
+        return RunResult(manifest, condition)
     finally:
         writer.close()
-        for path in prepared.cleanup:
+        for path in run.cleanup:
             shutil.rmtree(path, ignore_errors=True)
-
-
-async def _driven(run: Awaitable[_T], executor: StepExecutor) -> _T:
-    """``run``, then the executor closed (what is still open released, its watcher stopped)."""
-    try:
-        return await run
-    finally:
-        await executor.close()
-
-
-@dataclass(frozen=True)
-class StoredRun:
-    """A run kept in the store."""
-
-    name: str
-    manifest: dict[str, Any]
-    created: float
 
 
 def list_runs(store: Store, *, kind: str = PIPELINE_RUN, limit: int | None = None) -> list[StoredRun]:
     """The runs of ``kind``, newest first; runs whose runner died are ended first (``interrupted``)."""
     interrupt_orphans(store)
-    return [_stored(o.name, o.doc, o.created) for o in store.query(kind, limit=limit)]
-
-
-def _stored(name: str, doc: dict[str, object], created: float) -> StoredRun:
-    manifest = doc.get("manifest")
-    return StoredRun(name, manifest if isinstance(manifest, dict) else {}, created)
+    return read_runs(store, kind=kind, limit=limit)
 
 
 def get_run(store: Store, name: str) -> tuple[StoredRun, list[StoredRun]]:
     """A PipelineRun (or standalone TaskRun) and its TaskRuns; ``UsageError`` if unknown."""
     interrupt_orphans(store)
-    found = store.get(PIPELINE_RUN, name)
-    if found is not None:
-        children = store.query(TASK_RUN, labels={"tekton.dev/pipelineRun": name})
-        ordered = sorted(children, key=lambda c: c.created)
-        return _stored(found.name, found.doc, found.created), [
-            _stored(c.name, c.doc, c.created) for c in ordered
-        ]
-    task = store.get(TASK_RUN, name)
-    if task is not None:
-        return _stored(task.name, task.doc, task.created), []
-    raise UsageError(f"no run named {name!r} in the store")
+    return read_run(store, name)

@@ -6,8 +6,8 @@ every Secret redacted (``gitloop.spec.redact``): what the store may hold of the 
 themselves may not be kept. ``pipeline_run_for`` picks the
 PipelineRun to run (the one in the files, or one built from ``--pipeline`` with ``-p``/``-w``, which
 also override a PipelineRun's own). Tasks and Pipelines are resolved by ``gitloop.pipeline.resolution``
-(the files, ``--catalog`` directories, the built-in catalog, ``git`` and ``hub`` resolvers); resolver
-params may use the run's params. Everything here raises ``SpecError``/``UsageError`` before anything
+(the files, ``--catalog`` directories, the built-in catalog, ``git`` — through the ``GitFiles`` the
+composition layer gives — and ``hub`` resolvers); resolver params may use the run's params. Everything here raises ``SpecError``/``UsageError`` before anything
 runs.
 """
 
@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gitloop.errors import SpecError, UsageError
 from gitloop.pipeline.plan import ResolvedTask
-from gitloop.pipeline.resolution import RefSite, Resolver, substitute_ref
+from gitloop.pipeline.resolution import GitFiles, RefSite, Resolver, substitute_ref
 from gitloop.pipeline.substitution import Value, params_context
 from gitloop.pipeline.volumes import HOST_PATH, Objects
 from gitloop.spec.redact import SecretMask, redacted_yaml
@@ -43,9 +43,12 @@ from gitloop.spec.tekton import (
     WorkspaceBinding,
 )
 from gitloop.spec.tekton.documents import parse_document
-from gitloop.spec.tekton.loader import load_file, yaml_files
+from gitloop.spec.tekton.loader import Document, load_file, load_text, yaml_files
 from gitloop.spec.tekton.names import dns1123_subdomain_problem
 from gitloop.spec.yaml import load_json
+
+GitFilesFactory = Callable[[], GitFiles]
+"""Makes the ``GitFiles`` of the ``git`` resolver, called only when a ref uses it."""
 
 
 @dataclass(frozen=True)
@@ -90,18 +93,25 @@ def _add(index: dict[str, Any], obj: Any) -> None:
     index[obj.name] = obj
 
 
-def load_inputs(paths: Sequence[Path]) -> Inputs:
-    """Every object of the files and directories in ``paths``."""
-    if not paths:
+def load_inputs(paths: Sequence[Path], *, resources: Sequence[Mapping[str, Any]] = ()) -> Inputs:
+    """Every object of the files and directories in ``paths``, then of ``resources`` (objects already
+    in memory, read as the JSON documents they are, each named ``<kind>/<name>`` as its source)."""
+    if not paths and not resources:
         raise UsageError("give at least one file or directory with -f")
     inputs = Inputs()
     for path in paths:
         for file in yaml_files(Path(path)):
-            documents = load_file(file)
-            for document in documents:
-                _index(inputs, parse_document(document))
-            inputs.sources.append(KeptSource(str(file), redacted_yaml(d.body for d in documents)))
+            _read(inputs, load_file(file), str(file))
+    for resource in resources:
+        name = f"{resource.get('kind', '')}/{(resource.get('metadata') or {}).get('name', '')}"
+        _read(inputs, load_text(json.dumps(resource), name), name)
     return inputs
+
+
+def _read(inputs: Inputs, documents: Sequence[Document], source: str) -> None:
+    for document in documents:
+        _index(inputs, parse_document(document))
+    inputs.sources.append(KeptSource(source, redacted_yaml(d.body for d in documents)))
 
 
 def _index(inputs: Inputs, obj: object) -> None:
@@ -198,6 +208,7 @@ def pipeline_run_for(
     params: Sequence[str],
     workspaces: Sequence[str],
     catalog_dirs: Sequence[Path] = (),
+    git_files: GitFilesFactory | None = None,
 ) -> tuple[PipelineRun, PipelineSpec, str, str | None]:
     """The PipelineRun to run, its Pipeline spec, the Pipeline's name and where the Pipeline was read."""
     if pipeline is None and len(inputs.pipeline_runs) == 1:
@@ -218,7 +229,7 @@ def pipeline_run_for(
         run = PipelineRun(
             "tekton.dev/v1", ObjectMeta(generate_name=f"{pipeline}-run-"), PipelineRef(pipeline)
         )
-    spec, name, source = _pipeline_of(run, inputs, catalog_dirs)
+    spec, name, source = _pipeline_of(run, inputs, catalog_dirs, git_files)
     extra_params = parse_params(params, spec.params)
     extra_workspaces = parse_workspaces(workspaces)
     run = replace(
@@ -231,25 +242,22 @@ def _uses_git(refs: Sequence[TaskRef | PipelineRef | None]) -> bool:
     return any(ref is not None and ref.resolver == "git" for ref in refs)
 
 
-def resolver_for(inputs: Inputs, catalog_dirs: Sequence[Path], *, git: bool) -> Resolver:
+def resolver_for(
+    inputs: Inputs, catalog_dirs: Sequence[Path], git_files: GitFilesFactory | None, *, git: bool
+) -> Resolver:
     """The resolver of one run: the files' Tasks and Pipelines, ``--catalog`` directories, the built-in
-    catalog, and (when a ref uses ``resolver: git``) git mirrors under ``<cache dir>/git``."""
-    mirrors = None
-    if git:
-        from gitloop.localinfra.paths import cache_dir
-        from gitloop.service.resolvers import MirrorFiles
-
-        mirrors = MirrorFiles.cached(cache_dir() / "git")
-    return Resolver(tasks=inputs.tasks, pipelines=inputs.pipelines, catalog_dirs=catalog_dirs, git=mirrors)
+    catalog, and (when a ref uses ``resolver: git``) the ``GitFiles`` that ``git_files`` makes."""
+    files = git_files() if git and git_files is not None else None
+    return Resolver(tasks=inputs.tasks, pipelines=inputs.pipelines, catalog_dirs=catalog_dirs, git=files)
 
 
 def _pipeline_of(
-    run: PipelineRun, inputs: Inputs, catalog_dirs: Sequence[Path]
+    run: PipelineRun, inputs: Inputs, catalog_dirs: Sequence[Path], git_files: GitFilesFactory | None
 ) -> tuple[PipelineSpec, str, str | None]:
     if run.pipeline_spec is not None:
         return run.pipeline_spec, run.name or run.meta.generate_name.rstrip("-") or "pipeline", None
     assert run.pipeline_ref is not None
-    resolver = resolver_for(inputs, catalog_dirs, git=_uses_git([run.pipeline_ref]))
+    resolver = resolver_for(inputs, catalog_dirs, git_files, git=_uses_git([run.pipeline_ref]))
     found = resolver.pipeline(run.pipeline_ref, RefSite.run(run))
     return found.spec, found.name, str(found.source) if found.source else None
 
@@ -268,10 +276,11 @@ def resolve_pipeline_tasks(
     source: str | None,
     inputs: Inputs,
     catalog_dirs: Sequence[Path],
+    git_files: GitFilesFactory | None = None,
 ) -> dict[str, ResolvedTask]:
     """The Task of every pipeline task."""
     refs = [t.task_ref for t in (*spec.tasks, *spec.finally_tasks)]
-    resolver = resolver_for(inputs, catalog_dirs, git=_uses_git(refs))
+    resolver = resolver_for(inputs, catalog_dirs, git_files, git=_uses_git(refs))
     context = _ref_context(run, spec)
     resolved: dict[str, ResolvedTask] = {}
     obj = f"Pipeline/{pipeline}" if source or run.pipeline_spec is None else f"PipelineRun/{run.name}"
@@ -296,6 +305,7 @@ def task_run_for(
     params: Sequence[str],
     workspaces: Sequence[str],
     catalog_dirs: Sequence[Path],
+    git_files: GitFilesFactory | None = None,
 ) -> tuple[TaskRun, ResolvedTask]:
     """The TaskRun to run (from the files, or built for ``--task``) and its Task."""
     if task is None and len(inputs.task_runs) == 1:
@@ -312,7 +322,7 @@ def task_run_for(
         resolved = ResolvedTask(run.name or "task", run.task_spec, embedded=True)
     else:
         assert run.task_ref is not None
-        resolver = resolver_for(inputs, catalog_dirs, git=_uses_git([run.task_ref]))
+        resolver = resolver_for(inputs, catalog_dirs, git_files, git=_uses_git([run.task_ref]))
         found = resolver.task(run.task_ref, RefSite.run(run))
         resolved = ResolvedTask(found.name, found.spec, source=str(found.source) if found.source else None)
     extra_params = parse_params(params, resolved.spec.params)

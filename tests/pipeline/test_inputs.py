@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from gitloop.errors import UsageError
-from gitloop.service.pipeline_inputs import parse_params, parse_workspaces, run_name
+from gitloop.pipeline.inputs import parse_params, parse_workspaces, run_name
 from gitloop.spec.tekton import ObjectMeta, ParamSpec, WorkspaceBinding
 
 SPECS = [
