@@ -29,13 +29,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gitloop.gitops.engine import Engine
 from gitloop.gitops.status import AppStatus
 from gitloop.localinfra import kubebuild
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitseed import commit_files
 from gitloop.localinfra.gitserver import GitServer
 from gitloop.model.sync import SyncStatus
-from gitloop.service.apps import AppsConfig, AppsService, open_apps
+from gitloop.service.apps import AppsConfig, open_apps
 
 ANCHOR_POLL_S = (120.0, 180.0)
 ANCHOR_FLUX_1000_S = 253.0
@@ -113,12 +114,12 @@ async def _until(check: Callable[[], bool], timeout: float, *, poll: float = 0.0
     return time.monotonic() - started
 
 
-def _settled(apps: AppsService, name: str, revision: str | None = None) -> bool:
-    status = apps.reconciler.status(name)
+def _settled(apps: Engine, name: str, revision: str | None = None) -> bool:
+    status = apps.status(name)
     return (
         status.sync_status is SyncStatus.SYNCED
         and (revision is None or status.revision == revision)
-        and name not in apps.reconciler.running
+        and not apps.operating(name)
         and status.operation is not None
         and status.operation.completed
     )
@@ -137,7 +138,7 @@ async def latency(cluster: LocalCluster, server: GitServer, work: Path, runs: in
     took: list[float] = []
     async with open_apps(config) as apps:
         stop = asyncio.Event()
-        loop = asyncio.create_task(apps.watch(stop))
+        loop = asyncio.create_task(apps.run(stop))
         await _until(lambda: _settled(apps, "web"), 120)
         for run in range(1, runs + 1):
             sha = commit_files(url, {"web/config.yaml": _three(run)["web/config.yaml"]}, f"web v{run}")
@@ -173,12 +174,12 @@ async def scale(cluster: LocalCluster, server: GitServer, work: Path, count: int
             if _settled(apps, status.name):
                 settled.add(status.name)
 
-        apps.reconciler.listeners.append(seen)
+        apps.listeners.append(seen)
         stop = asyncio.Event()
-        loop = asyncio.create_task(apps.watch(stop))
+        loop = asyncio.create_task(apps.run(stop))
         cold = await _until(lambda: len(settled) == count, 1800, poll=0.1)
         await asyncio.sleep(2.0)  # let the events of the cold sync die down
-        apps.reconciler.refreshed.append(lambda status: refreshed.add(status.name))
+        apps.refreshed.append(lambda status: refreshed.add(status.name))
         apps.trigger()
         refresh = await _until(lambda: len(refreshed) == count, 600, poll=0.01)
         renders = apps.sources.renders

@@ -17,6 +17,7 @@ the user's input (exit 2), everything else is a failure of the operation (exit 1
     ├── RenderError         helm / kustomize / directory rendering
     ├── PipelineError       the CI engine
     ├── SyncError           the CD engine
+    │   └── OperationInProgress  another sync operation of the Application is running
     └── AuthError           webhook signatures, credentials
 """
 
@@ -98,6 +99,10 @@ class PipelineError(GitloopError):
 
 class SyncError(GitloopError):
     """The CD engine failed outside of a sync operation's own outcome."""
+
+
+class OperationInProgress(SyncError):
+    """Another sync operation of the Application is already running."""
 
 
 class AuthError(GitloopError):

@@ -15,12 +15,12 @@ import pytest
 from cd_fakes import FakeCluster, FakeRenderer, FakeRepo, complete_jobs
 
 from gitloop.errors import SyncError
-from gitloop.gitops.loop import Loop
+from gitloop.gitops.engine import Engine
 from gitloop.gitops.observe import ClusterView
+from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.reconciler import Reconciler, Settings
 from gitloop.gitops.source import ManifestSource
 from gitloop.gitops.status import ConditionType
-from gitloop.gitops.syncop import SyncOrder
 from gitloop.model.health import HealthStatus
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import parse_apps_text
@@ -76,7 +76,7 @@ def job(name: str, annotations: Mapping[str, str]) -> str:
 
 
 class World:
-    """A repository, a cluster, a store and a reconciler over them."""
+    """A repository, a cluster, a store and the CD engine over them."""
 
     def __init__(self, tmp: Path, apps: str, files: Mapping[str, str], **cluster: Any) -> None:
         self.repo = FakeRepo(URL)
@@ -87,12 +87,13 @@ class World:
         self.store = MemoryStore()
         self.tmp = tmp
         self.apps = parse_apps_text(apps)
-        self.reconciler = self.make()
+        self.engine = self.make()
+        self.reconciler: Reconciler = self.engine.reconciler
 
-    def make(self) -> Reconciler:
+    def make(self) -> Engine:
         sources = ManifestSource(lambda url: self.repo, FakeRenderer(), self.tmp / "checkouts")
         settings = Settings(driver_poll=0.02, workers=2)
-        return Reconciler(self.apps, sources, lambda app: self.view, self.store, settings=settings)
+        return Engine(self.apps, sources, lambda app: self.view, self.store, settings=settings)
 
     def live(self, kind: str, name: str, namespace: str = "shop") -> dict[str, Any] | None:
         return self.cluster.find(kind, name, namespace)
@@ -111,7 +112,7 @@ def test_manual_sync_creates_tracked_resources_and_records_history(tmp_path: Pat
         status = await rec.refresh("guestbook")
         assert status.sync_status is SyncStatus.OUT_OF_SYNC
         assert status.health.status is HealthStatus.MISSING
-        operation = await rec.sync("guestbook", SyncOrder(username="alice"))
+        operation = await world.engine.sync("guestbook", SyncRequest(username="alice"))
         assert operation.phase.value == "Succeeded", operation.summary().message
         assert {r["name"]: r["status"] for r in operation.results()} == {
             "settings": "Synced",
@@ -149,7 +150,7 @@ def test_waves_and_hooks_run_in_order_and_hooks_are_deleted_by_policy(tmp_path: 
     world = World(tmp_path, app_yaml(), files, controller=complete_jobs())
 
     async def scenario() -> None:
-        operation = await world.reconciler.sync("guestbook", SyncOrder())
+        operation = await world.engine.sync("guestbook", SyncRequest())
         assert operation.phase.value == "Succeeded", operation.summary().message
         applied = [name for verb, name in world.cluster.calls if verb == "apply"]
         assert applied == ["Job/migrate", "ConfigMap/db", "ConfigMap/cfg", "Deployment/web", "Job/smoke"]
@@ -160,7 +161,7 @@ def test_waves_and_hooks_run_in_order_and_hooks_are_deleted_by_policy(tmp_path: 
         hooks = {r["name"]: r["hookType"] for r in operation.results() if r["hookType"]}
         assert hooks == {"migrate": "PreSync", "smoke": "PostSync"}
         # The next sync deletes the old PostSync hook before creating it again.
-        again = await world.reconciler.sync("guestbook", SyncOrder())
+        again = await world.engine.sync("guestbook", SyncRequest())
         assert again.phase.value == "Succeeded"
         assert ("delete", "Job/smoke") in world.cluster.calls
 
@@ -176,7 +177,7 @@ def test_failed_hook_runs_sync_fail_hooks_and_marks_sync_error(tmp_path: Path) -
     world = World(tmp_path, app_yaml(), files, controller=complete_jobs(failing={"check"}))
 
     async def scenario() -> None:
-        operation = await world.reconciler.sync("guestbook", SyncOrder())
+        operation = await world.engine.sync("guestbook", SyncRequest())
         assert operation.phase.value == "Failed"
         assert world.live("Job", "cleanup") is not None, "the SyncFail hook ran"
         assert world.live("ConfigMap", "cfg") is None, "nothing of the Sync phase was applied"
@@ -240,7 +241,7 @@ def test_self_heal_reverts_drift_and_backs_off(tmp_path: Path) -> None:
     async def scenario() -> None:
         rec = world.reconciler
         stop = asyncio.Event()
-        loop = asyncio.create_task(Loop(rec).run(stop))
+        loop = asyncio.create_task(world.engine.run(stop))
         while (live := world.live("Deployment", "web")) is None or rec.running:
             await asyncio.sleep(0.02)
         drifted = copy.deepcopy(live)
@@ -300,7 +301,7 @@ def test_failed_sync_is_retried_with_backoff_then_recorded(tmp_path: Path) -> No
     world.cluster.fail_apply["bad"] = "admission webhook denied the request"
 
     async def scenario() -> None:
-        operation = await world.reconciler.sync("guestbook", SyncOrder())
+        operation = await world.engine.sync("guestbook", SyncRequest())
         assert operation.phase.value == "Failed" and operation.retry_count == 2
         assert "admission webhook denied the request" in operation.summary().message
         [entry] = world.reconciler.history("guestbook")
@@ -318,12 +319,12 @@ def test_interrupted_operation_resumes_from_the_store(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         first = world.reconciler
-        task = asyncio.create_task(first.sync("guestbook", SyncOrder()))
+        task = asyncio.create_task(world.engine.sync("guestbook", SyncRequest()))
         while world.live("Job", "wait") is None:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.1)
         task.cancel()  # the process dies mid-operation
-        stored = first.operations.stored("guestbook")
+        stored = first.driver.stored("guestbook")
         assert stored is not None and stored.phase.value == "Running"
         job_obj = copy.deepcopy(world.live("Job", "wait"))
         assert job_obj is not None
@@ -331,8 +332,8 @@ def test_interrupted_operation_resumes_from_the_store(tmp_path: Path) -> None:
         world.cluster.update(job_obj)
         second = world.make()
         stop = asyncio.Event()
-        loop = asyncio.create_task(Loop(second).run(stop))
-        while (found := second.operations.stored("guestbook")) is None or not found.completed:
+        loop = asyncio.create_task(second.run(stop))
+        while (found := second.reconciler.driver.stored("guestbook")) is None or not found.completed:
             await asyncio.sleep(0.02)
         assert found.phase.value == "Succeeded", found.summary().message
         assert found.id == stored.id
@@ -370,9 +371,9 @@ def test_bad_input_becomes_conditions_and_other_apps_keep_working(tmp_path: Path
         unknown = await rec.refresh("unknown")
         error = unknown.condition(ConditionType.COMPARISON_ERROR)
         assert error is not None and "does not serve Widget" in error.message
-        failed = await rec.sync("unknown", SyncOrder())
+        failed = await world.engine.sync("unknown", SyncRequest())
         assert failed.phase.value == "Failed" and "Widget" in failed.summary().message
-        good = await rec.sync("good", SyncOrder())
+        good = await world.engine.sync("good", SyncRequest())
         assert good.phase.value == "Succeeded"
         world.repo.reachable = False
         offline = await rec.refresh("good", hard=True)

@@ -13,11 +13,12 @@ import pytest
 from cd_support import CdWorld, configmap, deployment, eventually, service
 
 from gitloop.errors import SyncError
+from gitloop.gitops.engine import Engine
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
 from gitloop.model.health import HealthStatus
 from gitloop.model.sync import SyncStatus
-from gitloop.service.apps import AppsService, open_apps
+from gitloop.service.apps import open_apps
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +32,13 @@ syncPolicy:
 """
 
 
-async def _synced_healthy(apps: AppsService, name: str, revision: str) -> bool:
-    status = apps.reconciler.status(name)
+async def _synced_healthy(apps: Engine, name: str, revision: str) -> bool:
+    status = apps.status(name)
     return (
         status.revision == revision
         and status.sync_status is SyncStatus.SYNCED
         and status.health.status is HealthStatus.HEALTHY
-        and name not in apps.reconciler.running
+        and not apps.operating(name)
     )
 
 
@@ -55,7 +56,7 @@ def test_seed_application_syncs_resyncs_on_push_self_heals_and_prunes(
     async def scenario() -> None:
         async with open_apps(world.config()) as apps:
             stop = asyncio.Event()
-            loop = asyncio.create_task(apps.watch(stop))
+            loop = asyncio.create_task(apps.run(stop))
             try:
                 status = await eventually(
                     lambda: _status_when(apps, world.app, SyncStatus.SYNCED, HealthStatus.HEALTHY),
@@ -87,7 +88,7 @@ def test_seed_application_syncs_resyncs_on_push_self_heals_and_prunes(
 
                 await eventually(reverted, 15, "self-heal to revert the scale")
                 assert time.monotonic() - scaled < 5.0
-                heal = apps.reconciler.status(world.app).operation
+                heal = apps.status(world.app).operation
                 assert heal is not None and heal.automated and heal.self_heal_attempts >= 1
 
                 # A manifest deleted from git is pruned; the Prune=false one stays.
@@ -113,9 +114,9 @@ def test_seed_application_syncs_resyncs_on_push_self_heals_and_prunes(
         asyncio.run(world.cleanup())
 
 
-async def _status_when(apps: AppsService, name: str, sync: SyncStatus, health: HealthStatus) -> Any:
-    status = apps.reconciler.status(name)
-    if status.sync_status is sync and status.health.status is health and name not in apps.reconciler.running:
+async def _status_when(apps: Engine, name: str, sync: SyncStatus, health: HealthStatus) -> Any:
+    status = apps.status(name)
+    if status.sync_status is sync and status.health.status is health and not apps.operating(name):
         return status
     return None
 
@@ -129,7 +130,7 @@ def test_rollback_restores_the_previous_revision_and_auto_sync_leaves_it(
     async def scenario() -> None:
         async with open_apps(world.config()) as apps:
             stop = asyncio.Event()
-            loop = asyncio.create_task(apps.watch(stop))
+            loop = asyncio.create_task(apps.run(stop))
             try:
                 await eventually(
                     lambda: _status_when(apps, world.app, SyncStatus.SYNCED, HealthStatus.HEALTHY),
@@ -150,7 +151,7 @@ def test_rollback_restores_the_previous_revision_and_auto_sync_leaves_it(
                 # Refreshes (and the drift the rollback is, against git) do not undo it...
                 apps.trigger([world.app])
                 await asyncio.sleep(2.0)
-                status = apps.reconciler.status(world.app)
+                status = apps.status(world.app)
                 assert status.sync_status is SyncStatus.OUT_OF_SYNC and status.auto_sync_paused_at == v2
                 cm = await world.live("v1", "ConfigMap", "myapp-config")
                 assert cm is not None and cm["data"] == {"version": "v1"}, "auto-sync undid the rollback"
@@ -161,7 +162,7 @@ def test_rollback_restores_the_previous_revision_and_auto_sync_leaves_it(
                 v3 = world.commit({"k8s/config.yaml": configmap("myapp-config", data="v3")}, "config v3")
                 apps.trigger([world.app])
                 await eventually(lambda: _synced_healthy(apps, world.app, v3), 30, "sync v3")
-                assert apps.reconciler.status(world.app).auto_sync_paused_at == ""
+                assert apps.status(world.app).auto_sync_paused_at == ""
             finally:
                 stop.set()
                 await loop

@@ -15,7 +15,7 @@ import pytest
 from cd_support import CdWorld, configmap, deployment
 
 from gitloop.gitops.history import history_owner
-from gitloop.gitops.syncop import STORE_KIND, SyncOperation
+from gitloop.gitops.operation import STORE_KIND, SyncOperation
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
 from gitloop.store import open_store

@@ -11,11 +11,13 @@ from cd_support import CdWorld, configmap, deployment, eventually, job, service
 from click.testing import CliRunner
 
 from gitloop.cli.main import cli
+from gitloop.gitops.engine import Engine
+from gitloop.gitops.operation import SyncRequest
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
 from gitloop.model.health import HealthStatus
 from gitloop.model.sync import SyncStatus
-from gitloop.service.apps import AppsService, open_apps
+from gitloop.service.apps import open_apps
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +97,7 @@ def test_waves_apply_in_order_gated_on_health_hooks_by_policy_and_prune_in_rever
 
     async def scenario() -> None:
         async with open_apps(world.config()) as apps:
-            operation = await apps.sync(world.app)
+            operation = await apps.sync(world.app, SyncRequest())
             assert operation.phase.value == "Succeeded", operation.summary().message
             times = {r["name"]: r["time"] for r in operation.results() if r["time"] is not None}
             order = sorted(times, key=lambda name: times[name])
@@ -118,7 +120,7 @@ def test_waves_apply_in_order_gated_on_health_hooks_by_policy_and_prune_in_rever
             world.commit(
                 {**emptied, "k8s/README.md": "nothing deployed here any more\n"}, "remove everything"
             )
-            pruned = await apps.sync(world.app, prune=True)
+            pruned = await apps.sync(world.app, SyncRequest.manual(prune=True))
             assert pruned.phase.value == "Succeeded", pruned.summary().message
             gone = {r["name"]: r["time"] for r in pruned.results() if r["status"] == "Pruned"}
             assert sorted(gone, key=lambda name: gone[name]) == ["frontend", "api", "settings", "db"], gone
@@ -147,14 +149,14 @@ def test_failed_hook_runs_sync_fail_hooks(
 
     async def scenario() -> None:
         async with open_apps(world.config()) as apps:
-            operation = await apps.sync(world.app)
+            operation = await apps.sync(world.app, SyncRequest())
             assert operation.phase.value == "Failed"
             assert (
                 "DeadlineExceeded" in operation.summary().message or "deadline" in operation.summary().message
             )
             assert await world.live("v1", "ConfigMap", "sync-failed") is not None, "the SyncFail hook ran"
             assert await world.live("v1", "ConfigMap", "settings") is None, "the Sync phase never started"
-            status = apps.reconciler.status(world.app)
+            status = apps.status(world.app)
             assert any(c.type.value == "SyncError" for c in status.conditions)
 
     try:
@@ -170,7 +172,7 @@ def test_missing_namespace_without_create_namespace_is_a_clear_failure(
 
     async def scenario() -> None:
         async with open_apps(world.config()) as apps:
-            operation = await apps.sync(world.app)
+            operation = await apps.sync(world.app, SyncRequest())
             assert operation.phase.value == "Failed"
             assert f'namespaces "{world.namespace}" not found' in operation.summary().message
             status = await apps.refresh(world.app)
@@ -187,13 +189,15 @@ def test_dry_run_and_selective_sync_touch_only_what_they_say(
 
     async def scenario() -> None:
         async with open_apps(world.config()) as apps:
-            await apps.sync(world.app, resources=[])  # create the namespace and everything once
+            await apps.sync(
+                world.app, SyncRequest.manual(resources=[])
+            )  # create the namespace and everything once
             world.commit({"k8s/config.yaml": configmap("guestbook-config", data="v2")})
-            dry = await apps.sync(world.app, dry_run=True)
+            dry = await apps.sync(world.app, SyncRequest.manual(dry_run=True))
             assert dry.phase.value == "Succeeded"
             cm = await world.live("v1", "ConfigMap", "guestbook-config")
             assert cm is not None and cm["data"] == {"version": "v1"}, "a dry run changes nothing"
-            one = await apps.sync(world.app, resources=[":ConfigMap:guestbook-config"])
+            one = await apps.sync(world.app, SyncRequest.manual(resources=[":ConfigMap:guestbook-config"]))
             assert [r["name"] for r in one.results()] == ["guestbook-config"]
             cm = await world.live("v1", "ConfigMap", "guestbook-config")
             assert cm is not None and cm["data"] == {"version": "v2"}
@@ -205,6 +209,6 @@ def test_dry_run_and_selective_sync_touch_only_what_they_say(
         asyncio.run(world.cleanup())
 
 
-async def _healthy(apps: AppsService, name: str) -> bool:
+async def _healthy(apps: Engine, name: str) -> bool:
     status = await apps.refresh(name, hard=False)
     return status.sync_status is SyncStatus.SYNCED and status.health.status is HealthStatus.HEALTHY

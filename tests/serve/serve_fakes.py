@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitloop.service.server import Conflict, NotFound, Push, ServedListener, SyncRequest
+from gitloop.gitops.operation import SyncRequest
+from gitloop.service.server import Conflict, NotFound, Push, ServedListener
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.service.server.wiring import load_listener
 from gitloop.spec.serveconfig import ListenerConfig

@@ -232,7 +232,11 @@ def test_applications_refresh_and_sync(client: TestClient, apps: FakeApps) -> No
     )
     assert started.status_code == 202
     name, request = apps.synced[0]
-    assert (name, request.prune, request.resources) == ("dev", True, ("apps:Deployment:web",))
+    assert (name, request.prune, [str(r) for r in request.resources]) == (
+        "dev",
+        True,
+        ["apps:Deployment:web"],
+    )
     assert client.post("/api/applications/dev/sync?wait=true").json()["phase"] == "Succeeded"
     apps.busy.add("dev")
     assert client.post("/api/applications/dev/sync").status_code == 409

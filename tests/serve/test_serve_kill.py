@@ -25,7 +25,7 @@ from serve_process import ServeProcess, serve_env
 
 from gitloop.errors import NotFoundError
 from gitloop.gitops.history import history_owner
-from gitloop.gitops.syncop import STORE_KIND, SyncOperation
+from gitloop.gitops.operation import STORE_KIND, SyncOperation
 from gitloop.kube import KubeCluster
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitseed import commit_files

@@ -28,7 +28,8 @@ from gitloop import __version__
 from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
 from gitloop.api.metrics import Metrics
 from gitloop.errors import GitloopError, SpecError, UsageError
-from gitloop.service.server import Answer, Conflict, NotFound, Server, SyncRequest
+from gitloop.gitops.operation import SyncRequest
+from gitloop.service.server import Answer, Conflict, NotFound, Server
 from gitloop.service.server.runtime import LOG_PAGE
 from gitloop.spec.serveconfig import DEFAULT_READ_BODY_TIMEOUT
 
@@ -198,7 +199,13 @@ def create_app(
     @app.post("/api/applications/{name}/sync", dependencies=guarded)
     async def sync(name: str, body: SyncBody | None = None, wait: bool = False) -> JSONResponse:
         given = body or SyncBody()
-        request = SyncRequest(given.prune, given.dryRun, given.force, given.revision, tuple(given.resources))
+        request = SyncRequest.manual(
+            revision=given.revision,
+            prune=given.prune,
+            dry_run=given.dryRun,
+            force=given.force,
+            resources=given.resources,
+        )
         return _json(await server.sync_application(name, request, wait=wait))
 
     # -- lineage, health, metrics -----------------------------------------------------------------

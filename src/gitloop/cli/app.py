@@ -6,7 +6,7 @@ context's server URL, the current context also ``in-cluster``; status and histor
 ``--database-url`` (default: SQLite in the state directory). Commands mirror ``argocd app``: ``list``, ``get`` (sync and health per
 resource), ``diff`` (exit 0 no difference, 1 differences, 2 error), ``sync``, ``wait``, ``history``,
 ``rollback``, ``manifests``, ``refresh`` and ``watch`` (the reconcile loop). The logic lives in
-``gitloop.service.apps``; this module parses flags and prints.
+``gitloop.gitops.engine`` (wired by ``gitloop.service.apps``); this module parses flags and prints.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ import click
 from gitloop.errors import GitloopError
 
 if TYPE_CHECKING:
+    from gitloop.gitops.engine import Engine
+    from gitloop.gitops.operation import SyncOperation
     from gitloop.gitops.status import AppStatus
-    from gitloop.gitops.syncop import SyncOperation
     from gitloop.ports import HistoryEntry
-    from gitloop.service.apps import AppsConfig, AppsService
+    from gitloop.service.apps import AppsConfig
     from gitloop.spec.argocd import Application
 
 T = TypeVar("T")
@@ -67,7 +68,7 @@ def _config(
     return AppsConfig(paths=paths, kubeconfig=kubeconfig, database_url=database_url, **extra)
 
 
-def _with_apps(config: AppsConfig, work: Callable[[AppsService], Awaitable[T]]) -> T:
+def _with_apps(config: AppsConfig, work: Callable[[Engine], Awaitable[T]]) -> T:
     from gitloop.service.apps import open_apps
 
     async def main() -> T:
@@ -178,7 +179,7 @@ def app() -> None:
 def list_apps(paths: tuple[str, ...], kubeconfig: str | None, database_url: str | None, output: str) -> None:
     """Every Application with its sync and health status (refreshed)."""
 
-    async def work(apps: AppsService) -> list[tuple[Application, AppStatus]]:
+    async def work(apps: Engine) -> list[tuple[Application, AppStatus]]:
         return [(apps.apps.app(n), await apps.refresh(n)) for n in apps.names()]
 
     found = _with_apps(_config(paths, kubeconfig, database_url), work)
@@ -228,7 +229,7 @@ def refresh(
 ) -> None:
     """Fetch git and compare again (all Applications when none is named)."""
 
-    async def work(apps: AppsService) -> list[AppStatus]:
+    async def work(apps: Engine) -> list[AppStatus]:
         return [await apps.refresh(n) for n in apps.names(names)]
 
     for status in _with_apps(_config(paths, kubeconfig, database_url), work):
@@ -286,12 +287,18 @@ def sync(
     revision: str | None,
 ) -> None:
     """Sync an Application now and wait for the operation to finish (exit 1 if it failed)."""
-    operation = _with_apps(
-        _config(paths, kubeconfig, database_url),
-        lambda apps: apps.sync(
-            name, prune=prune, dry_run=dry_run, force=force, resources=resources, revision=revision
-        ),
+    from gitloop.gitops.operation import SyncRequest
+    from gitloop.service.apps import local_user
+
+    request = SyncRequest.manual(
+        revision=revision,
+        prune=prune,
+        dry_run=dry_run,
+        force=force,
+        resources=resources,
+        username=local_user(),
     )
+    operation = _with_apps(_config(paths, kubeconfig, database_url), lambda apps: apps.sync(name, request))
     click.echo(_operation(operation))
     if operation.phase.value != "Succeeded":
         sys.exit(1)
@@ -333,7 +340,7 @@ def wait(
 def history(name: str, paths: tuple[str, ...], kubeconfig: str | None, database_url: str | None) -> None:
     """The Application's sync history, oldest first (IDs are what rollback takes)."""
 
-    async def work(apps: AppsService) -> list[HistoryEntry]:
+    async def work(apps: Engine) -> list[HistoryEntry]:
         return apps.history(name)
 
     rows = [_history_row(entry) for entry in _with_apps(_config(paths, kubeconfig, database_url), work)]
@@ -378,9 +385,13 @@ def rollback(
     prune: bool,
 ) -> None:
     """Sync back to a history entry (default: the one before the last)."""
+    from gitloop.service.apps import local_user
+
     operation = _with_apps(
         _config(paths, kubeconfig, database_url),
-        lambda apps: apps.rollback(name, history_id, disable_auto_sync=disable_auto_sync, prune=prune),
+        lambda apps: apps.rollback(
+            name, history_id, disable_auto_sync=disable_auto_sync, prune=prune, username=local_user()
+        ),
     )
     click.echo(_operation(operation))
     if operation.phase.value != "Succeeded":
@@ -437,7 +448,7 @@ def watch(
         parts += [f"{c.type.value}: {c.message}" for c in status.conditions]
         click.echo("  ".join(parts))
 
-    async def work(apps: AppsService) -> None:
+    async def work(apps: Engine) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -445,6 +456,7 @@ def watch(
         click.echo(
             f"reconciling {len(apps.apps.apps)} Applications (poll every {poll_interval:.0f}s); Ctrl-C stops"
         )
-        await apps.watch(stop, show)
+        apps.listeners.append(show)
+        await apps.run(stop)
 
     _with_apps(config, work)

@@ -5,7 +5,10 @@ Pure cores live in sub-packages (``diff``, ``health``, ``sync``). Around them, o
 ``observe`` (a cluster as the engine reads it: placement, predicted objects), ``source`` (git revisions
 and rendered manifests, cached), ``comparison`` and ``status`` (what an Application's state is),
 ``refresh`` (git → manifests → comparison → conditions), ``autosync`` (Argo CD's automated-sync
-decision), ``syncop`` / ``sync_driver`` / ``operations`` (sync operations: stored, driven, retried),
-``history`` (history and rollback), ``reconciler`` (the composition) and ``loop`` (when to refresh).
+decision), ``operation`` (a sync request and its operation, as stored), ``driver`` (plan, drive, retry,
+record an operation) and ``apply`` (its actions against a cluster), ``history`` (history and rollback),
+``reconciler`` (statuses, auto-sync, one operation per Application), ``loop`` (when to refresh) and
+``hook_rule`` (which objects are hooks). ``engine`` is the one module that wires them: every face uses
+``Engine``.
 The engine never imports adapters and never imports the CI engine.
 """

@@ -1,10 +1,4 @@
-"""The sync driver: performs what ``gitloop.gitops.sync.decide`` asks against a cluster, and loops.
-
-One loop per operation: observe the keys the operation watches, ``decide``, store the operation
-(after every step, so a killed process resumes it), perform the actions, and when nothing was
-performed wait for a change to the Application's live objects (``LiveCache`` notifications), the
-step machine's ``wake_at`` (the wave delay, 0 s by default) or, at most, ``poll`` seconds. Waves are
-therefore gated on health as fast as the API server reports it.
+"""Performing the sync step machine's actions against one cluster: apply, prune, hooks.
 
 How actions map onto the ``Cluster`` port:
 
@@ -30,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from gitloop.errors import ClusterError, NotFoundError
 from gitloop.gitops.live import resource_version
@@ -41,26 +34,16 @@ from gitloop.gitops.sync import (
     Apply,
     CreateHook,
     DeleteHook,
-    LiveObservation,
-    Observations,
     OperationState,
     Prune,
     ReleaseHook,
     SyncTask,
     TaskAction,
-    decide,
-    watched,
 )
 from gitloop.gitops.sync.annotation import HOOK_FINALIZER
-from gitloop.gitops.syncop import SyncOperation
 from gitloop.model.resources import ResourceKey
 
-DEFAULT_POLL = 1.0
-CATCH_UP = 0.2
-"""Seconds the driver waits for the watch to report what it applied before reading it from the server."""
 _REPLACE_TIMEOUT = 60.0
-
-Persist = Callable[[SyncOperation], None]
 
 
 def _describe(task: SyncTask) -> str:
@@ -68,81 +51,22 @@ def _describe(task: SyncTask) -> str:
     return f"{kind}.{task.key.group}/{task.key.name}" if task.key.group else f"{kind}/{task.key.name}"
 
 
-class SyncDriver:
-    """Runs sync operations of the Applications deployed to one cluster."""
+class ClusterActions:
+    """Performs the actions of the sync operations of the Applications deployed to one cluster."""
 
-    def __init__(
-        self,
-        view: ClusterView,
-        persist: Persist,
-        *,
-        clock: Callable[[], float] = time.time,
-        poll: float = DEFAULT_POLL,
-    ) -> None:
+    def __init__(self, view: ClusterView, *, clock: Callable[[], float] = time.time) -> None:
         self.view = view
-        self._persist = persist
         self._clock = clock
-        self._poll = poll
 
-    async def run(self, operation: SyncOperation, *, prune_confirmed: bool = False) -> SyncOperation:
-        """Drive ``operation`` (planned: ``state`` set) until its attempt completes; returns it then."""
-        assert operation.state is not None, "plan the operation before running it"
-        state: OperationState = operation.state
-        api_versions = {task.key: task.api_version for task in state.plan.tasks}
-        unconfirmed = dict.fromkeys(api_versions, 0)  # read from the server until the cache catches up
-        results: list[ActionResult] = []
-        times = dict(operation.times)
-        while True:
-            keys = watched(state)
-            await self._catch_up(operation.app, keys, unconfirmed)
-            version = self.view.cache.version(operation.app)
-            live = await self.view.observe({k: api_versions[k] for k in keys}, unconfirmed)
-            observations = Observations(
-                now=self._clock(),
-                results=tuple(results),
-                live={k: LiveObservation.of(obj) for k, obj in live.items()},
-                prune_confirmed=prune_confirmed,
-            )
-            decision = decide(state, observations)
-            state = decision.state
-            operation = replace(operation, state=state, times=dict(times))
-            await asyncio.to_thread(self._persist, operation)
-            results = await self._perform(decision.actions, state, unconfirmed, times)
-            if state.phase.completed:
-                return operation  # after the last actions: hooks deleted or released by policy
-            if not results:
-                timeout = self._poll
-                if decision.wake_at is not None:
-                    timeout = max(0.0, min(timeout, decision.wake_at - self._clock()))
-                if timeout > 0:
-                    await self.view.cache.wait_change(operation.app, version, timeout)
-
-    async def _catch_up(
-        self, app: str, keys: frozenset[ResourceKey], unconfirmed: dict[ResourceKey, int]
-    ) -> None:
-        """Give the cache a moment (``CATCH_UP`` s) to see what was just applied, instead of reading it."""
-        cache = self.view.cache
-        deadline = self._clock() + CATCH_UP
-
-        def behind() -> bool:
-            return any(
-                0 < unconfirmed.get(k, 0) > resource_version(cache.get(k)) and cache.watching(k.group, k.kind)
-                for k in keys
-            )
-
-        while behind() and (left := deadline - self._clock()) > 0:
-            await cache.wait_change(app, cache.version(app), left)
-
-    # -- performing actions ------------------------------------------------------------------------
-
-    async def _perform(
+    async def perform(
         self,
         actions: Sequence[Action],
         state: OperationState,
         unconfirmed: dict[ResourceKey, int],
         times: dict[str, float],
     ) -> list[ActionResult]:
-        """Perform ``actions``; ``times`` gets when each task was applied or pruned."""
+        """Perform ``actions``; ``times`` gets when each task was applied or pruned, ``unconfirmed`` the
+        resourceVersion each apply returned (0 for a deletion) until the live cache has seen it."""
         dry_runs = [a for a in actions if isinstance(a, Apply | CreateHook) and a.dry_run]
         results = list(await asyncio.gather(*(self._dry_run(a.task, state) for a in dry_runs)))
         for action in actions:

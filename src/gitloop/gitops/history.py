@@ -1,7 +1,7 @@
 """Sync history and rollback targets.
 
 Every finished sync operation (not a dry run) is appended to the store's history of its Application
-(owner ``Application/<name>``; ``syncop.history_entry`` is the record). A rollback returns to a
+(owner ``Application/<name>``; ``operation.history_entry`` is the record). A rollback returns to a
 successful entry among the last ``revisionHistoryLimit`` ones — by default the one before the last, as
 ``argocd app rollback`` without an id does — by syncing that entry's revisions and sources again.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from gitloop.errors import SyncError
-from gitloop.gitops.syncop import SyncOrder
+from gitloop.gitops.operation import SyncRequest
 from gitloop.ports import HistoryEntry
 
 HISTORY_PREFIX = "Application/"
@@ -40,9 +40,9 @@ def rollback_target(
     raise SyncError(f"{app}: no successful deployment with history id {history_id} (known: {known})")
 
 
-def rollback_order(entry: HistoryEntry, *, prune: bool = False, username: str = "") -> SyncOrder:
+def rollback_request(entry: HistoryEntry, *, prune: bool = False, username: str = "") -> SyncRequest:
     """A sync of the revisions and sources ``entry`` recorded."""
-    recorded = SyncOrder.from_dict(
+    recorded = SyncRequest.from_dict(
         {"revisions": entry.doc.get("revisions"), "sources": entry.doc.get("sources")}
     )
     return replace(recorded, prune=prune, username=username, rollback_of=entry.id)

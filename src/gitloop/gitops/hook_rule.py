@@ -23,7 +23,7 @@ HOOK_TYPES = ("PreSync", "Sync", "PostSync", "SyncFail", "Skip", "PreDelete", "P
 """Every value of ``argocd.argoproj.io/hook`` gitops-engine knows."""
 
 
-def annotations(manifest: Manifest) -> dict[str, str]:
+def annotation_map(manifest: Manifest) -> dict[str, str]:
     """``metadata.annotations``, keeping only string values."""
     meta = manifest.get("metadata")
     found = meta.get("annotations") if isinstance(meta, dict) else None
@@ -44,7 +44,7 @@ def csv(value: str) -> list[str]:
 
 def argo_types(manifest: Manifest) -> list[str]:
     """The known hook types ``argocd.argoproj.io/hook`` names (unknown values ignored)."""
-    return [t for t in csv(annotations(manifest).get(HOOK, "")) if t in HOOK_TYPES]
+    return [t for t in csv(annotation_map(manifest).get(HOOK, "")) if t in HOOK_TYPES]
 
 
 def is_skipped(manifest: Manifest) -> bool:
@@ -54,7 +54,7 @@ def is_skipped(manifest: Manifest) -> bool:
 
 def is_hook(manifest: Manifest) -> bool:
     """Whether the object is a hook (of any type, supported or not)."""
-    found = annotations(manifest)
+    found = annotation_map(manifest)
     if HOOK in found:
         return not is_skipped(manifest)
     helm = found.get(HELM_HOOK)

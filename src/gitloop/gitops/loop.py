@@ -54,11 +54,13 @@ class Loop:
         for name in names:
             self.enqueue(name)
 
-    def _schedule(self, name: str, delay: float) -> None:
+    def schedule(self, name: str, delay: float) -> None:
+        """Refresh ``name`` in ``delay`` seconds (self-heal backoff, an operation's end)."""
         if self._loop is not None:
             self._loop.call_later(delay, self.enqueue, name)
 
-    def _watch(self, view: ClusterView) -> None:
+    def watch(self, view: ClusterView) -> None:
+        """Refresh the Applications whose tracked objects change in ``view`` (subscribed once)."""
         if id(view) not in self._views:
             self._views.add(id(view))
             view.cache.subscribe(self._on_live_change)
@@ -91,11 +93,9 @@ class Loop:
             self._new_round(self.reconciler.apps.apps)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Reconcile until ``stop`` is set; operations interrupted earlier are resumed first."""
+        """Refresh until ``stop`` is set, then cancel the refreshes and the reconciler's operations."""
         self._loop = asyncio.get_running_loop()
         rec = self.reconciler
-        rec.schedule, rec.on_view = self._schedule, self._watch
-        rec.resume()
         tasks = [asyncio.create_task(self._worker()) for _ in range(self.settings.workers)]
         tasks.append(asyncio.create_task(self._poller()))
         self._new_round(rec.apps.apps)
@@ -106,5 +106,4 @@ class Loop:
             for task in [*tasks, *running]:
                 task.cancel()
             await asyncio.gather(*tasks, *running, return_exceptions=True)
-            rec.schedule, rec.on_view = (lambda name, delay: None), (lambda view: None)
             self._loop = None

@@ -1,41 +1,31 @@
-"""A sync operation as stored: what was asked, the step machine's state, retries, and its history entry.
+"""A sync operation: what was asked (``SyncRequest``), the step machine's state, retries, its history entry.
 
-``SyncOrder`` is Argo CD's ``operation.sync`` (prune, dry run, selected resources, who asked, the
-revisions and sources to sync); ``SyncOperation`` adds the resumable ``OperationState`` of the
-current attempt, the retry count and when the next retry is due. It is stored (kind
-``SyncOperation``, one record per Application) after every step, so an operation survives the
-process. ``plan`` builds the step machine's plan from a comparison; ``history_entry`` is what
-``gitloop app history`` lists and ``rollback`` returns to.
+``SyncRequest`` is the one type of a sync request from every face to the engine — Argo CD's
+``SyncRequest`` / ``operation.sync``: the revisions and sources to sync (a manual request may name a
+branch or tag; the engine resolves it before the operation starts), prune, dry run, force, the
+selected resources, and who asked (a user, an automated sync, self-heal, a rollback).
+``SyncOperation`` adds the resumable ``OperationState`` of the current attempt, the retry count and
+when the next retry is due. It is stored (kind ``SyncOperation``, one record per Application) after
+every step, so an operation survives the process. ``history_entry`` is what ``gitloop app history``
+lists and ``rollback`` returns to.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.status import OperationSummary
-from gitloop.gitops.sync import (
-    NamespaceMetadata,
-    OperationPhase,
-    OperationState,
-    ResourceSelector,
-    SyncOptions,
-    SyncPlan,
-    SyncRequest,
-    plan_sync,
-)
-from gitloop.gitops.sync.plan import CLUSTER_SCOPED
-from gitloop.spec.argocd import Application
+from gitloop.gitops.sync import OperationPhase, OperationState, ResourceSelector
 
 STORE_KIND = "SyncOperation"
 
 
 @dataclass(frozen=True)
-class SyncOrder:
-    """What a sync was asked to do, and by whom."""
+class SyncRequest:
+    """What a sync is asked to do, and by whom (stored with its operation as ``order``)."""
 
     revisions: tuple[str, ...] = ()
     sources: tuple[Mapping[str, Any], ...] = ()
@@ -47,6 +37,29 @@ class SyncOrder:
     username: str = ""
     self_heal_attempts: int = 0
     rollback_of: int | None = None
+
+    @classmethod
+    def manual(
+        cls,
+        *,
+        revision: str | None = None,
+        prune: bool = False,
+        dry_run: bool = False,
+        force: bool = False,
+        resources: Sequence[str] = (),
+        username: str = "",
+    ) -> SyncRequest:
+        """A sync asked by a person (``gitloop app sync``, the API): ``revision`` a branch, tag or SHA
+        other than the target revision (the engine resolves it), ``resources`` as
+        ``[GROUP]:KIND:[NAMESPACE/]NAME`` (``UsageError`` for a malformed one)."""
+        return cls(
+            revisions=(revision,) if revision else (),
+            prune=prune,
+            dry_run=dry_run,
+            force=force,
+            resources=tuple(ResourceSelector.parse(r) for r in resources),
+            username=username,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +76,7 @@ class SyncOrder:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SyncOrder:
+    def from_dict(cls, data: Mapping[str, Any]) -> SyncRequest:
         return cls(
             revisions=tuple(data.get("revisions") or ()),
             sources=tuple(data.get("sources") or ()),
@@ -84,7 +97,7 @@ class SyncOperation:
 
     id: str
     app: str
-    order: SyncOrder
+    request: SyncRequest
     started_at: float
     state: OperationState | None = None
     """The current attempt; ``None`` before it is planned, or when planning failed (``message``)."""
@@ -149,17 +162,17 @@ class SyncOperation:
             id=self.id,
             phase=self.phase.value,
             message=self.describe(),
-            revisions=self.order.revisions,
-            sources=self.order.sources,
-            automated=self.order.automated,
-            username=self.order.username,
+            revisions=self.request.revisions,
+            sources=self.request.sources,
+            automated=self.request.automated,
+            username=self.request.username,
             started_at=self.started_at,
             finished_at=self.finished_at,
-            dry_run=self.order.dry_run,
-            prune=self.order.prune,
+            dry_run=self.request.dry_run,
+            prune=self.request.prune,
             retry_count=self.retry_count,
-            self_heal_attempts=self.order.self_heal_attempts,
-            rollback_of=self.order.rollback_of,
+            self_heal_attempts=self.request.self_heal_attempts,
+            rollback_of=self.request.rollback_of,
             results=tuple(self.results()),
         )
 
@@ -167,7 +180,7 @@ class SyncOperation:
         return {
             "id": self.id,
             "app": self.app,
-            "order": self.order.to_dict(),
+            "order": self.request.to_dict(),
             "startedAt": self.started_at,
             "state": None if self.state is None else self.state.to_dict(),
             "message": self.message,
@@ -184,7 +197,7 @@ class SyncOperation:
         return cls(
             id=str(data["id"]),
             app=str(data["app"]),
-            order=SyncOrder.from_dict(data["order"]),
+            request=SyncRequest.from_dict(data["order"]),
             started_at=float(data["startedAt"]),
             state=None if state is None else OperationState.from_dict(state),
             message=str(data.get("message", "")),
@@ -196,60 +209,24 @@ class SyncOperation:
         )
 
 
-def new_operation(app: str, order: SyncOrder, *, now: float | None = None) -> SyncOperation:
+def new_operation(app: str, request: SyncRequest, *, now: float | None = None) -> SyncOperation:
     started = time.time() if now is None else now
-    return SyncOperation(id=f"{app}-{int(started * 1000)}", app=app, order=order, started_at=started)
-
-
-def plan(
-    app: Application,
-    comparison: Comparison,
-    order: SyncOrder,
-    options: SyncOptions,
-    *,
-    started_at: float,
-    namespace_exists: bool = True,
-    cluster_scoped: frozenset[tuple[str, str]] = frozenset(),
-) -> SyncPlan:
-    """The plan of one attempt of ``order`` from a fresh ``comparison`` (``SpecError`` if it cannot be)."""
-    policy = app.sync_policy
-    metadata = None
-    if policy.managed_namespace_metadata:
-        metadata = NamespaceMetadata(
-            dict(policy.namespace_labels or {}), dict(policy.namespace_annotations or {})
-        )
-    request = SyncRequest(
-        desired=list(comparison.desired),
-        live=list(comparison.live.values()),
-        namespace=app.destination.namespace,
-        revision=order.revisions[0] if order.revisions else "",
-        started_at=int(started_at),
-        options=options,
-        sync_status={r.key: r.status for r in comparison.resources},
-        prune=order.prune,
-        dry_run=order.dry_run,
-        force=order.force,
-        resources=order.resources,
-        namespace_exists=namespace_exists,
-        managed_namespace_metadata=metadata,
-        cluster_scoped=CLUSTER_SCOPED | cluster_scoped,
-    )
-    return plan_sync(request)
+    return SyncOperation(id=f"{app}-{int(started * 1000)}", app=app, request=request, started_at=started)
 
 
 def history_entry(operation: SyncOperation) -> dict[str, Any]:
     """The history record of a finished (not dry-run) operation."""
     return {
         "operation": operation.id,
-        "revision": operation.order.revisions[0] if operation.order.revisions else "",
-        "revisions": list(operation.order.revisions),
-        "sources": [dict(s) for s in operation.order.sources],
+        "revision": operation.request.revisions[0] if operation.request.revisions else "",
+        "revisions": list(operation.request.revisions),
+        "sources": [dict(s) for s in operation.request.sources],
         "sourceCommit": dict(operation.commit) or None,
         "phase": operation.phase.value,
         "message": operation.summary().message,
         "resources": operation.results(),
-        "initiatedBy": {"automated": operation.order.automated, "username": operation.order.username},
-        "rollbackOf": operation.order.rollback_of,
+        "initiatedBy": {"automated": operation.request.automated, "username": operation.request.username},
+        "rollbackOf": operation.request.rollback_of,
         "retries": operation.retry_count,
         "startedAt": operation.started_at,
         "finishedAt": operation.finished_at,

@@ -1,11 +1,12 @@
-"""The reconciler: composes refresh, auto-sync and sync operations into Argo CD's controller behaviour.
+"""The reconciler: refresh, auto-sync and sync operations as Argo CD's application controller does them.
 
 ``refresh`` compares an Application with git and the cluster (``gitloop.gitops.refresh``), keeps its
 conditions (``SyncError`` only while the revision stays the same, the rollback pause only until git
 moves) and, with ``auto_sync``, lets ``autosync.decide`` start an automated sync or self-heal.
 ``sync`` and ``rollback`` run operations; each Application runs at most one at a time, in its own
 task, and its end (phase, per-resource results, ``SyncError`` on failure) is folded into the status.
-The status is stored whenever it changes. ``gitloop.gitops.loop`` drives refreshes continuously.
+The status is stored whenever it changes. ``gitloop.gitops.loop`` drives refreshes continuously;
+``gitloop.gitops.engine`` wires the two with the refresher and the driver.
 
 Hooks for the loop: ``schedule(name, delay)`` asks for a refresh later (self-heal backoff),
 ``on_view`` is told of every cluster view a refresh used (to subscribe to its live changes).
@@ -18,17 +19,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from gitloop.errors import SyncError
+from gitloop.errors import OperationInProgress, SyncError
 from gitloop.gitops import autosync
 from gitloop.gitops.autosync import SelfHealBackoff
 from gitloop.gitops.diff import CompareOptions
-from gitloop.gitops.history import history_owner, rollback_order, rollback_target
+from gitloop.gitops.driver import Driver
+from gitloop.gitops.history import history_owner, rollback_request, rollback_target
 from gitloop.gitops.observe import ClusterView
-from gitloop.gitops.operations import Operations
-from gitloop.gitops.refresh import Refresher, ViewFor
-from gitloop.gitops.source import ManifestSource
+from gitloop.gitops.operation import SyncOperation, SyncRequest, new_operation
+from gitloop.gitops.refresh import Refresher
 from gitloop.gitops.status import STORE_KIND, AppStatus, Condition, ConditionType
-from gitloop.gitops.syncop import SyncOperation, SyncOrder, new_operation
 from gitloop.ports import HistoryEntry, Store
 from gitloop.spec.argocd import AppSet
 
@@ -60,25 +60,17 @@ class Reconciler:
     def __init__(
         self,
         apps: AppSet,
-        sources: ManifestSource,
-        view_for: ViewFor,
+        refresher: Refresher,
+        driver: Driver,
         store: Store,
         *,
-        settings: Settings | None = None,
+        settings: Settings,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.apps, self.store, self.settings = apps, store, settings or Settings()
+        self.apps, self.store, self.settings = apps, store, settings
         self._clock = clock
-        self.refresher = Refresher(
-            sources, view_for, apps.project, options=self.settings.compare, clock=clock
-        )
-        self.operations = Operations(
-            self.refresher,
-            store,
-            wave_delay=self.settings.wave_delay,
-            poll=self.settings.driver_poll,
-            clock=clock,
-        )
+        self.refresher = refresher
+        self.driver = driver
         self.fetched_after = 0.0
         """A refresh fetches git unless a fetch started at or after this time (the loop's round)."""
         self.running: dict[str, asyncio.Task[SyncOperation]] = {}
@@ -152,7 +144,7 @@ class Reconciler:
                     )
                 if decision.sync:
                     automated = app.sync_policy.automated
-                    order = SyncOrder(
+                    request = SyncRequest(
                         revisions=done.comparison.revisions,
                         sources=tuple(dict(s.raw) for s in app.sources),
                         prune=bool(automated and automated.prune),
@@ -160,7 +152,7 @@ class Reconciler:
                         self_heal_attempts=decision.self_heal_attempts,
                         resources=decision.resources,
                     )
-                    self.start(name, new_operation(name, order, now=self._clock()))
+                    self.start(name, new_operation(name, request, now=self._clock()))
                 elif decision.retry_after is not None:
                     self.schedule(name, decision.retry_after)
             await self._save(status)
@@ -169,9 +161,9 @@ class Reconciler:
         return status
 
     def start(self, name: str, operation: SyncOperation) -> asyncio.Task[SyncOperation]:
-        """Run ``operation`` of ``name`` in a task of its own; ``SyncError`` if one already runs."""
+        """Run ``operation`` of ``name`` in a task of its own; ``OperationInProgress`` if one already runs."""
         if name in self.running:
-            raise SyncError(f"{name}: another operation is already in progress")
+            raise OperationInProgress(f"{name}: another operation is already in progress")
         task = asyncio.create_task(self._operate(name, operation), name=f"sync {name}")
         self.running[name] = task
         return task
@@ -182,7 +174,7 @@ class Reconciler:
             await self._save(replace(self.status(name), operation=operation.summary()))
         try:
             async with self._slots:
-                final = await self.operations.run(app, operation, self.status(name))
+                final = await self.driver.run(app, operation, self.status(name))
         finally:
             self.running.pop(name, None)
         summary = final.summary()
@@ -198,17 +190,19 @@ class Reconciler:
     def resume(self) -> None:
         """Start again every operation an earlier process left unfinished (they are stored)."""
         for name in self.apps.apps:
-            stored = self.operations.stored(name)
+            stored = self.driver.stored(name)
             if stored is not None and not stored.completed and name not in self.running:
                 self.start(name, stored)
 
-    async def sync(self, name: str, order: SyncOrder) -> SyncOperation:
-        """Run a sync of ``name`` to its end; an operation interrupted earlier is finished first."""
+    async def start_sync(self, name: str, request: SyncRequest) -> asyncio.Task[SyncOperation]:
+        """Start a sync of ``name`` (an operation interrupted earlier is finished first); its task.
+
+        ``OperationInProgress`` when an operation of ``name`` is already running."""
         self.apps.app(name)
-        stored = self.operations.stored(name)
+        stored = self.driver.stored(name)
         if stored is not None and not stored.completed and name not in self.running:
             await self.start(name, stored)
-        return await self.start(name, new_operation(name, order, now=self._clock()))
+        return self.start(name, new_operation(name, request, now=self._clock()))
 
     async def rollback(
         self,
@@ -234,4 +228,4 @@ class Reconciler:
             head = await asyncio.to_thread(self.refresher.sources.resolve, app, fetched_after=self._clock())
             async with self._lock(name):
                 await self._save(replace(self.status(name), auto_sync_paused_at=",".join(head)))
-        return await self.sync(name, rollback_order(entry, prune=prune, username=username))
+        return await (await self.start_sync(name, rollback_request(entry, prune=prune, username=username)))

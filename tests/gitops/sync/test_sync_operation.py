@@ -25,13 +25,13 @@ from gitloop.gitops.sync import (
     Observations,
     OperationPhase,
     OperationState,
+    PlanInput,
     PropagationPolicy,
     Prune,
     ReleaseHook,
     ResultCode,
     SyncOptions,
     SyncPlan,
-    SyncRequest,
     TaskStatus,
     WaitHealth,
     decide,
@@ -64,7 +64,7 @@ def plan(case: str, **request: Any) -> SyncPlan:
     request.setdefault("namespace", "shop")
     request.setdefault("revision", "3f2c1ab9d8e7")
     request.setdefault("started_at", 1700000000)
-    return plan_sync(SyncRequest(desired=manifests(case, "desired"), live=manifests(case, "live"), **request))
+    return plan_sync(PlanInput(desired=manifests(case, "desired"), live=manifests(case, "live"), **request))
 
 
 @dataclass

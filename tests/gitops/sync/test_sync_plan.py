@@ -11,10 +11,10 @@ import pytest
 from gitloop.errors import SpecError
 from gitloop.gitops.sync import (
     NamespaceMetadata,
+    PlanInput,
     ResourceSelector,
     SyncOptions,
     SyncPlan,
-    SyncRequest,
     SyncTask,
     TaskAction,
     parse_sync_options,
@@ -35,7 +35,7 @@ def manifests(case: str, side: str) -> list[Manifest]:
 
 def plan(case: str, **request: Any) -> SyncPlan:
     request.setdefault("namespace", "shop")
-    return plan_sync(SyncRequest(desired=manifests(case, "desired"), live=manifests(case, "live"), **request))
+    return plan_sync(PlanInput(desired=manifests(case, "desired"), live=manifests(case, "live"), **request))
 
 
 def line(task: SyncTask) -> str:
@@ -259,7 +259,7 @@ def test_namespaces_are_defaulted_except_for_cluster_scoped_kinds() -> None:
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "reader"}},
         {"apiVersion": "example.com/v1", "kind": "Policy", "metadata": {"name": "strict"}},
     ]
-    tasks = {t.key.name: t for t in plan_sync(SyncRequest(desired=desired, namespace="shop")).tasks}
+    tasks = {t.key.name: t for t in plan_sync(PlanInput(desired=desired, namespace="shop")).tasks}
     assert tasks["settings"].key.namespace == "shop"
     assert tasks["settings"].manifest == {**desired[0], "metadata": {"name": "settings", "namespace": "shop"}}
     assert tasks["elsewhere"].key.namespace == "tools"
@@ -268,7 +268,7 @@ def test_namespaces_are_defaulted_except_for_cluster_scoped_kinds() -> None:
     scopes = frozenset({("example.com", "Policy")})
     tasks = {
         t.key.name: t
-        for t in plan_sync(SyncRequest(desired=desired, namespace="shop", cluster_scoped=scopes)).tasks
+        for t in plan_sync(PlanInput(desired=desired, namespace="shop", cluster_scoped=scopes)).tasks
     }
     assert tasks["strict"].key.namespace == ""
     assert desired[0]["metadata"] == {"name": "settings"}
@@ -277,7 +277,7 @@ def test_namespaces_are_defaulted_except_for_cluster_scoped_kinds() -> None:
 def test_a_live_object_without_namespace_settles_the_scope() -> None:
     desired = [{"apiVersion": "example.com/v1", "kind": "Policy", "metadata": {"name": "strict"}}]
     live = [{"apiVersion": "example.com/v1", "kind": "Policy", "metadata": {"name": "strict"}}]
-    [task] = plan_sync(SyncRequest(desired=desired, live=live, namespace="shop")).tasks
+    [task] = plan_sync(PlanInput(desired=desired, live=live, namespace="shop")).tasks
     assert task.key == ResourceKey("example.com", "Policy", "", "strict")
     assert task.live
 
@@ -417,7 +417,7 @@ def test_kind_ranks_follow_helm_and_put_unknown_kinds_last() -> None:
 )
 def test_invalid_manifests_are_spec_errors(desired: list[Manifest], message: str) -> None:
     with pytest.raises(SpecError) as caught:
-        plan_sync(SyncRequest(desired=desired, namespace="shop"))
+        plan_sync(PlanInput(desired=desired, namespace="shop"))
     assert message in str(caught.value)
 
 

@@ -31,7 +31,7 @@ from gitloop.gitops.sync.options import (
     parse_sync_options,
     resource_options,
 )
-from gitloop.gitops.sync.plan import NamespaceMetadata, SyncPlan, SyncRequest, plan_sync
+from gitloop.gitops.sync.plan import NamespaceMetadata, PlanInput, SyncPlan, plan_sync
 from gitloop.gitops.sync.selection import ResourceSelector
 from gitloop.gitops.sync.state import OperationState, ResourceResult, TaskProgress, request_termination, start
 from gitloop.gitops.sync.task import SyncTask
@@ -60,6 +60,7 @@ __all__ = [
     "Observations",
     "OperationPhase",
     "OperationState",
+    "PlanInput",
     "PropagationPolicy",
     "Prune",
     "PruneMode",
@@ -71,7 +72,6 @@ __all__ = [
     "SyncOptions",
     "SyncPhase",
     "SyncPlan",
-    "SyncRequest",
     "SyncTask",
     "TaskAction",
     "TaskProgress",

@@ -12,8 +12,8 @@ import re
 
 from gitloop.errors import SpecError
 from gitloop.gitops import hook_rule
-from gitloop.gitops.hook_rule import annotations as annotation_map
-from gitloop.gitops.hook_rule import csv
+from gitloop.gitops.hook_rule import annotation_map as annotation_map
+from gitloop.gitops.hook_rule import csv as csv
 from gitloop.model.resources import Manifest, ResourceKey
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"

@@ -9,7 +9,7 @@ PruneSkipped message when pruning is not enabled for the operation — "ignored 
 ``PruneLast`` prunes moved to a final wave, and the tasks ordered (``gitloop.gitops.sync.order``).
 
 Objects without a namespace get the destination namespace, unless their kind is cluster-scoped
-(``SyncRequest.cluster_scoped``; a live object found without a namespace also settles it).
+(``PlanInput.cluster_scoped``; a live object found without a namespace also settles it).
 ``CreateNamespace=true`` adds a PreSync task creating the destination namespace when it is missing
 and git does not hold it. ``ApplyOutOfSyncOnly=true`` leaves out apply tasks of resources whose
 sync status is Synced (hooks and prunes stay). A selective sync (``resources``) plans only the
@@ -67,7 +67,7 @@ CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset(
         ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
     }
 )
-"""Built-in cluster-scoped kinds as ``(group, kind)``; add a cluster's own with ``SyncRequest.cluster_scoped``."""
+"""Built-in cluster-scoped kinds as ``(group, kind)``; add a cluster's own with ``PlanInput.cluster_scoped``."""
 
 MSG_REQUIRES_PRUNING = "ignored (requires pruning)"
 MSG_NO_PRUNE = "ignored (no prune)"
@@ -82,8 +82,9 @@ class NamespaceMetadata:
 
 
 @dataclass(frozen=True)
-class SyncRequest:
-    """Everything one sync is planned from."""
+class PlanInput:
+    """Everything one attempt of a sync is planned from (built by the driver from a ``SyncRequest``, a
+    fresh comparison and the options)."""
 
     desired: Sequence[Manifest]
     """Rendered manifests from git, hooks included."""
@@ -165,7 +166,7 @@ def _checked(manifest: Manifest) -> Manifest:
     return manifest
 
 
-def _with_namespace(manifest: Manifest, request: SyncRequest) -> Manifest:
+def _with_namespace(manifest: Manifest, request: PlanInput) -> Manifest:
     """The manifest with the destination namespace filled in where a namespaced object has none."""
     key = ResourceKey.of(manifest)
     if key.namespace or not request.namespace or (key.group, key.kind) in request.cluster_scoped:
@@ -180,7 +181,7 @@ def _without_namespace(key: ResourceKey) -> ResourceKey:
 
 
 class _Planner:
-    def __init__(self, request: SyncRequest) -> None:
+    def __init__(self, request: PlanInput) -> None:
         self.request = request
         self.options = request.options
         self.selective = bool(request.resources)
@@ -376,6 +377,6 @@ def _crd_kind(manifest: Manifest) -> tuple[str, str] | None:
     return (group, kind) if isinstance(group, str) and isinstance(kind, str) else None
 
 
-def plan_sync(request: SyncRequest) -> SyncPlan:
+def plan_sync(request: PlanInput) -> SyncPlan:
     """The ordered tasks of one sync. ``SpecError`` for a manifest or annotation that does not validate."""
     return _Planner(request).plan()

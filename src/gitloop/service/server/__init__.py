@@ -16,7 +16,6 @@ from gitloop.service.server.engines import (
     NotFound,
     PipelineLauncher,
     Push,
-    SyncRequest,
 )
 from gitloop.service.server.runtime import Answer, ServedListener, Server
 from gitloop.service.server.wiring import database_target, open_server
@@ -32,7 +31,6 @@ __all__ = [
     "ServedListener",
     "Server",
     "StoreDeliveryLog",
-    "SyncRequest",
     "database_target",
     "open_server",
 ]

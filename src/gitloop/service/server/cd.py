@@ -1,6 +1,6 @@
-"""The ``AppRefresher`` on the CD engine (``gitloop.service.apps``), and the lineage it feeds.
+"""The ``AppRefresher`` on the CD engine (``gitloop.gitops.engine``), and the lineage it feeds.
 
-``AppsRefresher`` runs the reconcile loop (``AppsService.watch``) in the server's event loop, refreshes
+``AppsRefresher`` runs the reconcile loop (``Engine.run``) in the server's event loop, refreshes
 the Applications a push webhook names through the reconciler's refresh trigger, and answers the API
 with the statuses the reconciler keeps. Every status change it is told of goes through one queue to
 the lineage: a finished sync operation becomes a ``sync`` hop (the synced commit's trailers name the
@@ -15,15 +15,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from gitloop.errors import GitError, GitloopError, SyncError
+from gitloop.errors import GitError, GitloopError, OperationInProgress, SyncError
+from gitloop.gitops.engine import Engine
+from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.status import AppStatus
 from gitloop.lineage import Lineage
 from gitloop.model.health import HealthStatus
 from gitloop.model.sync import SyncStatus
-from gitloop.service.apps import AppsService
-from gitloop.service.server.engines import Conflict, NotFound, Push, SyncRequest
+from gitloop.service.apps import local_user
+from gitloop.service.server.engines import Conflict, NotFound, Push
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.spec.argocd import Application
 
@@ -57,10 +60,8 @@ def describe(app: Application, status: AppStatus) -> dict[str, Any]:
 class AppsRefresher:
     """The server's view of the CD engine. ``start`` inside the server's event loop."""
 
-    def __init__(
-        self, service: AppsService, lineage: Lineage, *, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._service = service
+    def __init__(self, engine: Engine, lineage: Lineage, *, clock: Callable[[], float] = time.time) -> None:
+        self._engine = engine
         self._lineage = lineage
         self._clock = clock
         self._stop = asyncio.Event()
@@ -73,15 +74,15 @@ class AppsRefresher:
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._service.reconciler.listeners.append(self._changes.put_nowait)
+        self._engine.listeners.append(self._changes.put_nowait)
         self._recorder = asyncio.create_task(self._record_loop(), name="lineage recorder")
-        self._watch = asyncio.create_task(self._service.watch(self._stop), name="reconcile loop")
+        self._watch = asyncio.create_task(self._engine.run(self._stop), name="reconcile loop")
         await asyncio.sleep(0)  # the loop takes its refresh triggers from its first step on
 
     def _operations_running(self) -> list[str]:
         running = []
         for name in self.names():
-            operation = self._service.reconciler.status(name).operation
+            operation = self._engine.status(name).operation
             if operation is not None and operation.phase in _RUNNING:
                 running.append(name)
         return running
@@ -111,10 +112,10 @@ class AppsRefresher:
     # -- AppRefresher -----------------------------------------------------------------------------
 
     def names(self) -> list[str]:
-        return sorted(self._service.apps.apps)
+        return sorted(self._engine.apps.apps)
 
     def _app(self, name: str) -> Application:
-        found = self._service.apps.apps.get(name)
+        found = self._engine.apps.apps.get(name)
         if found is None:
             raise NotFound(f"no Application named {name!r}")
         return found
@@ -122,7 +123,7 @@ class AppsRefresher:
     def apps_for_push(self, push: Push) -> list[str]:
         sources = {
             name: [(s.repo_url, s.target_revision) for s in app.sources]
-            for name, app in self._service.apps.apps.items()
+            for name, app in self._engine.apps.apps.items()
         }
         return matching_apps(push, sources)
 
@@ -130,53 +131,38 @@ class AppsRefresher:
         if not app_names:
             return
         try:
-            self._service.trigger(list(app_names))
+            self._engine.trigger(list(app_names))
         except SyncError as exc:  # not reconciling (stopping): the next start refreshes everything
             log.warning("refresh of %s not triggered: %s", ", ".join(app_names), exc)
 
     def status(self, name: str) -> Mapping[str, Any]:
         app = self._app(name)
-        return describe(app, self._service.reconciler.status(name))
+        return describe(app, self._engine.status(name))
 
     async def refresh_now(self, name: str) -> Mapping[str, Any]:
         app = self._app(name)
-        status = await self._service.reconciler.refresh(name, hard=True)
+        status = await self._engine.refresh(name, hard=True, auto_sync=True)
         return describe(app, status)
 
     async def sync(self, name: str, request: SyncRequest, *, wait: bool) -> Mapping[str, Any]:
         self._app(name)
         if name in self._operations_running():
             raise Conflict(f"{name}: another operation is already in progress")
-        task = asyncio.create_task(
-            self._service.sync(
-                name,
-                prune=request.prune,
-                dry_run=request.dry_run,
-                force=request.force,
-                resources=request.resources,
-                revision=request.revision,
-            ),
-            name=f"api sync {name}",
-        )
+        try:
+            task = await self._engine.start_sync(
+                name, replace(request, username=request.username or local_user())
+            )
+        except OperationInProgress as exc:
+            raise Conflict(str(exc)) from exc
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         if not wait:
-            await asyncio.sleep(0)
-            if task.done() and task.exception() is not None:
-                self._raise(task.exception())
             return {"application": name, "phase": "Running", "message": "sync started"}
         try:
             operation = await task
-        except SyncError as exc:
-            self._raise(exc)
-        return operation.summary().to_dict()
-
-    @staticmethod
-    def _raise(exc: BaseException | None) -> None:
-        if isinstance(exc, SyncError) and "already in progress" in str(exc):
+        except OperationInProgress as exc:
             raise Conflict(str(exc)) from exc
-        if exc is not None:
-            raise exc
+        return operation.summary().to_dict()
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -195,7 +181,7 @@ class AppsRefresher:
                 log.exception("lineage of %s not recorded", status.name)
 
     def _record(self, status: AppStatus) -> None:
-        app = self._service.apps.apps.get(status.name)
+        app = self._engine.apps.apps.get(status.name)
         if app is None:
             return
         operation = status.operation
@@ -210,7 +196,7 @@ class AppsRefresher:
             revision = operation.revisions[0]
             repo = app.sources[0].repo_url
             try:
-                info = self._service.sources.commit_info(repo, revision)
+                info = self._engine.sources.commit_info(repo, revision)
             except GitError as exc:
                 log.info("%s: commit %s not readable for the lineage: %s", app.name, revision[:12], exc)
                 return

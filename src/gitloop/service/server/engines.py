@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from gitloop.gitops.operation import SyncRequest
 
 LAUNCHABLE_KINDS = ("PipelineRun", "TaskRun")
 """What a TriggerTemplate may create here: there is no cluster to create anything else in."""
@@ -66,17 +68,6 @@ class Push:
     deleted: bool = False
 
 
-@dataclass(frozen=True)
-class SyncRequest:
-    """What ``POST /api/applications/{name}/sync`` asks for."""
-
-    prune: bool = False
-    dry_run: bool = False
-    force: bool = False
-    revision: str | None = None
-    resources: tuple[str, ...] = field(default=())
-
-
 class AppRefresher(Protocol):
     """The CD engine as the server sees it."""
 
@@ -101,7 +92,8 @@ class AppRefresher(Protocol):
         ...
 
     async def sync(self, name: str, request: SyncRequest, *, wait: bool) -> Mapping[str, Any]:
-        """Start a sync (``Conflict`` if one runs); with ``wait``, return the finished operation."""
+        """Start a sync (``Conflict`` if one runs); with ``wait``, return the finished operation.
+        The request is the CD engine's own (``gitloop.gitops.operation.SyncRequest``)."""
         ...
 
     async def drain(self, grace: float, force: threading.Event | None = None) -> None:

@@ -29,13 +29,14 @@ from pathlib import Path
 
 from gitloop.errors import SpecError, UsageError
 from gitloop.git import HttpsCredentials, MirrorCache, RepoCredentials, RepoCreds, SshCredentials, redact_url
+from gitloop.gitops.postsync import PostSyncPipeline, check_applications
 from gitloop.lineage import Lineage
 from gitloop.localinfra.paths import cache_dir, state_dir
 from gitloop.ports import Store
 from gitloop.service.interrupted import interrupt_orphans
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
-from gitloop.service.server.postsync import LAUNCHER_NAME, PostSyncPipeline, load_pipelines
+from gitloop.service.server.postsync import LAUNCHER_NAME, load_pipelines
 from gitloop.service.server.runtime import ServedListener, Server
 from gitloop.spec import triggers as triggers_spec
 from gitloop.spec.serveconfig import AppSourceConfig, ListenerConfig, RepositoryConfig, ServeConfig
@@ -154,7 +155,7 @@ async def _applications(
     from gitloop.service.apps import AppsConfig, open_apps
     from gitloop.service.server.cd import AppsRefresher
     from gitloop.service.server.kubeconfigs import write_merged
-    from gitloop.service.server.postsync import PostSyncRunner, check_applications
+    from gitloop.service.server.postsync import PostSyncRunner
     from gitloop.store import open_store
 
     credentials = await asyncio.to_thread(repo_credentials, config.repositories)
@@ -163,14 +164,13 @@ async def _applications(
     apps_config = AppsConfig(
         paths, kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
     )
-    async with open_apps(apps_config, store=open_store(target)) as service:
-        check_applications(service.apps.apps.values(), post_sync.pipelines)
-        service.mirrors.credentials.replace(credentials)
+    async with open_apps(apps_config, store=open_store(target), credentials=credentials) as engine:
+        check_applications(engine.apps.apps.values(), post_sync.pipelines)
         runner = None
         if post_sync.launcher is not None:
-            runner = PostSyncRunner(service, post_sync.launcher, lineage, service.store, post_sync.pipelines)
+            runner = PostSyncRunner(engine, post_sync.launcher, lineage, engine.store, post_sync.pipelines)
             await runner.start()
-        refresher = AppsRefresher(service, lineage)
+        refresher = AppsRefresher(engine, lineage)
         await refresher.start()
         try:
             yield refresher

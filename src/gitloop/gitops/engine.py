@@ -1,0 +1,198 @@
+"""The CD engine composed: the only module that wires its parts, as gitops-engine's ``pkg/engine`` does.
+
+``Engine(apps, sources, view_for, store)`` wires the ``Refresher`` (git → manifests → comparison →
+status), the sync ``Driver`` (plan, drive, retry, record), the ``Reconciler`` (statuses, auto-sync,
+one operation per Application) and the ``Loop`` (when to refresh), and is what every face uses: the
+CLI's ``gitloop app ...`` and ``gitloop serve``. A sync request has one type from the face to the
+driver (``SyncRequest``); its hops are ``Engine.start_sync`` → ``Reconciler.start`` → ``Driver.run``.
+
+The adapters are the caller's: git mirrors and the renderer behind ``ManifestSource``, the clusters
+behind ``view_for``, the ``Store``. The caller closes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from gitloop.errors import SyncError, UsageError
+from gitloop.gitops.driver import Driver
+from gitloop.gitops.loop import Loop
+from gitloop.gitops.operation import SyncOperation, SyncRequest
+from gitloop.gitops.reconciler import Reconciler, Settings
+from gitloop.gitops.refresh import Refreshed, Refresher, ViewFor
+from gitloop.gitops.source import ManifestSource
+from gitloop.gitops.status import AppStatus
+from gitloop.model.health import HealthStatus
+from gitloop.model.resources import Manifest
+from gitloop.model.sync import SyncStatus
+from gitloop.ports import HistoryEntry, Store
+from gitloop.spec.argocd import Application, AppSet
+
+__all__ = ["Engine", "Settings"]
+
+
+class Engine:
+    """The CD engine over one set of Applications."""
+
+    def __init__(
+        self,
+        apps: AppSet,
+        sources: ManifestSource,
+        view_for: ViewFor,
+        store: Store,
+        *,
+        settings: Settings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.apps, self.sources, self.store = apps, sources, store
+        self.settings = settings or Settings()
+        self._clock = clock
+        self.refresher = Refresher(
+            sources, view_for, apps.project, options=self.settings.compare, clock=clock
+        )
+        driver = Driver(
+            self.refresher,
+            store,
+            wave_delay=self.settings.wave_delay,
+            poll=self.settings.driver_poll,
+            clock=clock,
+        )
+        self.reconciler = Reconciler(apps, self.refresher, driver, store, settings=self.settings, clock=clock)
+        self.loop = Loop(self.reconciler)
+        self.listeners = self.reconciler.listeners
+        """Called with every status that changed (beyond its reconcile time), after it is stored."""
+        self.refreshed = self.reconciler.refreshed
+        """Called after every refresh, changed or not (for metrics)."""
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def app(self, name: str) -> Application:
+        """The Application ``name`` (``SpecError`` listing the known ones otherwise)."""
+        return self.apps.app(name)
+
+    def names(self, names: Iterable[str] = ()) -> list[str]:
+        """``names`` checked (``SpecError`` for an unknown one), or every Application, sorted."""
+        chosen = list(names) or sorted(self.apps.apps)
+        for name in chosen:
+            self.apps.app(name)
+        return chosen
+
+    def status(self, name: str) -> AppStatus:
+        """The last known status of ``name``."""
+        return self.reconciler.status(name)
+
+    def operating(self, name: str) -> bool:
+        """Whether a sync operation of ``name`` runs in this process."""
+        return name in self.reconciler.running
+
+    def history(self, name: str) -> list[HistoryEntry]:
+        return self.reconciler.history(name)
+
+    async def refresh(self, name: str, *, hard: bool = True, auto_sync: bool = False) -> AppStatus:
+        """A fresh status (git fetched when ``hard``); with ``auto_sync``, the sync policy applies."""
+        return await self.reconciler.refresh(name, hard=hard, auto_sync=auto_sync)
+
+    async def comparison(self, name: str) -> Refreshed:
+        """A fresh comparison of ``name`` (for diffs), without storing anything."""
+        return await self.refresher.refresh(self.app(name), self.status(name), fetched_after=self._clock())
+
+    async def manifests(self, name: str, *, live: bool = False) -> list[Manifest]:
+        """The desired manifests as gitloop applies them, or (``live``) the live objects it tracks."""
+        refreshed = await self.comparison(name)
+        if refreshed.comparison is None:
+            errors = [c.message for c in refreshed.status.conditions if c.type.is_error]
+            raise SyncError("; ".join(errors) or f"{name}: the comparison failed")
+        if live:
+            return [refreshed.comparison.live[k] for k in sorted(refreshed.comparison.live)]
+        return list(refreshed.comparison.desired)
+
+    # -- changing ---------------------------------------------------------------------------------
+
+    async def start_sync(self, name: str, request: SyncRequest) -> asyncio.Task[SyncOperation]:
+        """Start a sync of ``name``; its task. A request naming revisions without sources (a manual
+        ``--revision`` branch, tag or SHA) is resolved against freshly fetched git first.
+
+        ``OperationInProgress`` when an operation of ``name`` is already running."""
+        app = self.app(name)
+        if request.revisions and not request.sources:
+            if app.multi_source:
+                raise UsageError("--revision is not supported for Applications with several sources")
+            url = app.source.repo_url
+            await asyncio.to_thread(self.sources.fetch, url, fetched_after=self._clock())
+            repo = self.sources.repo(url)
+            resolved = [await asyncio.to_thread(repo.resolve, r) for r in request.revisions]
+            request = replace(request, revisions=tuple(resolved))
+        return await self.reconciler.start_sync(name, request)
+
+    async def sync(self, name: str, request: SyncRequest) -> SyncOperation:
+        """Sync ``name`` now and wait for the operation's end."""
+        return await (await self.start_sync(name, request))
+
+    async def rollback(
+        self,
+        name: str,
+        history_id: int | None,
+        *,
+        disable_auto_sync: bool = False,
+        prune: bool = False,
+        username: str = "",
+    ) -> SyncOperation:
+        return await self.reconciler.rollback(
+            name, history_id, disable_auto_sync=disable_auto_sync, prune=prune, username=username
+        )
+
+    async def wait(
+        self,
+        name: str,
+        *,
+        health: bool = False,
+        sync: bool = False,
+        timeout: float = 300.0,
+        on_status: Callable[[AppStatus], None] | None = None,
+    ) -> AppStatus:
+        """Refresh ``name`` until it is Healthy (``health``) and Synced (``sync``), or ``timeout``.
+
+        ``SyncError`` on timeout, naming what was still missing."""
+        deadline = time.monotonic() + timeout
+        hard = True
+        while True:
+            status = await self.reconciler.refresh(name, hard=hard, auto_sync=False)
+            hard = False
+            if on_status is not None:
+                on_status(status)
+            healthy = status.health.status is HealthStatus.HEALTHY
+            synced = status.sync_status is SyncStatus.SYNCED
+            if (healthy or not health) and (synced or not sync):
+                return status
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SyncError(
+                    f"timed out after {timeout:.0f}s waiting for {name}: "
+                    f"sync {status.sync_status}, health {status.health.status}"
+                )
+            with contextlib.suppress(SyncError, UsageError):
+                view = self.refresher.view_for(self.app(name))
+                await view.cache.wait_change(name, view.cache.version(name), min(left, 1.0))
+                continue
+            await asyncio.sleep(min(left, 1.0))
+
+    # -- reconciling continuously -------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Reconcile every Application until ``stop`` is set; operations an earlier process left
+        unfinished are resumed first."""
+        rec = self.reconciler
+        rec.schedule, rec.on_view = self.loop.schedule, self.loop.watch
+        try:
+            rec.resume()
+            await self.loop.run(stop)
+        finally:
+            rec.schedule, rec.on_view = (lambda name, delay: None), (lambda view: None)
+
+    def trigger(self, names: Iterable[str] | None = None) -> None:
+        """Refresh ``names`` (default: all) of a running ``run`` now, fetching git. Thread-safe."""
+        self.loop.trigger(names)
