@@ -10,22 +10,22 @@ from pathlib import Path
 import pytest
 
 from gitloop.errors import SpecError
+from gitloop.gitops.postsync import (
+    PostSyncPipeline,
+    Synced,
+    check_applications,
+    due,
+    images_in,
+    pipeline_run,
+    run_name,
+)
 from gitloop.gitops.status import AppStatus, OperationSummary
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.sync import SyncStatus
 from gitloop.pipeline.records import interrupted_doc
 from gitloop.ports import StoredObject
 from gitloop.service.interrupted import runner_alive, runner_id
-from gitloop.service.server.postsync import (
-    PostSyncPipeline,
-    Synced,
-    check_applications,
-    due,
-    images_in,
-    load_pipelines,
-    pipeline_run,
-    run_name,
-)
+from gitloop.service.server.postsync import load_pipelines
 from gitloop.spec.argocd import Application, parse_apps_text
 
 APPS = """\

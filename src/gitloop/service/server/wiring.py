@@ -164,13 +164,14 @@ async def _applications(
     apps_config = AppsConfig(
         paths, kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
     )
-    async with open_apps(apps_config, store=open_store(target), credentials=credentials) as engine:
-        check_applications(engine.apps.apps.values(), post_sync.pipelines)
+    async with open_apps(apps_config, store=open_store(target)) as service:
+        check_applications(service.apps.apps.values(), post_sync.pipelines)
+        service.mirrors.credentials.replace(credentials)
         runner = None
         if post_sync.launcher is not None:
-            runner = PostSyncRunner(engine, post_sync.launcher, lineage, engine.store, post_sync.pipelines)
+            runner = PostSyncRunner(service, post_sync.launcher, lineage, service.store, post_sync.pipelines)
             await runner.start()
-        refresher = AppsRefresher(engine, lineage)
+        refresher = AppsRefresher(service, lineage)
         await refresher.start()
         try:
             yield refresher
