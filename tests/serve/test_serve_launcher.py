@@ -71,12 +71,10 @@ def make(
         return PipelinesLauncher(
             listener="github",
             store=store,
-            database_url=str(tmp_path / "gitloop.db"),
             pipeline_paths=(TESTDATA / "pipeline.yaml", tmp_path / "slow.yaml"),
             executor="local",
             pool=pool,
             lineage=Lineage(store),
-            work_dir=tmp_path / "work",
         )
 
     yield build

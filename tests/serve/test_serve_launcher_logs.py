@@ -34,12 +34,10 @@ def test_serve_s_log_limit_caps_what_its_runs_keep(
     launcher = PipelinesLauncher(
         listener="github",
         store=store,
-        database_url=str(tmp_path / "gitloop.db"),
         pipeline_paths=(tmp_path / "chatty.yaml",),
         executor="local",
         pool=pool,
         lineage=Lineage(store),
-        work_dir=tmp_path / "work",
         log_limit=100,  # line-1 .. line-9 are 7 bytes each with the newline; line-10 on 8
     )
     resource = {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": {"name": "chatty-1"}}

@@ -94,17 +94,17 @@ def _add(index: dict[str, Any], obj: Any) -> None:
 
 
 def load_inputs(paths: Sequence[Path], *, resources: Sequence[Mapping[str, Any]] = ()) -> Inputs:
-    """Every object of the files and directories in ``paths``, then of ``resources`` (objects already
-    in memory, read as the JSON documents they are, each named ``<kind>/<name>`` as its source)."""
+    """Every object of ``resources`` (objects already in memory, read as the JSON documents they are,
+    each named ``<kind>/<name>`` as its source), then of the files and directories in ``paths``."""
     if not paths and not resources:
         raise UsageError("give at least one file or directory with -f")
     inputs = Inputs()
-    for path in paths:
-        for file in yaml_files(Path(path)):
-            _read(inputs, load_file(file), str(file))
     for resource in resources:
         name = f"{resource.get('kind', '')}/{(resource.get('metadata') or {}).get('name', '')}"
         _read(inputs, load_text(json.dumps(resource), name), name)
+    for path in paths:
+        for file in yaml_files(Path(path)):
+            _read(inputs, load_file(file), str(file))
     return inputs
 
 

@@ -53,7 +53,7 @@ class Ask:
     catalog_dirs: Sequence[Path] = ()
     timeout: float | None = None
     resources: Sequence[Mapping[str, Any]] = ()
-    """Objects already in memory, read after the files (a server's rendered PipelineRun)."""
+    """Objects already in memory, read before the files (a server's rendered PipelineRun)."""
 
 
 @dataclass

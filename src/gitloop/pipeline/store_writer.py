@@ -3,7 +3,7 @@
 Records are coalesced by key (only the newest version of a record still waiting is written), log
 lines are appended in batches, and the store itself is opened in the thread (importing the database
 driver does not delay the start of a run). ``flush`` waits until everything queued so far is
-written; ``close`` flushes and closes the store. A write that fails is reported once through
+written; ``close`` flushes and closes the store (unless it was lent: ``close_store=False``). A write that fails is reported once through
 ``on_error`` and the writer keeps going: losing status must not stop a run.
 
 Each step's lines pass its ``StepLogCap`` (``gitloop.pipeline.log_cap``) before they are queued, so a step printing
@@ -33,8 +33,10 @@ class StoreWriter:
         *,
         on_error: Callable[[Exception], None] | None = None,
         log_limit: int = DEFAULT_LOG_LIMIT,
+        close_store: bool = True,
     ) -> None:
         self._open = open_store
+        self._close_store = close_store
         self._on_error = on_error
         self._log_limit = log_limit
         self._caps: dict[tuple[str, str], StepLogCap] = {}
@@ -137,7 +139,7 @@ class StoreWriter:
         with self._cond:
             self._busy = False
             self._cond.notify_all()
-        if self._store is not None:
+        if self._store is not None and self._close_store:
             try:
                 self._store.close()
             except Exception as exc:

@@ -95,10 +95,13 @@ def interrupt_run(
     cause: str,
     shown: dict[str, Any],
     report: Callable[[str], None],
+    *,
+    close: bool = True,
 ) -> tuple[dict[str, Any], Condition]:
-    """End the run ``name`` that its own runner interrupted: in the store (``end_interrupted``), and in
-    what is shown. The manifest to show is the stored one, or ``shown`` (the runner's last) ended the
-    same way when the store cannot tell (a failure is passed to ``report``); with its condition."""
+    """End the run ``name`` that its own runner interrupted: in the store (``end_interrupted``; the
+    store is closed after unless ``close`` is false: a lent store), and in what is shown. The manifest
+    to show is the stored one, or ``shown`` (the runner's last) ended the same way when the store
+    cannot tell (a failure is passed to ``report``); with its condition."""
     now = time.time()
     manifest: dict[str, Any] | None = None
     try:
@@ -106,7 +109,8 @@ def interrupt_run(
         try:
             manifest = end_interrupted(store, kind, name, cause, now)
         finally:
-            store.close()
+            if close:
+                store.close()
     except Exception as exc:  # the run has ended either way; say why the store does not show it
         report(f"store: the run could not be recorded as {INTERRUPTED}: {exc}")
     if manifest is None:

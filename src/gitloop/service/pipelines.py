@@ -72,7 +72,17 @@ class RunRequest:
     log_limit: int = DEFAULT_LOG_LIMIT
     """Bytes of log text the store keeps per step (0: no limit), see ``pipeline.log_cap``."""
     resources: Sequence[Mapping[str, Any]] = ()
-    """Runs (or other objects) in memory, read after ``files``: a server's rendered PipelineRun."""
+    """Runs (or other objects) in memory, read before ``files``: a server's rendered PipelineRun."""
+    store: Store | None = field(default=None, repr=False)
+    """The store to record in, lent by its owner (a server's) and left open; else one is opened
+    from ``database_url`` for the run."""
+
+    def opener(self) -> tuple[Callable[[], Store], bool]:
+        """How the run's store is had, and whether the run closes it."""
+        lent = self.store
+        if lent is not None:
+            return (lambda: lent), False
+        return store_opener(self.database_url), True
 
     def ask(self) -> prepare.Ask:
         return prepare.Ask(
@@ -117,7 +127,8 @@ class RunResult:
 def start_writer(request: RunRequest, view: RunView | None = None) -> StoreWriter:
     """The store writer of a run, started early so opening the store overlaps loading the files."""
     report = (lambda exc: view.notice(f"store: {exc}")) if view is not None else None
-    return StoreWriter(store_opener(request.database_url), on_error=report, log_limit=request.log_limit)
+    opener, owned = request.opener()
+    return StoreWriter(opener, on_error=report, log_limit=request.log_limit, close_store=owned)
 
 
 def _on_invalid(request: RunRequest, writer: StoreWriter | None) -> prepare.OnInvalid:
@@ -247,8 +258,10 @@ def execute(
         writer.close()
         cause = settings.interruption.cause
         if cause:  # the records say so first; the manifest shown is the stored one
-            opener = store_opener(request.database_url)
-            shown, ended = interrupt_run(opener, run.kind, run.name, cause, manifest, view.notice)
+            opener, owned = request.opener()
+            shown, ended = interrupt_run(
+                opener, run.kind, run.name, cause, manifest, view.notice, close=owned
+            )
             return RunResult(shown, ended)
         return RunResult(manifest, condition)
     finally:

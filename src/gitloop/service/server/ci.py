@@ -2,9 +2,9 @@
 
 ``launch`` records the run in the store at once as Pending (kind ``PipelineRun``/``TaskRun``, the
 Tekton-shaped manifest with ``Succeeded=Unknown``, reason ``Pending``, and the rendered resource) and
-queues it; one of ``max_parallel`` worker threads then prepares it — the resource plus the listener's
-Pipeline/Task files — and executes it with the configured executor, the engine persisting every
-change to the store. A run that cannot be prepared (an unknown Pipeline, a bad param) is recorded as
+queues it; one of ``max_parallel`` worker threads then prepares it — the resource, handed to the
+engine as it is in memory, plus the listener's Pipeline/Task files — and executes it with the
+configured executor, the engine persisting every change to the server's own store. A run that cannot be prepared (an unknown Pipeline, a bad param) is recorded as
 Failed with the reason. Runs queued but not started when the server stops keep their Pending record
 and are queued again by ``resume`` on the next start. Runs still running when the shutdown grace period
 is over are interrupted (their steps stopped, the runs ended ``Interrupted``) before the server exits;
@@ -14,7 +14,6 @@ them (``gitloop.service.interrupted``).
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -152,24 +151,20 @@ class PipelinesLauncher:
         *,
         listener: str,
         store: Store,
-        database_url: str,
         pipeline_paths: Sequence[Path],
         executor: str,
         pool: RunPool,
         lineage: Lineage,
-        work_dir: Path,
         clock: Callable[[], float] = time.time,
         log_limit: int | None = None,
     ) -> None:
         self.listener = listener
         self._log_limit = log_limit
         self._store = store
-        self._database_url = database_url
         self._paths = tuple(pipeline_paths)
         self._executor = executor
         self._pool = pool
         self._lineage = lineage
-        self._work_dir = work_dir
         self._clock = clock
 
     # -- PipelineLauncher ------------------------------------------------------------------------
@@ -228,40 +223,35 @@ class PipelinesLauncher:
         if not is_pending(self._store, kind, name):
             return  # started (and recorded) by another process already
         self._lineage.record_run_started(name, time_started=self._clock())
-        self._work_dir.mkdir(parents=True, exist_ok=True)
-        file = self._work_dir / f"{name}.json"
-        file.write_text(json.dumps(resource), encoding="utf-8")
         request = pipelines.RunRequest(
-            files=[file, *self._paths],
+            files=self._paths,
+            resources=[resource],
             executor=self._executor,
-            database_url=self._database_url,
+            store=self._store,
             labels={LISTENER_LABEL: self.listener},  # the runner's labels are put by every run
         )
         if self._log_limit is not None:  # serve's logs.maxBytesPerStep, else the default
             request.log_limit = self._log_limit
         try:
-            try:
-                prepared = (
-                    pipelines.prepare_pipeline_run(request)
-                    if kind == "PipelineRun"
-                    else pipelines.prepare_task_run(request)
-                )
-            except GitloopError as exc:
-                if is_pending(self._store, kind, name):  # the engine did not record why
-                    reason = R.PR_COULDNT_GET_PIPELINE if kind == "PipelineRun" else R.TR_VALIDATION_FAILED
-                    self._fail(resource, reason, str(exc))
-                else:
-                    record = self._store.get(kind, name)
-                    manifest = record.doc.get("manifest") if record else None
-                    self._lineage.record_run_finished(
-                        name, manifest if isinstance(manifest, dict) else {}, finished=self._clock()
-                    )
-                log.warning("%s %s could not start: %s", kind, name, exc)
-                return
-            result = pipelines.execute(
-                prepared, _QuietView(name), handle_signals=False, interruption=interruption
+            prepared = (
+                pipelines.prepare_pipeline_run(request)
+                if kind == "PipelineRun"
+                else pipelines.prepare_task_run(request)
             )
-            self._lineage.record_run_finished(name, result.manifest, finished=self._clock())
-            log.info("%s %s finished: %s", kind, name, result.condition.reason)
-        finally:
-            file.unlink(missing_ok=True)
+        except GitloopError as exc:
+            if is_pending(self._store, kind, name):  # the engine did not record why
+                reason = R.PR_COULDNT_GET_PIPELINE if kind == "PipelineRun" else R.TR_VALIDATION_FAILED
+                self._fail(resource, reason, str(exc))
+            else:
+                record = self._store.get(kind, name)
+                manifest = record.doc.get("manifest") if record else None
+                self._lineage.record_run_finished(
+                    name, manifest if isinstance(manifest, dict) else {}, finished=self._clock()
+                )
+            log.warning("%s %s could not start: %s", kind, name, exc)
+            return
+        result = pipelines.execute(
+            prepared, _QuietView(name), handle_signals=False, interruption=interruption
+        )
+        self._lineage.record_run_finished(name, result.manifest, finished=self._clock())
+        log.info("%s %s finished: %s", kind, name, result.condition.reason)

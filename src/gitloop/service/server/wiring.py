@@ -199,12 +199,10 @@ def _launchers(
         return PipelinesLauncher(
             listener=entry.name,
             store=store,
-            database_url=target,
             pipeline_paths=entry.pipelines,
             executor=config.executor,
             pool=pool,
             lineage=lineage,
-            work_dir=workdir / "runs",
             log_limit=config.log_limit,
         )
 
