@@ -26,13 +26,13 @@ from gitloop.gitops.postsync import (
 from gitloop.gitops.status import AppStatus, OperationSummary
 from gitloop.lineage import Lineage
 from gitloop.model.trailers import TRAILER_SOURCE_COMMIT, parse_trailers
+from gitloop.pipeline.inputs import load_inputs
 from gitloop.ports import Store
-from gitloop.service.pipeline_inputs import load_inputs
 from gitloop.service.server.engines import Conflict, PipelineLauncher
 from gitloop.spec.argocd import Application
 
 if TYPE_CHECKING:
-    from gitloop.service.apps import AppsService
+    from gitloop.gitops.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class PostSyncRunner:
 
     def __init__(
         self,
-        service: AppsService,
+        service: Engine,
         launcher: PipelineLauncher,
         lineage: Lineage,
         store: Store,
@@ -78,7 +78,7 @@ class PostSyncRunner:
         self._handled: set[str] = set()
 
     async def start(self) -> None:
-        self._service.reconciler.listeners.append(self._changes.put_nowait)
+        self._service.listeners.append(self._changes.put_nowait)
         self._task = asyncio.create_task(self._loop(), name="post-sync pipelines")
 
     async def stop(self) -> None:

@@ -164,14 +164,13 @@ async def _applications(
     apps_config = AppsConfig(
         paths, kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
     )
-    async with open_apps(apps_config, store=open_store(target)) as service:
-        check_applications(service.apps.apps.values(), post_sync.pipelines)
-        service.mirrors.credentials.replace(credentials)
+    async with open_apps(apps_config, store=open_store(target), credentials=credentials) as engine:
+        check_applications(engine.apps.apps.values(), post_sync.pipelines)
         runner = None
         if post_sync.launcher is not None:
-            runner = PostSyncRunner(service, post_sync.launcher, lineage, service.store, post_sync.pipelines)
+            runner = PostSyncRunner(engine, post_sync.launcher, lineage, engine.store, post_sync.pipelines)
             await runner.start()
-        refresher = AppsRefresher(service, lineage)
+        refresher = AppsRefresher(engine, lineage)
         await refresher.start()
         try:
             yield refresher
