@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import os
 import shlex
-import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from gitloop.errors import PipelineError
 from gitloop.executors.processes import (
     PIDS_DIR,
     STREAM_LIMIT,
-    kill_group,
     pump_lines,
     recorder,
     stop_process,
@@ -45,6 +43,7 @@ from gitloop.executors.processes import (
 from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate
 from gitloop.executors.watcher import Watcher
 from gitloop.ports import ContainerRequest, OutputSink, SandboxPaths, SandboxRequest, StepOutcome
+from gitloop.processes import signal_group
 
 PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "http_proxy", "https_proxy", "no_proxy")
 _PASSED_PREFIXES = ("LC_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
@@ -227,7 +226,7 @@ class LocalExecutor:
                 for stream, copy in zip((process.stdout, process.stderr), copies, strict=True)
             ]
             code = await process.wait()
-            kill_group(process.pid, signal.SIGKILL)  # what the step left behind ends with it
+            signal_group(process.pid)  # what the step left behind ends with it
             _done, stuck = await asyncio.wait(pumps, timeout=self.kill_grace)
             for pump in stuck:  # a process that left the group still holds the pipe
                 pump.cancel()

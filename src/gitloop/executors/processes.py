@@ -9,22 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
 from gitloop.ports import OutputSink
+from gitloop.processes import signal_group, terminate_group
 
 STREAM_LIMIT = 1 << 20
 """The longest line read at once (``limit`` of the subprocess streams)."""
 PIDS_DIR = "pids"
 CONTAINERS_DIR = "containers"
-
-
-def kill_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
 
 
 def start_time(pid: int) -> str:
@@ -97,21 +92,17 @@ def kill_recorded_groups(records: Iterable[Path]) -> int:
             continue
         pid, started = found
         now = start_time(pid)
-        if pid > 1 and started and now in (started, ""):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                continue
+        if pid > 1 and started and now in (started, "") and signal_group(pid):
             killed += 1
     return killed
 
 
 async def stop_process(process: asyncio.subprocess.Process, grace: float) -> None:
     """SIGTERM to the process group, SIGKILL after ``grace`` if the main process is still there."""
-    kill_group(process.pid, signal.SIGTERM)
+    terminate_group(process.pid)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), grace)
-    kill_group(process.pid, signal.SIGKILL)
+    signal_group(process.pid)
     await process.wait()
 
 

@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from gitloop.errors import AuthError, GitError
 from gitloop.git.urls import redact_urls_in
+from gitloop.processes import signal_group
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,7 @@ def failure(what: str, stderr: bytes, scrub: Scrub) -> GitError:
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill a command started with ``start_new_session`` and its children (git-remote-https, ssh)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    if not signal_group(proc.pid):
         proc.kill()
 
 

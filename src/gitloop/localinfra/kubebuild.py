@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import shutil
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 
 from gitloop.errors import InfraError, UsageError
 from gitloop.localinfra.paths import cache_dir
+from gitloop.processes import signal_group
 
 KUBE_VERSION = "v1.20.2"
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubemark")
@@ -126,8 +125,7 @@ def _build(progress: Progress | None, lock: int) -> Binaries:
                     progress(int(number), BUILD_STEPS, description)
             code = proc.wait()
         except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid)
             proc.wait()
             raise
     if code != 0:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -16,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from gitloop.processes import signal_group, terminate_group
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,14 @@ def stop(procs: Sequence[Recorded], *, grace: float = 10.0) -> None:
     """SIGTERM each live recorded process group, then SIGKILL what is left after ``grace`` seconds."""
     live = [p for p in procs if alive(p)]
     for p in live:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(p.pid, signal.SIGTERM)
+        terminate_group(p.pid)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(alive(p) for p in live):
         _reap(live)
         time.sleep(0.05)
     for p in live:
         if alive(p):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(p.pid, signal.SIGKILL)
+            signal_group(p.pid)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(alive(p) for p in live):
         _reap(live)
