@@ -2,22 +2,19 @@
 
 ``MirrorFiles`` reads one file of a remote repository at a revision through the ``GitRepo`` port:
 fetch the mirror (once per URL for the life of the object), resolve the revision, export that commit
-and read the file. ``resolver_for`` builds the ``Resolver`` a run uses from the objects of its files
-and its ``--catalog`` directories.
+and read the file. The ``Resolver`` a run uses is built by ``gitloop.pipeline.inputs.resolver_for``.
 """
 
 from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from gitloop.errors import GitError
 from gitloop.git import MirrorCache
-from gitloop.pipeline.resolution import Resolver
 from gitloop.ports import GitRepo
-from gitloop.spec.tekton import Pipeline, Task, TektonObject
 
 
 class MirrorFiles:
@@ -52,20 +49,3 @@ class MirrorFiles:
                 return target.read_text(encoding="utf-8")
             except UnicodeDecodeError as exc:
                 raise GitError(f"{rel} in commit {commit[:12]} of {url} is not UTF-8 text") from exc
-
-
-def resolver_for(
-    objects: Iterable[TektonObject],
-    *,
-    catalog_dirs: Sequence[Path] = (),
-    git_cache: Path | None = None,
-    git: MirrorFiles | None = None,
-) -> Resolver:
-    """The resolver of one run: Tasks and Pipelines of its files by name, its catalog directories,
-    the built-in catalog, and git (mirrors under ``git_cache``, or the ``git`` given)."""
-    items = list(objects)
-    tasks = {o.name: o for o in items if isinstance(o, Task)}
-    pipelines = {o.name: o for o in items if isinstance(o, Pipeline)}
-    if git is None and git_cache is not None:
-        git = MirrorFiles.cached(git_cache)
-    return Resolver(tasks=tasks, pipelines=pipelines, catalog_dirs=catalog_dirs, git=git)
