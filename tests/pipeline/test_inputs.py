@@ -1,13 +1,15 @@
-"""Command-line params and workspaces for ``gitloop pipeline run``: ``-p`` by declared type, ``-w`` kinds."""
+"""The inputs of a run: command-line params and workspaces (``-p`` by declared type, ``-w`` kinds), and
+resources in memory read with the files."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitloop.errors import UsageError
-from gitloop.pipeline.inputs import parse_params, parse_workspaces, run_name
+from gitloop.pipeline.inputs import load_inputs, parse_params, parse_workspaces, run_name
 from gitloop.spec.tekton import ObjectMeta, ParamSpec, WorkspaceBinding
 
 SPECS = [
@@ -79,3 +81,19 @@ def test_run_names() -> None:
     assert run_name(ObjectMeta(name="fixed"), "x-") == "fixed"
     generated = run_name(ObjectMeta(generate_name="ci-"), "x-")
     assert generated.startswith("ci-") and len(generated) == 8
+
+
+def test_a_resource_in_memory_is_read_before_the_files(tmp_path: Path) -> None:
+    (tmp_path / "pipeline.yaml").write_text(
+        "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: build}\n"
+        "spec:\n  tasks:\n    - name: t\n      taskSpec:\n        steps: [{name: s, image: alpine, script: 'true'}]\n"
+    )
+    run = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {"name": "build-1"},
+        "spec": {"pipelineRef": {"name": "build"}},
+    }
+    inputs = load_inputs([tmp_path / "pipeline.yaml"], resources=[run])
+    assert [r.name for r in inputs.pipeline_runs] == ["build-1"] and list(inputs.pipelines) == ["build"]
+    assert [s.path for s in inputs.sources] == ["PipelineRun/build-1", str(tmp_path / "pipeline.yaml")]
