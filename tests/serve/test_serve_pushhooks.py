@@ -10,8 +10,9 @@ import json
 import pytest
 from serve_fakes import github_push, sign
 
+from gitloop.gitops.pushes import touches
 from gitloop.service.server import Push
-from gitloop.service.server.pushhooks import matching_apps, push_of, read_push, source_push, touches
+from gitloop.service.server.pushhooks import matching_apps, push_of, read_push, source_push
 from gitloop.triggers import Headers
 
 SECRET = b"s3cret"

@@ -19,7 +19,7 @@ from gitloop.spec.triggers import (
 from gitloop.triggers import IncomingEvent, parse_payload
 from gitloop.triggers.interceptors import EventView, InterceptorInput, Verdict, run_chain, run_one
 from gitloop.triggers.interceptors.cel import CelError, evaluate, set_path
-from gitloop.triggers.interceptors.github import sign
+from gitloop.triggers.signatures import sign
 
 TESTDATA = Path(__file__).parent / "testdata"
 PUSH_BYTES = (TESTDATA / "github-push.json").read_bytes()

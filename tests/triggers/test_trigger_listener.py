@@ -22,7 +22,7 @@ from gitloop.triggers import (
     Outcome,
     handle,
 )
-from gitloop.triggers.interceptors.github import sign
+from gitloop.triggers.signatures import sign
 
 TESTDATA = Path(__file__).parent / "testdata"
 PUSH = (TESTDATA / "github-push.json").read_bytes()

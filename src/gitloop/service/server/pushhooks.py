@@ -1,29 +1,31 @@
 """Push webhooks of GitHub, GitLab and Gitea (and Gogs), as Argo CD's ``/api/webhook`` reads them.
 
 ``read_push`` checks one request — size, provider, signature, event type, JSON — and returns the
-``Push`` it announces or a ``Refusal`` with the status code to answer. ``matching_apps`` is Argo CD's
-rule for which Applications a push refreshes: a source whose repository URL names the pushed
-repository (normalised: scheme, user, ``.git``, case) and whose target revision is the pushed
-branch or tag, or ``HEAD``/empty when the push touched the default branch. ``source_push`` reads the
+``Push`` it announces or a ``Refusal`` with the status code to answer. ``matching_apps`` applies Argo
+CD's rule for which Applications a push refreshes (:mod:`gitloop.gitops.pushes`: the pushed branch or
+tag, or ``HEAD``/empty for the default branch) with the git adapter's rule for which repository URLs
+name the pushed repository (normalised: scheme, user, ``.git``, case). ``source_push`` reads the
 source commit of a push event (any provider's shape) for the lineage.
 
 With a secret configured, a request must carry a valid signature: ``X-Hub-Signature-256`` (GitHub,
 Gitea), ``X-Gitea-Signature`` / ``X-Gogs-Signature`` (hex HMAC-SHA256), or ``X-Gitlab-Token`` (the
-secret itself, compared in constant time). Without one, unsigned pushes are accepted, as in Argo CD.
+secret itself), all checked by :mod:`gitloop.triggers.signatures`, as the Tekton interceptors are.
+Without a secret, unsigned pushes are accepted, as in Argo CD.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from gitloop.git.urls import matches_web_url, same_repo_url
+from gitloop.gitops import pushes
 from gitloop.lineage import SourcePush, parse_time
 from gitloop.service.server.engines import Push
 from gitloop.triggers import Headers, PayloadError, parse_payload
-from gitloop.triggers.interceptors.github import check_signature
+from gitloop.triggers.signatures import hex_hmac_matches, hmac_problem, token_matches
 
 MAX_JSON_DEPTH = 64
 PUSH_EVENTS = {
@@ -58,25 +60,15 @@ def provider_of(headers: Headers) -> tuple[str, str]:
     return "", ""
 
 
-def _hex_signature(value: str, body: bytes, secret: bytes) -> bool:
-    try:
-        given = bytes.fromhex(value.strip())
-    except ValueError:
-        return False
-    return hmac.compare_digest(hmac.new(secret, body, "sha256").digest(), given)
-
-
 def verify(provider: str, headers: Headers, body: bytes, secret: bytes) -> bool:
     """Whether the request is signed (or carries the token) with ``secret``."""
     if provider == "gitlab":
-        token = headers.first("X-Gitlab-Token").encode()
-        return bool(token) and hmac.compare_digest(token, secret)
-    hub = headers.first("X-Hub-Signature-256")
-    if hub and check_signature("X-Hub-Signature-256", hub, body, secret).proceeds:
+        return token_matches(headers.first("X-Gitlab-Token"), secret)
+    if hmac_problem(headers.first("X-Hub-Signature-256"), body, secret) is None:
         return True
     if provider in ("gitea", "gogs"):
         own = headers.first("X-Gitea-Signature" if provider == "gitea" else "X-Gogs-Signature")
-        return bool(own) and _hex_signature(own, body, secret)
+        return hex_hmac_matches(own, body, secret)
     return False
 
 
@@ -164,25 +156,6 @@ def read_push(
     return push, None
 
 
-def _branch(revision: str) -> str:
-    """``refs/heads/x`` / ``refs/tags/x`` -> ``x`` (Argo CD's ``ParseRevision``)."""
-    for prefix in ("refs/heads/", "refs/tags/"):
-        if revision.startswith(prefix):
-            return revision[len(prefix) :]
-    return revision
-
-
-def touches(push: Push, target_revision: str) -> bool:
-    """Whether a source tracking ``target_revision`` sees the pushed ref move."""
-    target = _branch(target_revision.strip())
-    pushed = _branch(push.ref)
-    if target in ("", "HEAD"):
-        if not push.ref.startswith("refs/heads/"):
-            return False
-        return not push.default_branch or pushed == push.default_branch
-    return target == pushed
-
-
 def names_repo(push: Push, repo_url: str) -> bool:
     """Whether ``repo_url`` (an Application source) is the pushed repository."""
     if push.web_url and matches_web_url(push.web_url, repo_url):
@@ -191,12 +164,9 @@ def names_repo(push: Push, repo_url: str) -> bool:
 
 
 def matching_apps(push: Push, sources: Mapping[str, Iterable[tuple[str, str]]]) -> list[str]:
-    """Names of the Applications (``name -> [(repoURL, targetRevision)]``) this push refreshes."""
-    return sorted(
-        name
-        for name, pairs in sources.items()
-        if any(names_repo(push, url) and touches(push, revision) for url, revision in pairs)
-    )
+    """Names of the Applications (``name -> [(repoURL, targetRevision)]``) this push refreshes: Argo
+    CD's rule (:func:`gitloop.gitops.pushes.matching_apps`) with :func:`names_repo`."""
+    return pushes.matching_apps(push, sources, partial(names_repo, push))
 
 
 def source_push(body: Mapping[str, Any]) -> SourcePush | None:

@@ -9,40 +9,30 @@ with a wrong secret then shows as failed instead of as delivered).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from gitloop.spec.triggers import ProviderInterceptor
 from gitloop.triggers.interceptors.base import CONTINUE, InterceptorInput, Verdict, secret_value
+from gitloop.triggers.signatures import SignatureProblem, hmac_problem
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_HEADER = "X-GitHub-Event"
-_DIGESTS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
-
-
-def sign(body: bytes, secret: bytes, algorithm: str = "sha256") -> str:
-    """The signature header value a sender computes: ``sha256=<hex>``."""
-    return f"{algorithm}={hmac.new(secret, body, _DIGESTS[algorithm]).hexdigest()}"
 
 
 def check_signature(
     header: str, value: str, body: bytes, secret: bytes, algorithms: tuple[str, ...] = ("sha256",)
 ) -> Verdict:
-    """Whether ``value`` (``<algorithm>=<hex>``) is the HMAC of ``body`` with ``secret``."""
-    if not value:
+    """Whether ``value`` (``<algorithm>=<hex>``) is the HMAC of ``body`` with ``secret``; the verdict
+    names ``header`` and what is wrong (see :mod:`gitloop.triggers.signatures`)."""
+    problem = hmac_problem(value, body, secret, algorithms)
+    if problem is None:
+        return CONTINUE
+    if problem is SignatureProblem.MISSING:
         return Verdict("unauthenticated", f"no {header} header set")
-    algorithm, _, given_hex = value.partition("=")
-    if algorithm not in algorithms:
+    if problem is SignatureProblem.FORM:
         expected = " or ".join(f"{a}=<hex>" for a in algorithms)
         return Verdict("unauthenticated", f"{header} is not of the form {expected}")
-    try:
-        given = bytes.fromhex(given_hex)
-    except ValueError:
+    if problem is SignatureProblem.NOT_HEX:
         return Verdict("unauthenticated", f"{header} is not hexadecimal")
-    expected_digest = hmac.new(secret, body, _DIGESTS[algorithm]).digest()
-    if not hmac.compare_digest(expected_digest, given):
-        return Verdict("unauthenticated", "payload signature check failed")
-    return CONTINUE
+    return Verdict("unauthenticated", "payload signature check failed")
 
 
 def event_type_verdict(allowed: tuple[str, ...] | None, actual: str, header: str) -> Verdict:
