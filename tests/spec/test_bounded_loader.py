@@ -14,8 +14,8 @@ import pytest
 from gitloop.errors import InputLimitError, SpecError, UsageError
 from gitloop.handoff.yamltext import YamlText
 from gitloop.spec.manifests import parse_manifests
-from gitloop.spec.tekton.loader import load_text
 from gitloop.spec.yaml import InputLimits, check_text, load_all, load_json, read_text
+from gitloop.spec.yaml.documents import load_text
 
 HOSTILE = Path(__file__).parent / "testdata" / "hostile"
 

@@ -33,7 +33,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, text: str | None) ->
     error (exit 2) naming the option."""
     if text is None:
         return None
-    from gitloop.spec.tekton import parse_duration
+    from gitloop.spec.duration import parse_duration
 
     try:
         seconds = parse_duration(text)

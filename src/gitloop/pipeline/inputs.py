@@ -43,9 +43,9 @@ from gitloop.spec.tekton import (
     WorkspaceBinding,
 )
 from gitloop.spec.tekton.documents import parse_document
-from gitloop.spec.tekton.loader import Document, load_file, load_text, yaml_files
 from gitloop.spec.tekton.names import dns1123_subdomain_problem
 from gitloop.spec.yaml import load_json
+from gitloop.spec.yaml.documents import Document, load_file, load_text, yaml_files
 
 GitFilesFactory = Callable[[], GitFiles]
 """Makes the ``GitFiles`` of the ``git`` resolver, called only when a ref uses it."""

@@ -35,7 +35,7 @@ from gitloop.pipeline.scheduling import (
 )
 from gitloop.pipeline.state import Condition, PipelineRunState, PipelineTaskState
 from gitloop.pipeline.taskrun import initial_state as initial_task_run
-from gitloop.spec.tekton import format_duration
+from gitloop.spec.duration import format_duration
 
 _SETTLED = ("Succeeded", "Failed", "Skipped", "NotRun")
 

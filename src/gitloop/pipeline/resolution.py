@@ -30,8 +30,8 @@ from gitloop.errors import GitError, SpecError, UsageError
 from gitloop.pipeline.substitution import Context, substitute_param_value
 from gitloop.spec.tekton import Pipeline, PipelineRef, PipelineRun, Task, TaskRef, TaskRun, parse_text
 from gitloop.spec.tekton.documents import parse_document
-from gitloop.spec.tekton.loader import load_path
 from gitloop.spec.tekton.variables import find_references
+from gitloop.spec.yaml.documents import load_path
 
 RefKind = Literal["Task", "Pipeline"]
 ObjT = TypeVar("ObjT", Task, Pipeline)

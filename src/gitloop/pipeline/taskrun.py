@@ -45,7 +45,8 @@ from gitloop.pipeline.substitution import TASK_STRICT, Value, params_context
 from gitloop.pipeline.volumes import Objects, WorkspaceVolume, mounts_for, task_volumes
 from gitloop.pipeline.when import evaluate
 from gitloop.ports import ContainerRequest, SandboxPaths, SandboxRequest, StepOutcome
-from gitloop.spec.tekton import ParamValue, Step, TaskSpec, format_duration
+from gitloop.spec.duration import format_duration
+from gitloop.spec.tekton import ParamValue, Step, TaskSpec
 
 _RUNNING_MESSAGE = "Not all Steps in the Task have finished executing"
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from gitloop.errors import SpecError
 from gitloop.model.sizes import parse_size
-from gitloop.spec.tekton.fields import Node, Origin
-from gitloop.spec.tekton.loader import load_file
+from gitloop.spec.fields import Node, Origin
+from gitloop.spec.yaml.documents import load_file
 
 API_VERSION = "gitloop.dev/v1alpha1"
 KIND = "ServeConfig"

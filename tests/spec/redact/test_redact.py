@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from gitloop.spec.redact import REDACTED_HASH, SecretMask, content_hash, redacted_yaml
-from gitloop.spec.tekton.loader import load_file
+from gitloop.spec.yaml.documents import load_file
 
 TESTDATA = Path(__file__).parent / "testdata"
 CASES = sorted(p.name.removesuffix(".yaml") for p in TESTDATA.glob("*.yaml") if ".expected" not in p.name)

@@ -22,7 +22,7 @@ from gitloop.spec.tekton import (
     load,
     parse_text,
 )
-from gitloop.spec.tekton.loader import load_text
+from gitloop.spec.yaml.documents import load_text
 
 TESTDATA = Path(__file__).parent / "testdata"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitloop.spec.tekton import exact_reference, find_references, format_duration, parse_duration
+from gitloop.spec.duration import format_duration, parse_duration
+from gitloop.spec.tekton import exact_reference, find_references
 from gitloop.spec.tekton.variables import tekton_expressions
 
 # text -> (namespace, name, key, index, star) of its only reference

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gitloop.spec.argocd.source import ApplicationSource, parse_source
-from gitloop.spec.tekton.duration import parse_duration
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.duration import parse_duration
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.meta import Source, parse_meta
 
 API_VERSION = "argoproj.io/v1alpha1"

@@ -16,9 +16,9 @@ from pathlib import Path
 from gitloop.errors import SpecError
 from gitloop.spec.argocd.application import API_VERSION, Application, parse_application
 from gitloop.spec.argocd.project import DEFAULT_PROJECT, AppProject, parse_project
-from gitloop.spec.tekton.fields import Node, Origin, type_name
-from gitloop.spec.tekton.loader import YAML_SUFFIXES, Document, load_file, load_text
+from gitloop.spec.fields import Node, Origin, type_name
 from gitloop.spec.tekton.meta import Source, object_label
+from gitloop.spec.yaml.documents import YAML_SUFFIXES, Document, load_file, load_text
 
 KINDS = ("Application", "AppProject")
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.meta import Source, parse_meta
 
 _TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")

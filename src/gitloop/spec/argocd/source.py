@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitloop.spec.tekton.fields import Node, Origin
+from gitloop.spec.fields import Node, Origin
 
 SOURCE_FIELDS = (
     "repoURL",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from gitloop.spec.tekton.core import ConfigMap, Secret
 from gitloop.spec.tekton.documents import TektonObject, load, parse_document, parse_text
-from gitloop.spec.tekton.duration import format_duration, parse_duration
 from gitloop.spec.tekton.meta import ObjectMeta, Source
 from gitloop.spec.tekton.params import (
     Param,
@@ -92,10 +91,8 @@ __all__ = [
     "bind_params",
     "exact_reference",
     "find_references",
-    "format_duration",
     "load",
     "parse_document",
-    "parse_duration",
     "parse_text",
     "value_type",
 ]

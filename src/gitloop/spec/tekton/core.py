@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.meta import ObjectMeta, Source, parse_meta
 from gitloop.spec.tekton.names import config_key_problem
 

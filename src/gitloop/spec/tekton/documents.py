@@ -10,15 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
+from gitloop.spec.fields import Node, Origin, type_name
 from gitloop.spec.tekton.core import ConfigMap, Secret, parse_config_map, parse_secret
-from gitloop.spec.tekton.fields import Node, Origin, type_name
-from gitloop.spec.tekton.loader import Document, load_path, load_text
 from gitloop.spec.tekton.meta import Source, object_label
 from gitloop.spec.tekton.pipeline import Pipeline
 from gitloop.spec.tekton.pipeline_checks import parse_pipeline
 from gitloop.spec.tekton.runs import PipelineRun, TaskRun, parse_pipeline_run, parse_task_run
 from gitloop.spec.tekton.task import Task, parse_task
-from gitloop.spec.tekton.versions import READ_VERSIONS, TEKTON_VERSIONS
+from gitloop.spec.tekton.versions import READ_VERSIONS, TEKTON_VERSIONS, v1beta1_hint
+from gitloop.spec.yaml.documents import Document, load_path, load_text
 
 TektonObject: TypeAlias = Task | Pipeline | TaskRun | PipelineRun | ConfigMap | Secret
 
@@ -36,7 +36,7 @@ _TEKTON_PARSERS: dict[str, Callable[[Node, str, Source], TektonObject]] = {
 
 def parse_document(document: Document) -> TektonObject:
     """The object in one document."""
-    origin = Origin(document.file)
+    origin = Origin(document.file, unknown_hint=v1beta1_hint)
     body = Node(document.body, "", origin, document.line)
     kind = document.body.get("kind")
     api_version = document.body.get("apiVersion")

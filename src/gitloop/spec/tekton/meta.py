@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.names import generate_name_problem, resource_name_problem
 
 _META_FIELDS = (

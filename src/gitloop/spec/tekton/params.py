@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from gitloop.errors import SpecError
-from gitloop.spec.tekton.fields import Node, type_name
+from gitloop.spec.fields import Node, type_name
 from gitloop.spec.tekton.names import OBJECT_NAME, PARAM_NAME, RESULT_NAME
 from gitloop.spec.tekton.variables import exact_reference, find_references
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.meta import ObjectMeta, Source
 from gitloop.spec.tekton.names import qualified_name_problem
 from gitloop.spec.tekton.params import (

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from math import prod
 
 from gitloop.errors import SpecError
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.graph import describe_cycle, find_cycle
 from gitloop.spec.tekton.meta import Source, parse_meta
 from gitloop.spec.tekton.names import dns1123_label_problem

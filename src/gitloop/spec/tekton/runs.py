@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from gitloop.spec.tekton.fields import Node, Origin
+from gitloop.spec.fields import Node, Origin
 from gitloop.spec.tekton.meta import ObjectMeta, Source, parse_meta
 from gitloop.spec.tekton.params import Param, ParamSpec, bind_params, parse_params, references_in, value_type
 from gitloop.spec.tekton.pipeline import PipelineSpec, TaskRef, parse_pipeline_spec, parse_ref

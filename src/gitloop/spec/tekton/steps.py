@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.names import dns1123_label_problem, local_path_problem
 from gitloop.spec.tekton.params import ResultSpec, parse_results
 from gitloop.spec.tekton.when import WhenExpression, parse_when

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gitloop.errors import SpecError
-from gitloop.spec.tekton.fields import Node, Origin
+from gitloop.spec.fields import Node, Origin
 from gitloop.spec.tekton.meta import ObjectMeta, Source, parse_meta
 from gitloop.spec.tekton.params import ParamSpec, ResultSpec, parse_param_specs, parse_results
 from gitloop.spec.tekton.steps import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 
 Operator = Literal["in", "notin"]
 OPERATORS: tuple[Operator, ...] = ("in", "notin")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.names import config_key_problem, dns1123_subdomain_problem, local_path_problem
 
 VOLUME_SOURCES = (

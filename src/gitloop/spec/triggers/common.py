@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gitloop.errors import SpecError
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 
 API_GROUP = "triggers.tekton.dev"
 API_VERSIONS = (f"{API_GROUP}/v1beta1", f"{API_GROUP}/v1alpha1")

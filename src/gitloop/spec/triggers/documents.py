@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Literal, TypeAlias, TypeVar
 
 from gitloop.errors import SpecError
+from gitloop.spec.fields import Node, Origin, type_name
 from gitloop.spec.tekton.core import Secret, parse_secret
-from gitloop.spec.tekton.fields import Node, Origin, type_name
-from gitloop.spec.tekton.loader import Document, load_path, load_text
 from gitloop.spec.tekton.meta import Source, object_label
 from gitloop.spec.triggers.common import API_VERSIONS
 from gitloop.spec.triggers.listener import EventListener, parse_event_listener
@@ -31,6 +30,7 @@ from gitloop.spec.triggers.templates import (
     parse_trigger_template,
 )
 from gitloop.spec.triggers.triggers import Trigger, parse_trigger
+from gitloop.spec.yaml.documents import Document, load_path, load_text
 
 TriggersObject: TypeAlias = EventListener | Trigger | TriggerBinding | TriggerTemplate | Secret
 OtherKinds = Literal["error", "skip"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from gitloop.spec.tekton.fields import Node, type_name
+from gitloop.spec.fields import Node, type_name
 from gitloop.spec.triggers.common import V1ALPHA1, SecretRef, Where, parse_secret_ref, where
 
 Provider = Literal["github", "gitlab", "bitbucket"]

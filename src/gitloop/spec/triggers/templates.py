@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.meta import ObjectMeta, Source, parse_meta
 from gitloop.spec.triggers.common import Where, check_terminated, where
 

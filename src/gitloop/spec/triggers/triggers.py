@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
 
-from gitloop.spec.tekton.fields import Node
+from gitloop.spec.fields import Node
 from gitloop.spec.tekton.meta import ObjectMeta, Source, parse_meta
 from gitloop.spec.triggers.common import Where, label_value_problem, where
 from gitloop.spec.triggers.interceptors import Interceptor, parse_interceptors

@@ -1,4 +1,5 @@
-"""Go ``time.ParseDuration`` for Tekton timeouts: ``1h0m0s``, ``1h30m``, ``90s``, ``1.5h``, ``300ms``, ``0``."""
+"""Go ``time.ParseDuration`` for the durations of every spec family (Tekton timeouts, Argo CD retry
+backoff): ``1h0m0s``, ``1h30m``, ``90s``, ``1.5h``, ``300ms``, ``0``."""
 
 from __future__ import annotations
 

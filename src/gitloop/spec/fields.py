@@ -1,4 +1,5 @@
-"""Typed reads of one YAML document that fail with file, line, object and field path.
+"""Typed reads of one YAML document that fail with file, line, object and field path, for every spec
+family (Tekton, Tekton Triggers, Argo CD, the serve config).
 
 A ``Node`` is one value of a document together with its field path (``spec.tasks[2].runAfter``). Reading
 a field records the line it was found on in the document's ``Locations``, so checks that run later, on
@@ -8,14 +9,13 @@ the frozen dataclasses, can still point at the right line through ``Origin.error
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitloop.errors import SpecError
-from gitloop.spec.tekton.duration import parse_duration
-from gitloop.spec.tekton.loader import YamlMap, YamlSeq, plain
-from gitloop.spec.tekton.versions import v1beta1_hint
+from gitloop.spec.duration import parse_duration
+from gitloop.spec.yaml.documents import YamlMap, YamlSeq, plain
 
 T = TypeVar("T", bound=str)
 _LAST_STEP = re.compile(r"(\.[^.\[]+|\[[^\]]*\])$")
@@ -28,6 +28,9 @@ class Origin:
     file: str
     obj: str = ""
     lines: dict[str, int] = field(default_factory=dict)
+    unknown_hint: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    """What an unknown field of this document family may be (``""`` when nothing is known), said
+    after "unknown field": Tekton's names the ``tekton.dev/v1beta1`` fields gitloop does not read."""
 
     def line(self, path: str) -> int | None:
         """The line of ``path``, else of its closest recorded parent."""
@@ -45,6 +48,10 @@ class Origin:
         line = self.line(path)
         where = f"{self.file}:{line}" if line else self.file
         return SpecError(message, file=where, obj=self.obj or None, field=path or None)
+
+
+def _no_hint(key: str) -> str:
+    return ""
 
 
 def type_name(value: Any) -> str:
@@ -96,7 +103,7 @@ class Node:
         self.require_map()
         for key in self.value:
             if key not in allowed:
-                extra = (hint or {}).get(key) or v1beta1_hint(key)
+                extra = (hint or {}).get(key) or (self.origin.unknown_hint or _no_hint)(key)
                 raise self.field(key).error(f"unknown field {key!r}{'; ' + extra if extra else ''}")
         return self
 
