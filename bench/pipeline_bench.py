@@ -29,7 +29,7 @@ from gitloop.pipeline.plan import ResolvedTask, build_plan
 from gitloop.pipeline.simulation import Simulation, StepScript
 from gitloop.pipeline.volumes import Objects
 from gitloop.service.pipelines import RunRequest, execute, prepare_pipeline_run
-from gitloop.spec.tekton import ObjectMeta, Pipeline, PipelineRef, PipelineRun, parse_text
+from gitloop.spec.tekton import ObjectMeta, Pipeline, PipelineRef, PipelineRun, Task, parse_text
 
 GITLOOP = Path(sys.executable).parent / "gitloop"
 ANCHOR_TEKTON_PER_TASKRUN_S = 5.0  # tektoncd/pipeline#10152: ~5 s per TaskRun (a pod each) on kind
@@ -117,9 +117,9 @@ def _run_in_process(path: Path) -> float:
 def _simulated_chain(n: int) -> float:
     objs = parse_text(_chain(n))
     pipeline = next(o for o in objs if isinstance(o, Pipeline))
-    task = next(o for o in objs if o.kind == "Task")
+    task = next(o for o in objs if isinstance(o, Task))
     run = PipelineRun("tekton.dev/v1", ObjectMeta(name="bench"), PipelineRef("chain"))
-    tasks = {t.name: ResolvedTask("step", task.spec) for t in pipeline.spec.tasks}  # type: ignore[union-attr]
+    tasks = {t.name: ResolvedTask("step", task.spec) for t in pipeline.spec.tasks}
     plan = build_plan(
         run, pipeline.spec, "chain", tasks, objects=Objects(), host_dirs={}, uid="u", name="bench"
     )
