@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitloop.errors import GitloopError, UsageError
+from gitloop.gitops.operation import SyncRequest
 from gitloop.lineage import Lineage, Trace
 from gitloop.pipeline.records import PIPELINE_RUN
 from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
 from gitloop.service.server.deliveries import StoreDeliveryLog
-from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher, SyncRequest
+from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher
 from gitloop.service.server.pushhooks import parsed_body, read_push, source_push
 from gitloop.spec.triggers import ResolvedListener, SecretValues
 from gitloop.triggers import Headers, IncomingEvent, Limits, Outcome, handle
