@@ -15,12 +15,12 @@ from gitloop.gitops.postsync import (
     Synced,
     check_applications,
     due,
-    images_in,
     pipeline_run,
     run_name,
 )
 from gitloop.gitops.status import AppStatus, OperationSummary
 from gitloop.model.health import HealthResult, HealthStatus
+from gitloop.model.images import images_in
 from gitloop.model.sync import SyncStatus
 from gitloop.pipeline.records import interrupted_doc
 from gitloop.ports import StoredObject

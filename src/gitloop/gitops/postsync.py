@@ -32,7 +32,6 @@ from typing import Any
 from gitloop.errors import SpecError
 from gitloop.gitops.status import AppStatus, OperationSummary
 from gitloop.model.health import HealthStatus
-from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import Application
 
@@ -173,27 +172,3 @@ def pipeline_run(pipeline: PostSyncPipeline, synced: Synced) -> dict[str, Any]:
             "workspaces": [{"name": w, "emptyDir": {}} for w in pipeline.workspaces],
         },
     }
-
-
-def images_in(manifests: Iterable[Manifest]) -> tuple[str, ...]:
-    """Every container image of the pod templates (and Pods) in ``manifests``, sorted, once each."""
-    found: set[str] = set()
-    for manifest in manifests:
-        spec = manifest.get("spec")
-        pods: list[dict[str, Any]] = (
-            [spec] if manifest.get("kind") == "Pod" and isinstance(spec, dict) else []
-        )
-        while isinstance(spec, dict):
-            template = spec.get("template") or spec.get("jobTemplate")
-            if not isinstance(template, dict):
-                break
-            spec = template.get("spec")
-            if isinstance(spec, dict) and ("containers" in spec or "initContainers" in spec):
-                pods.append(spec)
-        for pod in pods:
-            for key in ("initContainers", "containers"):
-                containers = pod.get(key)
-                for container in containers if isinstance(containers, list) else ():
-                    if isinstance(container, dict) and container.get("image"):
-                        found.add(str(container["image"]))
-    return tuple(sorted(found))

@@ -31,6 +31,7 @@ from gitloop.gitops.source import ManifestSource, Rendered
 from gitloop.gitops.status import AppStatus, Condition, ConditionType
 from gitloop.gitops.sync import SyncOptions, parse_sync_options
 from gitloop.model.health import HealthResult, HealthStatus
+from gitloop.model.images import images_in
 from gitloop.model.resources import Manifest, ResourceKey
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import Application, ApplicationSource, AppProject, project_problems
@@ -158,6 +159,7 @@ class Refresher:
             health=comparison.health,
             resources=comparison.resources,
             reconciled_at=now,
+            images=images_in(comparison.live.values()),
         )
         kept = [c for c in previous.conditions if c.type is ConditionType.SYNC_ERROR]
         status = status.with_conditions([*kept, *comparison.conditions], now)

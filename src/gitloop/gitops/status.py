@@ -189,6 +189,8 @@ class AppStatus:
     reconciled_at: float = 0.0
     auto_sync_paused_at: str = ""
     """The revision auto-sync was paused at by a rollback; it resumes when git moves past it."""
+    images: tuple[str, ...] = ()
+    """The container images the live objects run (Argo CD's ``status.summary.images``)."""
 
     @property
     def revision(self) -> str:
@@ -213,6 +215,7 @@ class AppStatus:
             "operationState": None if self.operation is None else self.operation.to_dict(),
             "reconciledAt": self.reconciled_at,
             "autoSyncPausedAt": self.auto_sync_paused_at,
+            "images": list(self.images),
         }
 
     @classmethod
@@ -229,4 +232,5 @@ class AppStatus:
             operation=None if not isinstance(operation, dict) else OperationSummary.from_dict(operation),
             reconciled_at=float(data.get("reconciledAt", 0.0)),
             auto_sync_paused_at=str(data.get("autoSyncPausedAt", "")),
+            images=tuple(data.get("images", ())),
         )

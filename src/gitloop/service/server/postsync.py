@@ -20,11 +20,11 @@ from gitloop.gitops.postsync import (
     PostSyncPipeline,
     Synced,
     due,
-    images_in,
     pipeline_run,
 )
 from gitloop.gitops.status import AppStatus, OperationSummary
 from gitloop.lineage import Lineage
+from gitloop.model.images import images_in
 from gitloop.model.trailers import TRAILER_SOURCE_COMMIT, parse_trailers
 from gitloop.pipeline.inputs import load_inputs
 from gitloop.ports import Store

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from gitloop.spec.argocd.source import ApplicationSource, parse_source
 from gitloop.spec.duration import parse_duration
@@ -149,6 +150,8 @@ class Application:
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     origin: Source | None = None
+    spec: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """``spec`` as written (plain data): what the API shows, never re-spelled."""
 
     @property
     def source(self) -> ApplicationSource:
@@ -205,6 +208,7 @@ def parse_application(body: Node, source: Source) -> Application:
         labels=dict(meta.labels),
         annotations=dict(meta.annotations),
         origin=source,
+        spec=spec.raw_map(),
     )
 
 
