@@ -13,9 +13,12 @@ the object Argo CD's REST API returns, field for field, so clients written for A
 
 Times are RFC 3339 in UTC, as Kubernetes writes them. gitloop adds a few fields of its own where Argo
 CD has nothing to say, always under a ``gitloop`` key, never by re-using one of Argo CD's names:
-``status.history[].gitloop.phase`` (gitloop keeps failed syncs in the history too, which Argo CD does
-not; a rollback only returns to a Succeeded entry) and ``status.operationState.gitloop`` (the
-operation id, dry run, self-heal attempts, the history entry a rollback returned to).
+``status.history[].gitloop`` (``phase``: gitloop keeps failed syncs in the history too, which Argo CD
+does not, a rollback only returns to a Succeeded entry; ``rollbackOf``; the synced commit's ``message``),
+``status.operationState.gitloop`` (the operation id, dry run, self-heal attempts, the history entry a
+rollback returned to), ``syncResult.resources[].gitloop.wave``, ``status.resources[].gitloop.message``
+(why a resource is out of sync, when the comparison says) and ``status.gitloop.autoSyncPausedAt`` (the
+revision a rollback paused auto-sync at). ``gitloop app`` prints from these objects in both its modes.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def resource(status: ResourceStatus) -> dict[str, Any]:
             found["health"]["message"] = status.health.message
     if status.requires_pruning:
         found["requiresPruning"] = True
+    if status.message:
+        found["gitloop"] = {"message": status.message}
     return found
 
 
@@ -99,6 +104,7 @@ def _result(result: Mapping[str, Any]) -> dict[str, Any]:
     }
     if result.get("hookType"):
         shown["hookType"] = result["hookType"]
+    shown["gitloop"] = {"wave": int(result.get("wave") or 0)}
     return shown
 
 
@@ -138,6 +144,7 @@ def history_item(app: Application, entry: HistoryEntry) -> dict[str, Any]:
     """One entry of ``status.history``: Argo CD's ``RevisionHistory``."""
     doc: Mapping[str, Any] = entry.doc
     revisions = [str(r) for r in doc.get("revisions") or [doc.get("revision", "")]]
+    commit: Mapping[str, Any] = doc.get("sourceCommit") or {}
     return {
         "id": entry.id,
         **_revisions(app, revisions),
@@ -145,7 +152,12 @@ def history_item(app: Application, entry: HistoryEntry) -> dict[str, Any]:
         "deployStartedAt": timestamp(doc.get("startedAt")),
         "deployedAt": timestamp(doc.get("finishedAt") or entry.time),
         "initiatedBy": dict(doc.get("initiatedBy") or {}),
-        "gitloop": {"phase": doc.get("phase", ""), "operation": doc.get("operation", "")},
+        "gitloop": {
+            "phase": doc.get("phase", ""),
+            "operation": doc.get("operation", ""),
+            "rollbackOf": doc.get("rollbackOf"),
+            "message": str(commit.get("message", "")),
+        },
     }
 
 
@@ -184,6 +196,8 @@ def application(app: Application, status: AppStatus, history: Sequence[HistoryEn
         "history": [history_item(app, e) for e in history],
         "reconciledAt": timestamp(status.reconciled_at),
     }
+    if status.auto_sync_paused_at:
+        shown["gitloop"] = {"autoSyncPausedAt": status.auto_sync_paused_at}
     if status.operation is not None:
         shown["operationState"] = operation_state(app, status.operation)
     return {
