@@ -1,0 +1,301 @@
+"""The two modes of ``gitloop app``: the CD engine in this process (``-f FILE``) or a server (``--server``).
+
+Both answer in Argo CD's JSON — Applications as ``gitloop.gitops.shapes`` builds them, ``managed-resources``
+items — so ``gitloop.cli.app_output`` prints the same either way. ``LocalApps`` opens the engine
+(``gitloop.service.apps.open_apps``) for each command and shapes what it knows; ``ServerApps`` asks
+``/api/v1`` through ``gitloop.service.client.ApiClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from gitloop.errors import SyncError
+
+if TYPE_CHECKING:
+    from gitloop.gitops.engine import Engine
+    from gitloop.gitops.refresh import Refreshed
+    from gitloop.service.apps import AppsConfig
+    from gitloop.service.client import ApiClient
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+
+class Apps(Protocol):
+    """What the ``gitloop app`` verbs ask, answered in Argo CD's JSON."""
+
+    def applications(self) -> list[Json]:
+        """Every Application, sorted by name, with a current status."""
+
+    def get(self, name: str) -> Json:
+        """The Application ``name`` after a refresh that fetches git."""
+
+    def refresh(self, names: Sequence[str]) -> list[Json]:
+        """``names`` (all when empty) refreshed, fetching git."""
+
+    def managed_resources(self, name: str) -> list[Json]:
+        """A fresh comparison's ``managed-resources`` items; ``GitloopError`` when it failed."""
+
+    def manifests(self, name: str, *, live: bool) -> list[Any]:
+        """The desired manifests, or (``live``) the live objects tracked."""
+
+    def sync(
+        self,
+        name: str,
+        *,
+        revision: str | None,
+        prune: bool,
+        dry_run: bool,
+        force: bool,
+        resources: Sequence[str],
+    ) -> Json:
+        """Sync now; the Application once the operation has ended."""
+
+    def rollback(self, name: str, history_id: int | None, *, disable_auto_sync: bool, prune: bool) -> Json:
+        """Sync back to a history entry; the Application once the operation has ended."""
+
+    def wait(self, name: str, *, health: bool, sync: bool, timeout: float) -> Json:
+        """The Application once Healthy and/or Synced; ``SyncError`` after ``timeout`` seconds."""
+
+    def application(self, name: str) -> Json:
+        """The Application as last known, with its history."""
+
+
+def _managed(refreshed: Refreshed) -> list[Json]:
+    """Argo CD's ``managed-resources`` items of a comparison (``diff`` stays empty: the states say it)."""
+    from gitloop.model.sync import SyncStatus
+
+    comparison = refreshed.comparison
+    assert comparison is not None
+    items = []
+    for r in comparison.resources:
+        shown = r.diff if r.diff is not None and r.diff.counts else None
+        key = r.key
+        items.append(
+            {
+                "group": key.group,
+                "kind": key.kind,
+                "namespace": key.namespace,
+                "name": key.name,
+                "targetState": json.dumps(shown.desired if shown else None),
+                "liveState": json.dumps(comparison.live.get(key)),
+                "normalizedLiveState": json.dumps(shown.live if shown else None),
+                "predictedLiveState": json.dumps(shown.predicted if shown else None),
+                "diff": "",
+                "hook": False,
+                "modified": r.status is not SyncStatus.SYNCED,
+            }
+        )
+    return items
+
+
+class LocalApps:
+    """The CD engine in this process, over the Application files of ``config``."""
+
+    def __init__(self, config: AppsConfig) -> None:
+        self.config = config
+
+    def _run(self, work: Callable[[Engine], Awaitable[T]]) -> T:
+        from gitloop.service.apps import open_apps
+
+        async def main() -> T:
+            async with open_apps(self.config) as engine:
+                return await work(engine)
+
+        return asyncio.run(main())
+
+    @staticmethod
+    def _shape(engine: Engine, name: str) -> Json:
+        from gitloop.gitops.shapes import application
+
+        return application(engine.app(name), engine.status(name), engine.history(name))
+
+    def applications(self) -> list[Json]:
+        return self.refresh(())
+
+    def get(self, name: str) -> Json:
+        return self.refresh((name,))[0]
+
+    def refresh(self, names: Sequence[str]) -> list[Json]:
+        async def work(engine: Engine) -> list[Json]:
+            found = []
+            for name in engine.names(names):
+                await engine.refresh(name)
+                found.append(self._shape(engine, name))
+            return found
+
+        return self._run(work)
+
+    def application(self, name: str) -> Json:
+        async def work(engine: Engine) -> Json:
+            return self._shape(engine, engine.names([name])[0])
+
+        return self._run(work)
+
+    def managed_resources(self, name: str) -> list[Json]:
+        async def work(engine: Engine) -> list[Json]:
+            refreshed = await engine.comparison(name)
+            if refreshed.comparison is None:
+                found = "; ".join(f"{c.type.value}: {c.message}" for c in refreshed.status.conditions)
+                raise SyncError(found or f"{name}: the comparison failed")
+            return _managed(refreshed)
+
+        return self._run(work)
+
+    def manifests(self, name: str, *, live: bool) -> list[Any]:
+        async def work(engine: Engine) -> list[Any]:
+            return list(await engine.manifests(name, live=live))
+
+        return self._run(work)
+
+    def sync(
+        self,
+        name: str,
+        *,
+        revision: str | None,
+        prune: bool,
+        dry_run: bool,
+        force: bool,
+        resources: Sequence[str],
+    ) -> Json:
+        from gitloop.gitops.operation import SyncRequest
+        from gitloop.service.apps import local_user
+
+        request = SyncRequest.manual(
+            revision=revision,
+            prune=prune,
+            dry_run=dry_run,
+            force=force,
+            resources=resources,
+            username=local_user(),
+        )
+
+        async def work(engine: Engine) -> Json:
+            await engine.sync(name, request)
+            return self._shape(engine, name)
+
+        return self._run(work)
+
+    def rollback(self, name: str, history_id: int | None, *, disable_auto_sync: bool, prune: bool) -> Json:
+        from gitloop.service.apps import local_user
+
+        async def work(engine: Engine) -> Json:
+            await engine.rollback(
+                name, history_id, disable_auto_sync=disable_auto_sync, prune=prune, username=local_user()
+            )
+            return self._shape(engine, name)
+
+        return self._run(work)
+
+    def wait(self, name: str, *, health: bool, sync: bool, timeout: float) -> Json:
+        async def work(engine: Engine) -> Json:
+            await engine.wait(name, health=health, sync=sync, timeout=timeout)
+            return self._shape(engine, name)
+
+        return self._run(work)
+
+
+class ServerApps:
+    """A ``gitloop serve``'s ``/api/v1``."""
+
+    def __init__(self, client: ApiClient, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self._clock = clock
+
+    def applications(self) -> list[Json]:
+        return self.client.applications()
+
+    def get(self, name: str) -> Json:
+        return self.client.application(name, refresh="hard")
+
+    def refresh(self, names: Sequence[str]) -> list[Json]:
+        chosen = list(names) or [str(a["metadata"]["name"]) for a in self.client.applications()]
+        return [self.client.application(n, refresh="hard") for n in chosen]
+
+    def application(self, name: str) -> Json:
+        return self.client.application(name)
+
+    def managed_resources(self, name: str) -> list[Json]:
+        return self.client.managed_resources(name)
+
+    def manifests(self, name: str, *, live: bool) -> list[Any]:
+        if not live:
+            return [json.loads(m) for m in self.client.manifests(name)]
+        items = sorted(
+            self.client.managed_resources(name),
+            key=lambda i: (i.get("group", ""), i.get("kind", ""), i.get("namespace", ""), i.get("name", "")),
+        )
+        return [state for state in (json.loads(i.get("liveState") or "null") for i in items) if state]
+
+    def sync(
+        self,
+        name: str,
+        *,
+        revision: str | None,
+        prune: bool,
+        dry_run: bool,
+        force: bool,
+        resources: Sequence[str],
+    ) -> Json:
+        from gitloop.gitops.sync.selection import ResourceSelector
+
+        chosen = [ResourceSelector.parse(r) for r in resources]
+        started = self.client.sync(
+            name,
+            revision=revision,
+            prune=prune,
+            dry_run=dry_run,
+            force=force,
+            resources=[
+                {"group": r.group, "kind": r.kind, "namespace": r.namespace, "name": r.name} for r in chosen
+            ],
+        )
+        return self.client.wait_operation(name, started)
+
+    def rollback(self, name: str, history_id: int | None, *, disable_auto_sync: bool, prune: bool) -> Json:
+        from gitloop.errors import UsageError
+
+        if disable_auto_sync:
+            raise UsageError(
+                "--disable-auto-sync is not available with --server: the API's rollback has no such field"
+            )
+        if history_id is None:
+            history_id = _previous(name, self.client.application(name))
+        started = self.client.rollback(name, history_id, prune=prune)
+        return self.client.wait_operation(name, started)
+
+    def wait(self, name: str, *, health: bool, sync: bool, timeout: float) -> Json:
+        deadline = self._clock() + timeout
+        refresh = "hard"
+        while True:
+            app = self.client.application(name, refresh=refresh)
+            refresh = "normal"
+            status = app.get("status") or {}
+            healthy = (status.get("health") or {}).get("status") == "Healthy"
+            synced = (status.get("sync") or {}).get("status") == "Synced"
+            if (healthy or not health) and (synced or not sync):
+                return app
+            left = deadline - self._clock()
+            if left <= 0:
+                raise SyncError(
+                    f"timed out after {timeout:.0f}s waiting for {name}: sync "
+                    f"{(status.get('sync') or {}).get('status')}, health {(status.get('health') or {}).get('status')}"
+                )
+            time.sleep(min(left, 1.0))
+
+
+def _previous(name: str, app: Json) -> int:
+    """The history id a rollback without one returns to (the engine's rule, on ``status.history``)."""
+    from gitloop.gitops.history import rollback_target
+    from gitloop.ports import HistoryEntry
+
+    entries = [
+        HistoryEntry(int(e["id"]), name, 0.0, {"phase": (e.get("gitloop") or {}).get("phase", "")})
+        for e in (app.get("status") or {}).get("history") or []
+    ]
+    return rollback_target(name, entries, None, 0).id

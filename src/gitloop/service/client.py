@@ -1,0 +1,181 @@
+"""A client of a ``gitloop serve``'s Argo CD-shaped ``/api/v1`` Applications API, for ``gitloop app --server``.
+
+Every answer is the server's JSON as it came: Argo CD ``argoproj.io/v1alpha1`` Applications
+(``gitloop.gitops.shapes``), ``managed-resources`` items, manifests. Errors become ``GitloopError``s
+carrying the server's message: 400 a ``UsageError`` (exit 2), 404 names the Application, 409 is an
+``OperationInProgress``, an unreachable server says ``cannot reach SERVER``. The API token is sent as
+``Authorization: Bearer`` and never appears in a message.
+
+A sync or rollback answers with the operation started; ``wait_operation`` polls the Application until
+that operation (``status.operationState.gitloop.id``) has ended.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from gitloop.errors import GitloopError, OperationInProgress, UsageError
+
+ENDED = ("Succeeded", "Failed", "Error")
+"""Phases of an operation that has ended."""
+
+
+def _message(response: httpx.Response) -> str:
+    """The server's error message: ``message`` (or ``error``, ``detail``) of its JSON, else its text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        for key in ("message", "error", "detail"):
+            if body.get(key):
+                return str(body[key])
+    return response.text.strip()[:500] or response.reason_phrase
+
+
+class ApiClient:
+    """The ``/api/v1`` Applications API of the server at ``server``."""
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        poll: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.server = server.rstrip("/")
+        if "://" not in self.server:
+            raise UsageError(f"--server {server}: expected a URL such as http://127.0.0.1:8080")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout)
+        self._poll = poll
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, *, app: str = "", **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise GitloopError(f"cannot reach {self.server}: {exc}") from exc
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise GitloopError(f"{self.server}{path}: the answer is not JSON") from exc
+        message = _message(response)
+        if response.status_code == 400:
+            raise UsageError(message)
+        if response.status_code == 404:
+            where = f"Application {app!r} not found" if app else "not found"
+            raise GitloopError(message if app and app in message else f"{where}: {message}")
+        if response.status_code == 409:
+            raise OperationInProgress(message)
+        if response.status_code in (401, 403):
+            raise GitloopError(f"{self.server}: {message} (check --auth-token / $GITLOOP_AUTH_TOKEN)")
+        raise GitloopError(f"{self.server}: HTTP {response.status_code}: {message}")
+
+    @staticmethod
+    def _app_path(name: str, tail: str = "") -> str:
+        return f"/api/v1/applications/{quote(name, safe='')}{tail}"
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def applications(self, *, name: str | None = None, page: int = 500) -> list[dict[str, Any]]:
+        """Every Application (sorted by name, as the server pages them), following ``continue``."""
+        return list(self._pages(name=name, page=page))
+
+    def _pages(self, *, name: str | None, page: int) -> Iterator[dict[str, Any]]:
+        token = ""
+        while True:
+            params: dict[str, Any] = {"limit": page}
+            if name:
+                params["name"] = name
+            if token:
+                params["continue"] = token
+            body = self._call("GET", "/api/v1/applications", params=params)
+            yield from body.get("items") or []
+            token = str((body.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return
+
+    def application(self, name: str, *, refresh: str | None = None) -> dict[str, Any]:
+        """The Application ``name``; ``refresh`` ``normal`` or ``hard`` refreshes it first."""
+        params = {"refresh": refresh} if refresh else {}
+        found: dict[str, Any] = self._call("GET", self._app_path(name), app=name, params=params)
+        return found
+
+    def managed_resources(self, name: str) -> list[dict[str, Any]]:
+        """Argo CD's ``ResourceDiff`` items of a fresh comparison."""
+        body = self._call("GET", self._app_path(name, "/managed-resources"), app=name)
+        return list(body.get("items") or [])
+
+    def manifests(self, name: str) -> list[str]:
+        """The desired manifests as gitloop applies them, one JSON string each."""
+        body = self._call("GET", self._app_path(name, "/manifests"), app=name)
+        return [str(m) for m in body.get("manifests") or []]
+
+    # -- changing -----------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        name: str,
+        *,
+        revision: str | None = None,
+        prune: bool = False,
+        dry_run: bool = False,
+        force: bool = False,
+        resources: Sequence[Mapping[str, str]] = (),
+    ) -> dict[str, Any]:
+        """Start a sync (Argo CD's ``SyncRequest``); the Application with the operation started."""
+        body: dict[str, Any] = {"prune": prune, "dryRun": dry_run}
+        if revision:
+            body["revision"] = revision
+        if force:
+            body["strategy"] = {"apply": {"force": True}}
+        if resources:
+            body["resources"] = [dict(r) for r in resources]
+        found: dict[str, Any] = self._call("POST", self._app_path(name, "/sync"), app=name, json=body)
+        return found
+
+    def rollback(self, name: str, history_id: int, *, prune: bool = False) -> dict[str, Any]:
+        """Start a sync back to history entry ``history_id``; the Application with the operation started."""
+        body = {"id": history_id, "prune": prune}
+        found: dict[str, Any] = self._call("PUT", self._app_path(name, "/rollback"), app=name, json=body)
+        return found
+
+    def terminate(self, name: str) -> None:
+        """Terminate the running operation of ``name``."""
+        self._call("DELETE", self._app_path(name, "/operation"), app=name)
+
+    def wait_operation(self, name: str, started: Mapping[str, Any]) -> dict[str, Any]:
+        """Poll ``name`` until the operation ``started`` (an Application as sync/rollback answered) has
+        ended; the Application then."""
+        state = (started.get("status") or {}).get("operationState") or {}
+        op_id = (state.get("gitloop") or {}).get("id")
+        if not op_id:
+            raise GitloopError(f"{self.server}: the server started no operation of {name}")
+        current: dict[str, Any] = dict(started)
+        while True:
+            state = (current.get("status") or {}).get("operationState") or {}
+            same = (state.get("gitloop") or {}).get("id") == op_id
+            if same and state.get("phase") in ENDED:
+                return current
+            if not same and state:
+                raise GitloopError(f"{name}: operation {op_id} was replaced by {state.get('gitloop')}")
+            self._sleep(self._poll)
+            current = self.application(name)
