@@ -29,16 +29,25 @@ class FakeLauncher:
     """Records what it was asked to launch; ``fail`` makes ``launch`` raise."""
 
     launched: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)
+    """The lineage link each launched run carries."""
     fail: Exception | None = None
     drained: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def launch(self, resource: dict[str, Any], *, event_id: str) -> str:
+    def launch(self, resource: dict[str, Any], *, event_id: str, source: Any = None) -> str:
         if self.fail is not None:
             raise self.fail
         with self.lock:
             self.launched.append(resource)
+            self.sources.append(source)
         return str(resource["metadata"]["name"])
+
+    def cancel(self, name: str, status: str | None = None) -> str:
+        return status or "Cancelled"
+
+    def rerun(self, name: str) -> str:
+        return f"{name}-r-00000"
 
     def in_flight(self) -> int:
         return 0

@@ -24,7 +24,7 @@ and what is read from a run), :mod:`.trace` (a chain and its lead time, pure), :
 from __future__ import annotations
 
 from gitloop.lineage.engine import Lineage
-from gitloop.lineage.records import SourcePush, image_of, parse_time
+from gitloop.lineage.records import RunSource, SourcePush, image_of, parse_time
 from gitloop.lineage.trace import Trace, build_trace
 
-__all__ = ["Lineage", "SourcePush", "Trace", "build_trace", "image_of", "parse_time"]
+__all__ = ["Lineage", "RunSource", "SourcePush", "Trace", "build_trace", "image_of", "parse_time"]

@@ -16,6 +16,7 @@ from gitloop.lineage.records import (
     POST_SYNC,
     RUN_KIND,
     SOURCE_KIND,
+    RunSource,
     SourcePush,
     image_of,
     owner,
@@ -65,10 +66,11 @@ class Lineage:
 
     def record_push(
         self, push: SourcePush, *, runs: list[str], listener: str, event_id: str, received: float
-    ) -> None:
-        """A push webhook started ``runs`` for ``push.commit``."""
+    ) -> RunSource | None:
+        """A push webhook started ``runs`` for ``push.commit``; the link the runs carry to their end
+        (``None`` without a commit)."""
         if not push.commit:
-            return
+            return None
         self._index(push.commit, push.repo, push.ref)
         doc: dict[str, object] = {
             "hop": "push",
@@ -87,13 +89,15 @@ class Lineage:
             self._append(
                 push.commit, {"hop": "pipelinerun", "time": received, "run": run, "eventId": event_id}
             )
+        return RunSource(push.commit)
 
     def record_post_sync(
         self, source: str, *, app: str, run: str, revision: str, operation: str, started: float
-    ) -> None:
-        """The post-sync pipeline ``run`` of ``app`` was started after its sync to ``revision``."""
+    ) -> RunSource | None:
+        """The post-sync pipeline ``run`` of ``app`` was started after its sync to ``revision``; the
+        link the run carries to its end (``None`` without a source commit)."""
         if not source:
-            return
+            return None
         self._index(source)
         self.store.put(RUN_KIND, run, {"source": source, "trigger": POST_SYNC, "app": app})
         self._append(
@@ -107,33 +111,61 @@ class Lineage:
                 "operation": operation,
             },
         )
+        return RunSource(source, POST_SYNC, app)
 
-    def _run_link(self, run: str) -> tuple[str, str, str]:
-        """The source commit of ``run``, the hop prefix its hops use, and its Application (if any)."""
+    def run_source(self, run: str) -> RunSource | None:
+        """The recorded link of ``run`` (its source commit, hop prefix and Application), looked up by
+        name: for a run this process did not launch (one queued or left running by another)."""
         found = self.store.get(RUN_KIND, run)
-        if found is None:
-            return "", "", ""
-        post_sync = found.doc.get("trigger") == POST_SYNC
-        return (
-            str(found.doc.get("source", "")),
-            POST_SYNC if post_sync else "pipelinerun",
-            str(found.doc.get("app", "")) if post_sync else "",
-        )
+        source = str(found.doc.get("source", "")) if found else ""
+        if found is None or not source:
+            return None
+        if found.doc.get("trigger") == POST_SYNC:
+            return RunSource(source, POST_SYNC, str(found.doc.get("app", "")))
+        return RunSource(source)
 
-    def record_run_started(self, run: str, *, time_started: float) -> None:
-        """The launcher started ``run`` (after it waited for a slot)."""
-        source, prefix, app = self._run_link(run)
-        if source:
-            doc: dict[str, object] = {"hop": f"{prefix}-started", "time": time_started, "run": run}
-            if app:
-                doc["app"] = app
-            self._append(source, doc)
+    def record_rerun(self, of: str, run: str, *, event_id: str, started: float) -> RunSource | None:
+        """``run`` was started again as a copy of ``of``: it is linked to the same source commit (and
+        Application), with a hop naming the run it reruns; the link it carries (``None``: ``of`` has no
+        source commit)."""
+        link = self.run_source(of)
+        if link is None:
+            return None
+        doc: dict[str, object] = {"source": link.commit, "rerunOf": of}
+        hop: dict[str, object] = {"hop": link.hop, "time": started, "run": run, "rerunOf": of}
+        if link.hop == POST_SYNC:
+            doc.update({"trigger": POST_SYNC, "app": link.app})
+            hop["app"] = link.app
+        else:
+            doc["eventId"] = hop["eventId"] = event_id
+        self.store.put(RUN_KIND, run, doc)
+        self._append(link.commit, hop)
+        return link
 
-    def record_run_finished(self, run: str, manifest: Mapping[str, Any], *, finished: float) -> None:
-        """``run`` ended; its results may name the image it built."""
-        source, prefix, app = self._run_link(run)
-        if not source:
+    def record_run_started(self, run: str, *, time_started: float, source: RunSource | None = None) -> None:
+        """The launcher started ``run`` (after it waited for a slot). ``source`` is the link the run
+        carries (:meth:`record_push`); without it, it is looked up by name (:meth:`run_source`)."""
+        link = source or self.run_source(run)
+        if link is not None:
+            doc: dict[str, object] = {"hop": f"{link.hop}-started", "time": time_started, "run": run}
+            if link.app:
+                doc["app"] = link.app
+            self._append(link.commit, doc)
+
+    def record_run_finished(
+        self,
+        run: str,
+        manifest: Mapping[str, Any],
+        *,
+        finished: float,
+        source: RunSource | None = None,
+    ) -> None:
+        """``run`` ended; its results may name the image it built. ``source`` as for
+        :meth:`record_run_started`."""
+        link = source or self.run_source(run)
+        if link is None:
             return
+        prefix, app = link.hop, link.app
         condition = run_condition(manifest)
         results = run_results(manifest)
         doc: dict[str, object] = {
@@ -149,11 +181,7 @@ class Lineage:
             doc["image"] = image
         if app:
             doc["app"] = app
-        self._append(source, doc)
-
-    def source_of_run(self, run: str) -> str:
-        found = self.store.get(RUN_KIND, run)
-        return str(found.doc.get("source", "")) if found else ""
+        self._append(link.commit, doc)
 
     def record_config_commit(
         self, commit: str, message: str, *, repo: str, committed: float | None, via: str

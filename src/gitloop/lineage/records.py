@@ -3,7 +3,8 @@
 Every hop is appended to the store's history of ``lineage/<source commit>`` (:func:`owner`). Records
 of kind ``LineageSource`` index the source commits, ``LineageRun`` maps a PipelineRun to its source
 commit (and, for a post-sync pipeline, its Application) and ``LineageDeploy`` (``<app>@<revision>``)
-a deployed config commit to its source commit.
+a deployed config commit to its source commit. A :class:`RunSource` is that link as a run carries
+it from its launch to its end, so its hops are recorded without looking it up again.
 """
 
 from __future__ import annotations
@@ -84,3 +85,13 @@ class SourcePush:
     repo: str = ""
     ref: str = ""
     committed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """The source commit a run was started for, as its hops name it: ``hop`` is the prefix of its hops
+    (``pipelinerun``: a webhook's run; ``post-sync``: an Application's post-sync pipeline, with ``app``)."""
+
+    commit: str
+    hop: str = "pipelinerun"
+    app: str = ""

@@ -12,7 +12,9 @@ when the run belongs to a terminal. Ctrl-C (SIGINT) asks for ``CancelledRunFinal
 SIGHUP (the terminal closed) and SIGTERM interrupt the run instead, as ``Interruption.request`` does
 from any thread (``gitloop serve`` after its shutdown grace period): nothing more is decided, every
 TaskRun's sandbox is released (its steps stopped) and the driver returns the state as it was, not
-done; the caller ends the run ``Interrupted`` (``gitloop.pipeline.records``).
+done; the caller ends the run ``Interrupted`` (``gitloop.pipeline.records``). ``Interruption.cancel``
+asks, from any thread too, for one of Tekton's cancel statuses (the API's cancel): the run is
+cancelled as by Ctrl-C and ends as the machines decide.
 """
 
 from __future__ import annotations
@@ -86,12 +88,51 @@ class Signals(Protocol):
 
 
 class Interruption:
-    """Stops a driven run at once, asked from any thread: see the module documentation."""
+    """Stops (``request``) or cancels (``cancel``) a driven run, asked from any thread: see the module
+    documentation."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cause = ""
         self._wake: Callable[[], object] | None = None
+        self._cancels: list[str] = []
+        self._deliver: Callable[[str], object] | None = None
+
+    @property
+    def cancelled(self) -> str:
+        """The last cancel status asked for (``""`` while none was)."""
+        with self._lock:
+            return self._cancels[-1] if self._cancels else ""
+
+    def cancel(self, status: str) -> None:
+        """Cancel the run with ``status`` (a PipelineRun's ``spec.status``: ``Cancelled``,
+        ``CancelledRunFinally``, ``StoppedRunFinally``; any cancels a TaskRun); before it is driven too."""
+        with self._lock:
+            self._cancels.append(status)
+            deliver = self._deliver
+        if deliver is not None:
+            with contextlib.suppress(RuntimeError):  # its event loop is closed: the run has ended
+                deliver(status)
+
+    @contextlib.contextmanager
+    def cancelling(self, deliver: Callable[[str], object]) -> Iterator[None]:
+        """Call ``deliver`` (thread-safely) with each cancel status asked for, before or while in this
+        context."""
+        loop = asyncio.get_running_loop()
+
+        def in_loop(status: str) -> None:
+            loop.call_soon_threadsafe(deliver, status)
+
+        with self._lock:
+            self._deliver = in_loop
+            asked = list(self._cancels)
+        for status in asked:
+            deliver(status)
+        try:
+            yield None
+        finally:
+            with self._lock:
+                self._deliver = None
 
     @property
     def cause(self) -> str:
@@ -311,7 +352,12 @@ async def drive_pipeline_run(
 
     observations: list[PipelineRunObservation] = [CancelRun(cancel)] if cancel else []
     interruption = settings.interruption
-    with _signals(settings, on_signal), interruption.watched(lambda: queue.put_nowait(None)):
+    with (
+        _signals(settings, on_signal),
+        interruption.watched(lambda: queue.put_nowait(None)),
+        interruption.cancelling(lambda status: queue.put_nowait(CancelRun(status))),
+    ):
+        observations += [o for o in _drain(queue) if isinstance(o, CancelRun)]  # asked before
         try:
             while not interruption.cause:
                 actions = pipelinerun.decide(plan, state, observations, settings.clock())
@@ -361,7 +407,11 @@ async def drive_task_run(plan: TaskRunPlan, settings: DriverSettings, *, cancel:
             worker.cancel(R.TR_CANCELLED_BY_USER)
 
     running = asyncio.ensure_future(worker.run())
-    with _signals(settings, on_signal), settings.interruption.watched(running.cancel):
+    with (
+        _signals(settings, on_signal),
+        settings.interruption.watched(running.cancel),
+        settings.interruption.cancelling(lambda _status: worker.cancel(R.TR_CANCELLED_BY_USER)),
+    ):
         try:
             return await running
         except asyncio.CancelledError:

@@ -378,6 +378,11 @@ def read_runs(store: Store, *, kind: str = PIPELINE_RUN, limit: int | None = Non
     return [_stored(o) for o in store.query(kind, limit=limit)]
 
 
+def find_run(store: Store, name: str) -> StoredObject | None:
+    """The record of the PipelineRun ``name``, else of the TaskRun ``name``; ``None`` if neither."""
+    return store.get(PIPELINE_RUN, name) or store.get(TASK_RUN, name)
+
+
 def read_run(store: Store, name: str) -> tuple[StoredRun, list[StoredRun]]:
     """A PipelineRun (or standalone TaskRun) and its TaskRuns; ``UsageError`` if unknown."""
     found = store.get(PIPELINE_RUN, name)

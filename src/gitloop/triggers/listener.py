@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from secrets import choice
 from typing import Any, Literal
 
@@ -109,6 +109,10 @@ class Outcome:
     event_id: str = ""
     delivery_id: str | None = None
     results: tuple[TriggerResult, ...] = ()
+    payload: Mapping[str, Any] | None = field(default=None, repr=False)
+    """The request body as parsed once here (the JSON object), for the server to read what it
+    announces (the lineage's source commit) without parsing it again; ``None`` when it is not one
+    (400) or too large (413)."""
 
     def body_bytes(self) -> bytes:
         return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
@@ -191,9 +195,11 @@ def handle(
     head: dict[str, Any] = {"eventListener": listener.name, "eventID": event_id}
 
     def answer(code: int, message: str, **extra: Any) -> Outcome:
-        return Outcome(code, {**head, "message": message, **extra}, (), event_id, delivery, tuple(results))
+        answered = {**head, "message": message, **extra}
+        return Outcome(code, answered, (), event_id, delivery, tuple(results), parsed)
 
     results: list[TriggerResult] = []
+    parsed: Mapping[str, Any] | None = None
     if len(event.body) > limits.max_body_bytes:
         return answer(
             413, f"payload too large: {len(event.body)} bytes, the limit is {limits.max_body_bytes}"
@@ -202,6 +208,7 @@ def handle(
         body = parse_payload(event.body, limits.max_json_depth)
     except PayloadError as exc:
         return answer(400, f"malformed body: {exc}")
+    parsed = body
     results, resources, triggers_of = _run(EventView(event, body, event_id), listener, secrets, ids)
     statuses = {r.status for r in results}
     if "fired" in statuses:
@@ -224,7 +231,7 @@ def handle(
             "eventID": event_id,
             "created": created,
         }
-        return Outcome(202, body_out, tuple(resources), event_id, delivery, tuple(results))
+        return Outcome(202, body_out, tuple(resources), event_id, delivery, tuple(results), body)
     if "misconfigured" in statuses:
         return answer(500, "a trigger could not check this event as configured; see the server log")
     if "unauthenticated" in statuses:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gitloop.gitops.operation import SyncRequest
+from gitloop.lineage import RunSource
 
 LAUNCHABLE_KINDS = ("PipelineRun", "TaskRun")
 """What a TriggerTemplate may create here: there is no cluster to create anything else in."""
@@ -30,10 +31,24 @@ class Conflict(RuntimeError):
 class PipelineLauncher(Protocol):
     """Starts PipelineRuns (and TaskRuns) rendered by a TriggerTemplate."""
 
-    def launch(self, resource: dict[str, Any], *, event_id: str) -> str:
+    def launch(self, resource: dict[str, Any], *, event_id: str, source: RunSource | None = None) -> str:
         """Queue ``resource`` (a ``tekton.dev/v1`` PipelineRun or TaskRun with ``metadata.name``) to run in
         the background and record it in the store; returns the run's name. Must return quickly: the
-        webhook sender is waiting. Raises ``GitloopError`` when it cannot be queued at all."""
+        webhook sender is waiting. ``source`` is the run's link in the lineage, carried to its end.
+        Raises ``GitloopError`` when it cannot be queued at all."""
+        ...
+
+    def cancel(self, name: str, status: str | None = None) -> str:
+        """Cancel the run ``name`` with Tekton's ``spec.status`` (``Cancelled`` unless ``status``): a
+        queued run ends at once without starting, a running one is cancelled by its driver. Returns the
+        status set; ``NotFound`` for an unknown run, ``Conflict`` for one that finished (or runs in
+        another process), ``UsageError`` for a status Tekton does not have."""
+        ...
+
+    def rerun(self, name: str) -> str:
+        """Queue a copy of the run ``name`` under a new name (``<name>-r-xxxxx``) labelled
+        ``gitloop.dev/rerun-of``, linked in the lineage to the same source commit; the new name.
+        ``NotFound`` for an unknown run, ``Conflict`` when its resource was not kept."""
         ...
 
     def in_flight(self) -> int:

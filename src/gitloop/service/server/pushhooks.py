@@ -183,11 +183,3 @@ def source_push(body: Mapping[str, Any]) -> SourcePush | None:
         or _text(body, "project", "web_url")
     )
     return SourcePush(commit.lower(), repo, _text(body, "ref"), parse_time(head.get("timestamp")))
-
-
-def parsed_body(body: bytes) -> Mapping[str, Any] | None:
-    """The JSON object of an accepted request, or ``None``."""
-    try:
-        return parse_payload(body, MAX_JSON_DEPTH)
-    except PayloadError:
-        return None

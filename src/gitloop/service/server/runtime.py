@@ -2,11 +2,13 @@
 headers and bytes in and turns the ``Answer`` into a response.
 
 - ``hook``: one EventListener request through ``gitloop.triggers.handle`` (status codes decided
-  there), then the created PipelineRuns launched and the push recorded in the lineage. Nothing is
-  launched unless the handler answered 202; if nothing could be launched the delivery claim is
-  released so the sender's retry is not taken for a replay.
+  there; the body parsed there, once), then the push recorded in the lineage and the created
+  PipelineRuns launched, each carrying its link to the source commit. Nothing is launched unless the
+  handler answered 202; if nothing could be launched the delivery claim is released so the sender's
+  retry is not taken for a replay.
 - ``refresh_hook``: a GitHub/GitLab/Gitea push refreshes the matching Applications at once.
 - the read side: runs and their logs from the store, Applications from the CD engine, traces.
+- a run's cancel and rerun, by the launcher of the EventListener that started it.
 
 Request bodies and credential headers are never logged; log lines name the listener, the status,
 the event and delivery ids and what each trigger did.
@@ -24,13 +26,13 @@ from typing import Any
 
 from gitloop.errors import GitloopError, UsageError
 from gitloop.gitops.operation import SyncRequest
-from gitloop.lineage import Lineage, Trace
-from gitloop.pipeline.records import PIPELINE_RUN
+from gitloop.lineage import Lineage, RunSource, Trace
+from gitloop.pipeline.records import LISTENER_LABEL, PIPELINE_RUN, find_run
 from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
 from gitloop.service.server.deliveries import StoreDeliveryLog
 from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher
-from gitloop.service.server.pushhooks import parsed_body, read_push, source_push
+from gitloop.service.server.pushhooks import read_push, source_push
 from gitloop.spec.triggers import ResolvedListener, SecretValues
 from gitloop.triggers import Headers, IncomingEvent, Limits, Outcome, handle
 
@@ -122,13 +124,13 @@ class Server:
         if outcome.status_code != 202:
             return Answer(outcome.status_code, dict(outcome.body))
         runs = [str(r["metadata"]["name"]) for r in outcome.created_resources]
-        self._record_push(name, body, runs, outcome.event_id, received)
+        source = self._record_push(name, outcome, runs, received)
         launched: list[str] = []
         errors: list[dict[str, str]] = []
         conflict = False
         for resource in outcome.created_resources:
             try:
-                launched.append(served.launcher.launch(resource, event_id=outcome.event_id))
+                launched.append(served.launcher.launch(resource, event_id=outcome.event_id, source=source))
             except (GitloopError, Conflict) as exc:
                 conflict = conflict or isinstance(exc, Conflict)
                 errors.append({"name": str(resource["metadata"]["name"]), "error": str(exc)})
@@ -147,16 +149,19 @@ class Server:
         return Answer(202, answer)
 
     def _record_push(
-        self, listener: str, body: bytes, runs: list[str], event_id: str, received: float
-    ) -> None:
-        payload = parsed_body(body)
-        push = source_push(payload) if payload is not None else None
+        self, listener: str, outcome: Outcome, runs: list[str], received: float
+    ) -> RunSource | None:
+        """The push in the payload the triggers parsed, recorded; the link its runs carry."""
+        push = source_push(outcome.payload) if outcome.payload is not None else None
         if push is None:
-            return
+            return None
         try:
-            self.lineage.record_push(push, runs=runs, listener=listener, event_id=event_id, received=received)
+            return self.lineage.record_push(
+                push, runs=runs, listener=listener, event_id=outcome.event_id, received=received
+            )
         except GitloopError as exc:  # losing a lineage record must not lose the run
             log.warning("lineage of %s not recorded: %s", push.commit[:12], exc)
+            return None
 
     def refresh_hook(self, headers: HeaderPairs, body: bytes) -> Answer:
         """One request to ``/api/webhook``."""
@@ -213,6 +218,29 @@ class Server:
         except UsageError as exc:
             raise NotFound(str(exc)) from exc
         return run.manifest, [child.manifest for child in children]
+
+    def cancel_run(self, name: str, status: str | None = None) -> Answer:
+        """Cancel a run (Tekton's ``spec.status``, ``Cancelled`` unless ``status``)."""
+        asked = self._launcher_of(name).cancel(name, status)
+        return Answer(200, {"name": name, "status": asked, "message": f"{asked} asked"})
+
+    def rerun(self, name: str) -> Answer:
+        """Run a run again under a new name, by the launcher that started it."""
+        new = self._launcher_of(name, rerun=True).rerun(name)
+        return Answer(201, {"name": new, "rerunOf": name})
+
+    def _launcher_of(self, name: str, *, rerun: bool = False) -> PipelineLauncher:
+        """The launcher of the EventListener that started the run ``name``. A run no served listener
+        started is cancelled by any launcher (they share the worker pool), but not run again."""
+        record = find_run(self.store, name)
+        if record is None:
+            raise NotFound(f"no run named {name!r}")
+        served = self.listeners.get(record.labels.get(LISTENER_LABEL, ""))
+        if served is not None:
+            return served.launcher
+        if rerun or not self.listeners:
+            raise Conflict(f"{record.kind} {name!r} was not started by an EventListener served here")
+        return next(iter(self.listeners.values())).launcher
 
     def task_runs(self, name: str) -> dict[str, Any]:
         _, children = self._run(name)
