@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitloop.errors import SyncError
+from gitloop.gitops.apiobjects import application_list
 from gitloop.gitops.operation import SyncRequest
+from gitloop.gitops.query import AppQuery, encode_continue
 from gitloop.service.server import Conflict, NotFound, Push, ServedListener
+from gitloop.service.server.engines import Subscription
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.service.server.wiring import load_listener
 from gitloop.spec.serveconfig import ListenerConfig
@@ -73,6 +77,10 @@ class FakeApps:
     synced: list[tuple[str, SyncRequest]] = field(default_factory=list)
     busy: set[str] = field(default_factory=set)
     event: threading.Event = field(default_factory=threading.Event)
+    auto_sync: bool = False
+    rolled_back: list[tuple[str, int]] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    stream_size: int = 256
 
     def names(self) -> list[str]:
         return sorted(self.sources)
@@ -104,7 +112,82 @@ class FakeApps:
         return {"phase": "Succeeded" if wait else "Running"}
 
     async def drain(self, grace: float, force: threading.Event | None = None) -> None:
-        return None
+        for subscription in self.subscriptions:
+            subscription.close()
+
+    # -- /api/v1 ------------------------------------------------------------------------------------
+
+    def _shown(self, name: str) -> dict[str, Any]:
+        return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **self.status(name)}
+
+    def list_applications(self, query: AppQuery) -> dict[str, Any]:
+        chosen = [n for n in self.names() if (not query.name or n == query.name) and query.search in n]
+        start = next((i for i, n in enumerate(chosen) if n > query.after), len(chosen)) if query.after else 0
+        shown = chosen[start:][: query.limit] if query.limit else chosen[start:]
+        more = bool(query.limit) and start + len(shown) < len(chosen)
+        return application_list([self._shown(n) for n in shown], encode_continue(shown[-1]) if more else "")
+
+    async def application(self, name: str, *, refresh: str = "") -> dict[str, Any]:
+        if refresh:
+            self.refreshed.append([name])
+        return self._shown(name)
+
+    async def start_sync(self, name: str, request: SyncRequest) -> dict[str, Any]:
+        await self.sync(name, request, wait=False)
+        return self._shown(name)
+
+    async def rollback(self, name: str, history_id: int, *, prune: bool, dry_run: bool) -> dict[str, Any]:
+        self.status(name)
+        if self.auto_sync:
+            raise SyncError(f"rollback cannot be initiated when auto-sync is enabled: {name}")
+        self.rolled_back.append((name, history_id))
+        return self._shown(name)
+
+    def terminate(self, name: str) -> None:
+        self.status(name)
+        if name not in self.busy:
+            raise SyncError(f"{name}: no operation is in progress")
+        self.busy.discard(name)
+
+    async def resource_tree(self, name: str) -> dict[str, Any]:
+        self.status(name)
+        return {"nodes": [], "orphanedNodes": [], "hosts": []}
+
+    async def managed_resources(self, name: str) -> dict[str, Any]:
+        self.status(name)
+        return {"items": []}
+
+    async def manifests(self, name: str) -> dict[str, Any]:
+        self.status(name)
+        return {"manifests": [], "revision": SHA, "namespace": "", "server": ""}
+
+    async def events(self, name: str) -> dict[str, Any]:
+        self.status(name)
+        return {"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": []}
+
+    def subscribe(self, query: AppQuery) -> Subscription:
+        subscription = Subscription(query, size=self.stream_size)
+        for name in self.names():
+            if not query.name or query.name == name:
+                subscription.offer({"result": {"type": "ADDED", "application": self._shown(name)}})
+        self.subscriptions.append(subscription)
+        return subscription
+
+    def publish(self, name: str) -> None:
+        """A change of ``name`` to every subscriber (``MODIFIED``)."""
+        for subscription in self.subscriptions:
+            subscription.offer({"result": {"type": "MODIFIED", "application": self._shown(name)}})
+
+    def projects(self) -> dict[str, Any]:
+        return {"metadata": {}, "items": [{"metadata": {"name": "default"}, "spec": {}}]}
+
+    def project(self, name: str) -> dict[str, Any]:
+        if name != "default":
+            raise NotFound(f"no AppProject named {name!r}")
+        return {"metadata": {"name": "default"}, "spec": {}}
+
+    async def clusters(self) -> dict[str, Any]:
+        return {"metadata": {}, "items": []}
 
 
 def github_push(

@@ -2,7 +2,7 @@
 JSON. No logic lives here.
 
 Webhooks: ``POST /hooks/{listener}`` (Tekton EventListener semantics) and ``POST /api/webhook`` (Argo
-CD's push webhook). A body over the size cap is refused with 413 before it is read (by its
+CD's push webhook). Argo CD's ``/api/v1`` is ``gitloop.api.v1``. A body over the size cap is refused with 413 before it is read (by its
 ``Content-Length``) or as soon as it grows past the cap (chunked); one not complete in time with 408
 (``gitloop.api.limits``, which also counts every refusal for ``/metrics``). Reads: ``/api/pipelineruns``,
 ``/api/applications``, ``/api/trace/{sha}``; ``/healthz``; ``/metrics`` (Prometheus, when
@@ -25,9 +25,10 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitloop import __version__
+from gitloop.api import v1
 from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
 from gitloop.api.metrics import Metrics
-from gitloop.errors import GitloopError, SpecError, UsageError
+from gitloop.errors import GitloopError, SpecError, SyncError, UsageError
 from gitloop.gitops.operation import SyncRequest
 from gitloop.service.server import Answer, Conflict, NotFound, Server
 from gitloop.service.server.runtime import LOG_PAGE
@@ -89,36 +90,48 @@ def create_app(
 
     guarded = [Depends(authorized)]
 
+    def error(request: Request, status: int, message: str, **extra: Any) -> JSONResponse:
+        """``{"message"}`` (``/api/v1``: Argo CD's ``{"error", "code", "message"}``) with ``status``."""
+        body = (
+            v1.error_body(status, message) if request.url.path.startswith(v1.PREFIX) else {"message": message}
+        )
+        headers = extra.pop("headers", None)
+        return JSONResponse({**body, **extra}, status_code=status, headers=headers)
+
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()]
-        return JSONResponse({"message": "invalid request", "errors": problems}, status_code=400)
+        return error(request, 400, "invalid request", errors=problems)
 
     @app.exception_handler(_TooLarge)
-    async def too_large(_request: Request, _exc: _TooLarge) -> JSONResponse:
-        return JSONResponse({"message": f"payload too large: the limit is {limit} bytes"}, status_code=413)
+    async def too_large(request: Request, _exc: _TooLarge) -> JSONResponse:
+        return error(request, 413, f"payload too large: the limit is {limit} bytes")
 
     @app.exception_handler(NotFound)
-    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"message": str(exc.args[0] if exc.args else exc)}, status_code=404)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return error(request, 404, str(exc.args[0] if exc.args else exc))
 
     @app.exception_handler(Conflict)
-    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
-        return JSONResponse({"message": str(exc)}, status_code=409)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        return error(request, 409, str(exc))
 
     @app.exception_handler(GitloopError)
-    async def failed(_request: Request, exc: GitloopError) -> JSONResponse:
-        code = 400 if isinstance(exc, UsageError | SpecError) else 500
-        return JSONResponse({"message": str(exc)}, status_code=code)
+    async def failed(request: Request, exc: GitloopError) -> JSONResponse:
+        refused = (
+            (UsageError, SpecError, SyncError)
+            if request.url.path.startswith(v1.PREFIX)
+            else (UsageError, SpecError)
+        )
+        return error(request, 400 if isinstance(exc, refused) else 500, str(exc))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
-        return JSONResponse({"message": "internal error; see the server log"}, status_code=500)
+        return error(request, 500, "internal error; see the server log")
 
     # -- webhooks ---------------------------------------------------------------------------------
 
@@ -207,6 +220,8 @@ def create_app(
             resources=given.resources,
         )
         return _json(await server.sync_application(name, request, wait=wait))
+
+    app.include_router(v1.router(server, guarded))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from gitloop.gitops.sync import (
     SyncPlan,
     decide,
     plan_sync,
+    request_termination,
     start,
     watched,
 )
@@ -114,6 +115,8 @@ class Driver:
         self._wave_delay = wave_delay
         self._poll = poll
         self._clock = clock
+        self.terminating: set[str] = set()
+        """Applications whose running operation is to stop at its next step (``Engine.terminate``)."""
 
     def persist(self, operation: SyncOperation) -> None:
         """Store an operation (after every step)."""
@@ -137,6 +140,7 @@ class Driver:
             retry = app.sync_policy.retry
             failed = operation.phase in (OperationPhase.FAILED, OperationPhase.ERROR)
             terminated = operation.state is not None and operation.state.message == "Operation terminated"
+            terminated = terminated or operation.app in self.terminating
             if failed and not terminated and retry is not None and retry.allows(operation.retry_count):
                 delay = retry.backoff.delay(operation.retry_count)
                 operation = replace(
@@ -144,6 +148,7 @@ class Driver:
                 )
                 await asyncio.to_thread(self.persist, operation)
                 continue
+            self.terminating.discard(operation.app)
             await asyncio.to_thread(self.persist, operation)
             if not operation.request.dry_run:
                 await asyncio.to_thread(self._record, app, operation)
@@ -239,6 +244,8 @@ class Driver:
                 live={k: LiveObservation.of(obj) for k, obj in live.items()},
                 prune_confirmed=prune_confirmed,
             )
+            if operation.app in self.terminating:
+                state = request_termination(state)
             decision = decide(state, observations)
             state = decision.state
             operation = replace(operation, state=state, times=dict(times))

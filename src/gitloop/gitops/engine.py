@@ -17,8 +17,10 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from gitloop.errors import SyncError, UsageError
+from gitloop.gitops import tree
 from gitloop.gitops.driver import Driver
 from gitloop.gitops.loop import Loop
 from gitloop.gitops.operation import SyncOperation, SyncRequest
@@ -110,7 +112,39 @@ class Engine:
             return [refreshed.comparison.live[k] for k in sorted(refreshed.comparison.live)]
         return list(refreshed.comparison.desired)
 
+    async def resource_tree(self, name: str) -> dict[str, Any]:
+        """Argo CD's ``ApplicationTree`` of ``name``: the live objects it tracks and, read from its
+        cluster now (``tree.CHILD_KINDS`` in their namespaces), the objects they own."""
+        view = self.refresher.view_for(self.app(name))
+        roots = view.cache.objects(name)
+        namespaces = sorted({k.namespace for k in roots if k.namespace})
+        reads = [
+            view.cluster.list(api_version, kind, namespace)
+            for api_version, kind in tree.CHILD_KINDS
+            for namespace in namespaces
+        ]
+        listed = await asyncio.gather(*reads, return_exceptions=True)
+        candidates = [obj for found in listed if isinstance(found, list) for obj in found]
+        return tree.resource_tree(roots, candidates)
+
+    async def events(self, name: str) -> list[Manifest]:
+        """The Kubernetes Events (``v1`` Event) about ``name``'s resources and the objects they own,
+        read from its cluster now."""
+        found = await self.resource_tree(name)
+        view = self.refresher.view_for(self.app(name))
+        namespaces = sorted({n["namespace"] for n in found["nodes"] if n["namespace"]})
+        listed = await asyncio.gather(*(view.cluster.list("v1", "Event", ns) for ns in namespaces))
+        return tree.involved((e for events in listed for e in events), found)
+
     # -- changing ---------------------------------------------------------------------------------
+
+    def terminate(self, name: str) -> None:
+        """Stop the running sync operation of ``name`` at its next step (running hooks deleted, the
+        operation Failed: Argo CD's terminate); ``SyncError`` when none runs."""
+        self.app(name)
+        if not self.operating(name):
+            raise SyncError(f"{name}: no operation is in progress")
+        self.reconciler.driver.terminating.add(name)
 
     async def start_sync(self, name: str, request: SyncRequest) -> asyncio.Task[SyncOperation]:
         """Start a sync of ``name``; its task. A request naming revisions without sources (a manual

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitloop.errors import UsageError
 from gitloop.gitops.status import OperationSummary
 from gitloop.gitops.sync import OperationPhase, OperationState, ResourceSelector
 
@@ -58,6 +59,50 @@ class SyncRequest:
             dry_run=dry_run,
             force=force,
             resources=tuple(ResourceSelector.parse(r) for r in resources),
+            username=username,
+        )
+
+    @classmethod
+    def from_argocd(cls, body: Mapping[str, Any], *, username: str = "") -> SyncRequest:
+        """A sync asked through Argo CD's API: its ``SyncRequest`` body (``revision``, ``revisions``,
+        ``prune``, ``dryRun``, ``strategy.apply.force`` / ``strategy.hook.force``, ``resources`` as
+        ``{group, kind, namespace, name}``). ``UsageError`` for a malformed body or a field gitloop does
+        not support (``syncOptions.items``: sync options are the Application's; ``manifests``;
+        ``retryStrategy``; ``sourcePositions``)."""
+        for unsupported in ("manifests", "retryStrategy", "sourcePositions"):
+            if body.get(unsupported):
+                raise UsageError(f"{unsupported} is not supported by gitloop's sync")
+        options = body.get("syncOptions")
+        if isinstance(options, Mapping) and options.get("items"):
+            raise UsageError("syncOptions.items is not supported: set syncOptions in the Application")
+        revisions = tuple(str(r) for r in body.get("revisions") or () if r)
+        if not revisions and body.get("revision"):
+            revisions = (str(body["revision"]),)
+        strategy = body.get("strategy") or {}
+        if not isinstance(strategy, Mapping):
+            raise UsageError("strategy must be an object")
+        force = any(
+            isinstance(strategy.get(kind), Mapping) and bool(strategy[kind].get("force"))
+            for kind in ("apply", "hook")
+        )
+        selectors = []
+        for item in body.get("resources") or ():
+            if not isinstance(item, Mapping) or not item.get("kind") or not item.get("name"):
+                raise UsageError(f"resources: each needs a kind and a name, not {item!r}")
+            selectors.append(
+                ResourceSelector(
+                    str(item.get("group") or ""),
+                    str(item["kind"]),
+                    str(item["name"]),
+                    str(item.get("namespace") or ""),
+                )
+            )
+        return cls(
+            revisions=revisions,
+            prune=bool(body.get("prune")),
+            dry_run=bool(body.get("dryRun")),
+            force=force,
+            resources=tuple(selectors),
             username=username,
         )
 

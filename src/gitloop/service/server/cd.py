@@ -18,21 +18,29 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gitloop.errors import GitError, GitloopError, OperationInProgress, SyncError
+from gitloop.errors import GitError, GitloopError, OperationInProgress, SyncError, UsageError
+from gitloop.gitops import apiobjects, shapes
+from gitloop.gitops.comparison import Comparison
+from gitloop.gitops.destinations import IN_CLUSTER_NAME, server_url
 from gitloop.gitops.engine import Engine
+from gitloop.gitops.history import rollback_request, rollback_target
+from gitloop.gitops.observe import ClusterView
 from gitloop.gitops.operation import SyncRequest
+from gitloop.gitops.query import AppQuery, page
 from gitloop.gitops.status import AppStatus
 from gitloop.lineage import Lineage
 from gitloop.model.health import HealthStatus
 from gitloop.model.sync import SyncStatus
 from gitloop.service.apps import local_user
-from gitloop.service.server.engines import Conflict, NotFound, Push
+from gitloop.service.server.engines import Conflict, NotFound, Push, Subscription
 from gitloop.service.server.pushhooks import matching_apps
-from gitloop.spec.argocd import Application
+from gitloop.spec.argocd import DEFAULT_PROJECT, IN_CLUSTER, Application
 
 log = logging.getLogger(__name__)
 
 _RUNNING = ("Running", "Terminating")
+STREAM_BACKLOG = 256
+"""Changes a stream reader may fall behind before it is dropped."""
 
 
 def describe(app: Application, status: AppStatus) -> dict[str, Any]:
@@ -57,6 +65,18 @@ def describe(app: Application, status: AppStatus) -> dict[str, Any]:
     return {"metadata": {"name": app.name, "namespace": app.namespace}, "spec": spec, "status": doc}
 
 
+async def _connection(view: ClusterView, timeout: float = 5.0) -> tuple[str, str]:
+    """``Successful`` or ``Failed`` (with the reason) of one request to the cluster's API server."""
+    try:
+        async with asyncio.timeout(timeout):
+            await view.cluster.resource_for("v1", "Namespace")
+    except TimeoutError:
+        return "Failed", f"no answer in {timeout:.0f}s"
+    except GitloopError as exc:
+        return "Failed", str(exc)
+    return "Successful", ""
+
+
 class AppsRefresher:
     """The server's view of the CD engine. ``start`` inside the server's event loop."""
 
@@ -70,11 +90,14 @@ class AppsRefresher:
         self._changes: asyncio.Queue[AppStatus | None] = asyncio.Queue()
         self._recorder: asyncio.Task[None] | None = None
         self._handled_operations: set[str] = set()
+        self._subscriptions: set[Subscription] = set()
+        self._names: tuple[object, list[str]] = (None, [])
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._engine.listeners.append(self._changes.put_nowait)
+        self._engine.listeners.append(self._publish)
         self._recorder = asyncio.create_task(self._record_loop(), name="lineage recorder")
         self._watch = asyncio.create_task(self._engine.run(self._stop), name="reconcile loop")
         await asyncio.sleep(0)  # the loop takes its refresh triggers from its first step on
@@ -98,6 +121,8 @@ class AppsRefresher:
         if running:
             log.warning("stopping with sync operations running (resumed on the next start): %s", running)
         self._stop.set()
+        for subscription in list(self._subscriptions):
+            subscription.close()
         if self._watch is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watch
@@ -168,6 +193,186 @@ class AppsRefresher:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("%s: %s", task.get_name(), task.exception())
+
+    # -- /api/v1 -----------------------------------------------------------------------------------
+
+    def _sorted_names(self) -> list[str]:
+        apps = self._engine.apps
+        if self._names[0] is not apps:
+            self._names = (apps, sorted(apps.apps))
+        return self._names[1]
+
+    def _entry(self, name: str) -> tuple[Application, AppStatus] | None:
+        app = self._engine.apps.apps.get(name)
+        return None if app is None else (app, self._engine.status(name))
+
+    def list_applications(self, query: AppQuery) -> dict[str, Any]:
+        found = page(self._sorted_names(), query, self._entry)
+        items = []
+        for name in found.names:
+            entry = self._entry(name)
+            if entry is not None:
+                items.append(shapes.application(*entry))
+        return apiobjects.application_list(items, found.continue_token)
+
+    async def application(self, name: str, *, refresh: str = "") -> dict[str, Any]:
+        app = self._app(name)
+        if refresh not in ("", "normal", "hard"):
+            raise UsageError(f"refresh must be normal or hard, not {refresh!r}")
+        status = self._engine.status(name)
+        if refresh:
+            status = await self._engine.refresh(name, hard=refresh == "hard", auto_sync=True)
+        history = await asyncio.to_thread(self._engine.history, name)
+        return shapes.application(app, status, history)
+
+    async def _operation_shown(self, name: str, before: str, task: asyncio.Task[Any] | None = None) -> None:
+        """Wait (briefly) until the status shows an operation other than ``before``, or ``task`` ended
+        (its error raised)."""
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            if task is not None and task.done():
+                task.result()
+                return
+            operation = self._engine.status(name).operation
+            if operation is not None and operation.id != before:
+                return
+            await asyncio.sleep(0.01)
+
+    def _operation_id(self, name: str) -> str:
+        operation = self._engine.status(name).operation
+        return operation.id if operation is not None else ""
+
+    async def start_sync(self, name: str, request: SyncRequest) -> dict[str, Any]:
+        before = self._operation_id(name)
+        await self.sync(name, request, wait=False)
+        await self._operation_shown(name, before)
+        return await self.application(name)
+
+    async def rollback(self, name: str, history_id: int, *, prune: bool, dry_run: bool) -> dict[str, Any]:
+        app = self._app(name)
+        if name in self._operations_running():
+            raise Conflict(f"{name}: another operation is already in progress")
+        before = self._operation_id(name)
+        user = local_user()
+        if dry_run:  # nothing changes: no auto-sync refusal
+            entries = await asyncio.to_thread(self._engine.history, name)
+            entry = rollback_target(name, entries, history_id, app.revision_history_limit)
+            request = replace(rollback_request(entry, prune=prune, username=user), dry_run=True)
+            await self.sync(name, request, wait=False)
+            await self._operation_shown(name, before)
+        else:
+            started = self._engine.rollback(name, history_id, prune=prune, username=user)
+            task = asyncio.create_task(started, name=f"rollback {name}")
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+            try:
+                await self._operation_shown(name, before, task)
+            except OperationInProgress as exc:
+                raise Conflict(str(exc)) from exc
+        return await self.application(name)
+
+    def terminate(self, name: str) -> None:
+        self._app(name)
+        self._engine.terminate(name)
+
+    async def resource_tree(self, name: str) -> dict[str, Any]:
+        self._app(name)
+        return await self._engine.resource_tree(name)
+
+    async def _compared(self, name: str) -> Comparison:
+        self._app(name)
+        refreshed = await self._engine.comparison(name)
+        if refreshed.comparison is None:
+            errors = [c.message for c in refreshed.status.conditions if c.type.is_error]
+            raise SyncError("; ".join(errors) or f"{name}: the comparison failed")
+        return refreshed.comparison
+
+    async def managed_resources(self, name: str) -> dict[str, Any]:
+        comparison = await self._compared(name)
+        items = [
+            apiobjects.managed_resource(r.diff, comparison.live.get(r.key))
+            for r in comparison.resources
+            if r.diff is not None
+        ]
+        return {"items": items}
+
+    async def manifests(self, name: str) -> dict[str, Any]:
+        app = self._app(name)
+        comparison = await self._compared(name)
+        return apiobjects.manifest_response(
+            comparison.desired,
+            revision=comparison.revisions[0] if comparison.revisions else "",
+            namespace=app.destination.namespace,
+            server=app.destination.server or app.destination.name,
+        )
+
+    async def events(self, name: str) -> dict[str, Any]:
+        self._app(name)
+        items = await self._engine.events(name)
+        return {"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": items}
+
+    def subscribe(self, query: AppQuery) -> Subscription:
+        current = [e for n in self._sorted_names() if (e := self._entry(n)) is not None and query.matches(*e)]
+        subscription = Subscription(query, size=STREAM_BACKLOG + len(current))
+        for app, status in current:
+            subscription.offer({"result": {"type": "ADDED", "application": shapes.application(app, status)}})
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def _publish(self, status: AppStatus) -> None:
+        """Offer a changed status to every subscriber it concerns; drop those that fell behind."""
+        app = self._engine.apps.apps.get(status.name)
+        if app is None:
+            return
+        event: dict[str, Any] | None = None
+        for subscription in list(self._subscriptions):
+            if subscription.closed:
+                self._subscriptions.discard(subscription)
+                continue
+            if not subscription.query.matches(app, status):
+                continue
+            if event is None:
+                event = {"result": {"type": "MODIFIED", "application": shapes.application(app, status)}}
+            if not subscription.offer(event):
+                self._subscriptions.discard(subscription)
+                log.warning("an Application stream fell %d changes behind: dropped", STREAM_BACKLOG)
+
+    def projects(self) -> dict[str, Any]:
+        known = dict(self._engine.apps.projects)
+        known.setdefault(DEFAULT_PROJECT.name, DEFAULT_PROJECT)
+        return apiobjects.project_list(known.values())
+
+    def project(self, name: str) -> dict[str, Any]:
+        found = self._engine.apps.project(name)
+        if found is None:
+            raise NotFound(f"no AppProject named {name!r}")
+        return apiobjects.project(found)
+
+    async def clusters(self) -> dict[str, Any]:
+        by_view: dict[int, tuple[ClusterView, list[Application]]] = {}
+        for name in self._sorted_names():
+            app = self._engine.apps.apps[name]
+            try:
+                view = self._engine.refresher.view_for(app)
+            except (UsageError, GitloopError):
+                continue
+            by_view.setdefault(id(view), (view, []))[1].append(app)
+        checks = await asyncio.gather(*(_connection(view) for view, _ in by_view.values()))
+        items = []
+        for (_, apps), (state, message) in zip(by_view.values(), checks, strict=True):
+            server = next((a.destination.server for a in apps if a.destination.server), "")
+            name = next((a.destination.name for a in apps if a.destination.name), "")
+            items.append(
+                apiobjects.cluster(
+                    server,
+                    name or (IN_CLUSTER_NAME if server_url(server) == IN_CLUSTER else ""),
+                    status=state,
+                    message=message,
+                    attempted_at=self._clock(),
+                    applications=len(apps),
+                )
+            )
+        return apiobjects.cluster_list(items)
 
     # -- lineage ----------------------------------------------------------------------------------
 

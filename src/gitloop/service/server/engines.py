@@ -8,12 +8,15 @@ real engine services to them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gitloop.gitops.operation import SyncRequest
+from gitloop.gitops.query import AppQuery
 from gitloop.lineage import RunSource
 
 LAUNCHABLE_KINDS = ("PipelineRun", "TaskRun")
@@ -115,3 +118,97 @@ class AppRefresher(Protocol):
         """Wait up to ``grace`` seconds (or until ``force`` is set) for running sync operations to end,
         then stop reconciling. Idempotent."""
         ...
+
+    # -- /api/v1: Argo CD-shaped objects (``gitloop.gitops.shapes``, ``gitloop.gitops.apiobjects``) --
+
+    def list_applications(self, query: AppQuery) -> dict[str, Any]:
+        """One page of the Applications ``query`` selects: an ``ApplicationList``. From memory only."""
+        ...
+
+    async def application(self, name: str, *, refresh: str = "") -> dict[str, Any]:
+        """The Application (``refresh``: ``normal`` or ``hard`` refreshes it first)."""
+        ...
+
+    async def start_sync(self, name: str, request: SyncRequest) -> dict[str, Any]:
+        """Start a sync (``Conflict`` if an operation runs); the Application with the operation."""
+        ...
+
+    async def rollback(self, name: str, history_id: int, *, prune: bool, dry_run: bool) -> dict[str, Any]:
+        """Start a sync back to history entry ``history_id``; the Application with the operation.
+        ``SyncError`` (400) while auto-sync is on."""
+        ...
+
+    def terminate(self, name: str) -> None:
+        """Stop the running operation (``SyncError`` when none runs)."""
+        ...
+
+    async def resource_tree(self, name: str) -> dict[str, Any]:
+        """``ApplicationTree``: the resources and the objects they own, read from the cluster now."""
+        ...
+
+    async def managed_resources(self, name: str) -> dict[str, Any]:
+        """``{"items": [ResourceDiff]}`` of a fresh comparison."""
+        ...
+
+    async def manifests(self, name: str) -> dict[str, Any]:
+        """``ManifestResponse``: the desired objects as gitloop applies them."""
+        ...
+
+    async def events(self, name: str) -> dict[str, Any]:
+        """``EventList`` of the Events about the Application's resources, read from the cluster now."""
+        ...
+
+    def subscribe(self, query: AppQuery) -> Subscription:
+        """Changes of the Applications ``query`` selects, starting with each as ``ADDED``."""
+        ...
+
+    def projects(self) -> dict[str, Any]:
+        """``AppProjectList`` (``default`` included)."""
+        ...
+
+    def project(self, name: str) -> dict[str, Any]:
+        """One ``AppProject`` (``NotFound`` if unknown)."""
+        ...
+
+    async def clusters(self) -> dict[str, Any]:
+        """``ClusterList`` of the destination clusters, their connection checked now."""
+        ...
+
+
+class Subscription:
+    """One reader of Application changes: a bounded queue. A reader that falls ``size`` events behind
+    is dropped (``next`` then answers ``None``), so a slow client never holds the engine up."""
+
+    def __init__(self, query: AppQuery, *, size: int = 256) -> None:
+        self.query = query
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=size)
+        self.dropped = False
+        self.closed = False
+
+    def offer(self, event: dict[str, Any]) -> bool:
+        """Queue ``event`` without waiting; ``False`` (and the subscription dropped) when it is full."""
+        if self.closed:
+            return False
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped = self.closed = True
+            return False
+        return True
+
+    async def next(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next event; ``None`` once dropped or closed, ``{}`` after ``timeout`` without one."""
+        if self.closed and self._queue.empty():
+            return None
+        try:
+            found = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return {}
+        if self.dropped:
+            return None
+        return found
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)

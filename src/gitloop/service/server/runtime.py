@@ -27,9 +27,10 @@ from typing import Any
 from gitloop.errors import GitloopError, UsageError
 from gitloop.gitops.operation import SyncRequest
 from gitloop.lineage import Lineage, RunSource, Trace
-from gitloop.pipeline.records import LISTENER_LABEL, PIPELINE_RUN, find_run
+from gitloop.pipeline.records import LISTENER_LABEL, PIPELINE_RUN, find_run, read_runs
 from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
+from gitloop.service.interrupted import interrupt_orphans
 from gitloop.service.server.deliveries import StoreDeliveryLog
 from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher
 from gitloop.service.server.pushhooks import read_push, source_push
@@ -205,8 +206,12 @@ class Server:
 
     # -- PipelineRuns -----------------------------------------------------------------------------
 
-    def runs(self, *, kind: str = PIPELINE_RUN, limit: int | None = None) -> dict[str, Any]:
-        items = [run.manifest for run in pipelines.list_runs(self.store, kind=kind, limit=limit)]
+    def runs(
+        self, *, kind: str = PIPELINE_RUN, limit: int | None = None, labels: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The runs of ``kind`` with all of ``labels``, newest first, as a Tekton list."""
+        interrupt_orphans(self.store)  # runs a dead runner left are ended first, as pipelines.list_runs does
+        items = [run.manifest for run in read_runs(self.store, kind=kind, limit=limit, labels=labels)]
         return {"apiVersion": "tekton.dev/v1", "kind": f"{kind}List", "items": items}
 
     def run(self, name: str) -> dict[str, Any]:
@@ -269,6 +274,10 @@ class Server:
         if self.apps is None:
             raise NotFound("no Applications are configured")
         return self.apps
+
+    def app_api(self) -> AppRefresher:
+        """The CD engine as ``/api/v1`` uses it (``NotFound`` when no Applications are configured)."""
+        return self._apps()
 
     def applications(self) -> dict[str, Any]:
         if self.apps is None:

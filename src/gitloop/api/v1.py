@@ -1,0 +1,152 @@
+"""The ``/api/v1`` routes for Applications, AppProjects and clusters, shaped as Argo CD's REST API.
+
+Each route reads its request and calls the server's ``AppRefresher`` (``Server.app_api``); the
+objects it answers are built by the CD engine's ``gitloop.gitops.shapes`` and ``apiobjects``. Errors
+are Argo CD's grpc-gateway shape, ``{"error", "code", "message"}`` (``code`` is the gRPC code: 5 not
+found, 3 invalid argument, 9 failed precondition (an operation running), 16 unauthenticated, 13
+internal), with the HTTP status 404, 400, 409, 401 and 500; ``error_body`` builds it for the whole
+``/api/v1`` tree, so the PipelineRun routes answer the same way.
+
+Routes: ``GET /api/v1/applications`` (filters and pages: ``gitloop.gitops.query``),
+``GET /api/v1/applications/{name}``, ``POST .../sync``, ``GET .../resource-tree``,
+``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``PUT .../rollback``,
+``DELETE .../operation``, ``GET /api/v1/stream/applications`` (server-sent events),
+``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``, ``GET /api/v1/clusters``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.params import Depends
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from gitloop.errors import UsageError
+from gitloop.gitops import apiobjects
+from gitloop.gitops.operation import SyncRequest
+from gitloop.gitops.query import AppQuery
+from gitloop.service.server import AppRefresher, Server
+
+PREFIX = "/api/v1"
+KEEP_ALIVE = 15.0
+"""Seconds between the comments that keep an idle event stream open through proxies."""
+
+_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 409: 9, 413: 8, 500: 13, 503: 14}
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """Argo CD's error object for an HTTP ``status``."""
+    return {"error": message, "code": _GRPC_CODES.get(status, 2), "message": message}
+
+
+class RollbackBody(BaseModel):
+    """Argo CD's ``ApplicationRollbackRequest`` body."""
+
+    id: int
+    prune: bool = False
+    dryRun: bool = False
+
+
+def _params(request: Request) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        found.setdefault(key, []).append(value)
+    return found
+
+
+def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
+    """The ``/api/v1`` routes of ``server``, each behind ``dependencies`` (the API token)."""
+    routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
+
+    def apps() -> AppRefresher:
+        return server.app_api()
+
+    @routes.get("/applications")
+    async def applications(request: Request) -> dict[str, Any]:
+        query = AppQuery.parse(_params(request))
+        if server.apps is None:
+            return apiobjects.application_list([])
+        return server.apps.list_applications(query)
+
+    @routes.get("/applications/{name}")
+    async def application(name: str, refresh: str = "") -> dict[str, Any]:
+        return await apps().application(name, refresh=refresh)
+
+    @routes.post("/applications/{name}/sync")
+    async def sync(name: str, request: Request) -> dict[str, Any]:
+        body = await request.body()
+        try:
+            parsed = json.loads(body) if body.strip() else {}
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise UsageError("the body must be a JSON object: Argo CD's SyncRequest")
+        return await apps().start_sync(name, SyncRequest.from_argocd(parsed))
+
+    @routes.get("/applications/{name}/resource-tree")
+    async def resource_tree(name: str) -> dict[str, Any]:
+        return await apps().resource_tree(name)
+
+    @routes.get("/applications/{name}/managed-resources")
+    async def managed_resources(name: str) -> dict[str, Any]:
+        return await apps().managed_resources(name)
+
+    @routes.get("/applications/{name}/manifests")
+    async def manifests(name: str) -> dict[str, Any]:
+        return await apps().manifests(name)
+
+    @routes.get("/applications/{name}/events")
+    async def events(name: str) -> dict[str, Any]:
+        return await apps().events(name)
+
+    @routes.put("/applications/{name}/rollback")
+    async def rollback(name: str, body: RollbackBody) -> dict[str, Any]:
+        return await apps().rollback(name, body.id, prune=body.prune, dry_run=body.dryRun)
+
+    @routes.delete("/applications/{name}/operation")
+    async def terminate(name: str) -> dict[str, Any]:
+        apps().terminate(name)
+        return {}
+
+    @routes.get("/stream/applications")
+    async def stream(request: Request) -> StreamingResponse:
+        query = AppQuery.parse(_params(request))
+        subscription = apps().subscribe(query)
+
+        async def lines() -> AsyncIterator[str]:
+            quiet_since = time.monotonic()
+            try:
+                while not server.stopping.is_set():
+                    event = await subscription.next(timeout=1.0)
+                    if event is None:
+                        return
+                    if event:
+                        quiet_since = time.monotonic()
+                        yield f"data: {json.dumps(event)}\n\n"
+                    elif time.monotonic() - quiet_since >= KEEP_ALIVE:
+                        quiet_since = time.monotonic()
+                        yield ": keep-alive\n\n"
+            finally:
+                subscription.close()
+
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(lines(), media_type="text/event-stream", headers=headers)
+
+    @routes.get("/projects")
+    async def projects() -> dict[str, Any]:
+        return apps().projects()
+
+    @routes.get("/projects/{name}")
+    async def project(name: str) -> dict[str, Any]:
+        return apps().project(name)
+
+    @routes.get("/clusters")
+    async def clusters() -> dict[str, Any]:
+        return await apps().clusters()
+
+    return routes
