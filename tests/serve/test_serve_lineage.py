@@ -6,10 +6,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from fastapi.testclient import TestClient
+from serve_fakes import SHA, FakeLauncher, github_headers, github_push
 
 from gitloop.errors import UsageError
 from gitloop.handoff import CommitContext, render_message
-from gitloop.lineage import Lineage, SourcePush, build_trace, image_of, parse_time
+from gitloop.lineage import Lineage, RunSource, SourcePush, build_trace, image_of, parse_time
 from gitloop.ports import Store
 from gitloop.store import MemoryStore
 
@@ -201,3 +203,61 @@ def test_helpers() -> None:
     assert image_of({"IMAGE_URL": "r/a:1"}) == "r/a:1"
     assert image_of({"IMAGE_URL": "r/a", "IMAGE_DIGEST": "sha256:9"}) == "r/a@sha256:9"
     assert image_of({}) == ""
+
+
+class _NoRunLookups(MemoryStore):
+    """A store that fails the test when a run's source is looked up by name."""
+
+    def get(self, kind: str, name: str):  # type: ignore[no-untyped-def]
+        assert kind != "LineageRun", f"the source of {name} was looked up by name"
+        return super().get(kind, name)
+
+
+def test_a_run_carries_its_source_so_it_is_never_looked_up() -> None:
+    lineage = Lineage(_NoRunLookups())
+    link = lineage.record_push(
+        SourcePush(SOURCE, "http://git/app.git", "refs/heads/main"),
+        runs=["build-x1"],
+        listener="app-source",
+        event_id="event-1",
+        received=100.0,
+    )
+    assert link == RunSource(SOURCE)
+    lineage.record_run_started("build-x1", time_started=101.0, source=link)
+    lineage.record_run_finished("build-x1", {}, finished=102.0, source=link)
+    hops = [h["hop"] for h in lineage.trace(SOURCE).hops]
+    assert hops == ["push", "pipelinerun", "pipelinerun-started", "pipelinerun-finished"]
+
+
+def test_a_post_sync_run_carries_its_application() -> None:
+    lineage = Lineage(_NoRunLookups())
+    link = lineage.record_post_sync(
+        SOURCE, app="dev", run="smoke-1", revision=CONFIG, operation="op", started=1.0
+    )
+    assert link == RunSource(SOURCE, "post-sync", "dev")
+    lineage.record_run_started("smoke-1", time_started=2.0, source=link)
+    assert [(h["hop"], h.get("app")) for h in lineage.trace(SOURCE).hops][-1] == ("post-sync-started", "dev")
+    assert lineage.record_push(SourcePush(""), runs=[], listener="l", event_id="e", received=1.0) is None
+
+
+def test_a_rerun_is_linked_to_the_source_commit_of_the_run_it_copies(lineage: Lineage) -> None:
+    _push(lineage)
+    link = lineage.record_rerun("build-x1", "build-x1-r-ab1cd", event_id="rerun:build-x1", started=200.0)
+    assert link == RunSource(SOURCE)
+    assert lineage.run_source("build-x1-r-ab1cd") == link
+    lineage.record_run_started("build-x1-r-ab1cd", time_started=201.0, source=link)
+    hops = [h for h in lineage.trace(SOURCE).hops if h.get("run") == "build-x1-r-ab1cd"]
+    assert [(h["hop"], h.get("rerunOf")) for h in hops] == [
+        ("pipelinerun", "build-x1"),
+        ("pipelinerun-started", None),
+    ]
+    assert lineage.record_rerun("unknown", "unknown-r-ab1cd", event_id="e", started=1.0) is None
+
+
+def test_a_webhook_hands_its_runs_the_source_commit_the_triggers_parsed(
+    client: TestClient, launcher: FakeLauncher
+) -> None:
+    body = github_push()
+    answer = client.post("/hooks/github", content=body, headers=github_headers(body))
+    assert answer.status_code == 202, answer.text
+    assert launcher.sources == [RunSource(SHA)]

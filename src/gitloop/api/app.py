@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitloop import __version__
-from gitloop.api import v1
+from gitloop.api import v1, v1_pipelines
 from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
 from gitloop.api.metrics import Metrics
 from gitloop.errors import GitloopError, SpecError, SyncError, UsageError
@@ -222,6 +222,7 @@ def create_app(
         return _json(await server.sync_application(name, request, wait=wait))
 
     app.include_router(v1.router(server, guarded))
+    app.include_router(v1_pipelines.router(server, guarded))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 

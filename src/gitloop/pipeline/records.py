@@ -373,9 +373,11 @@ def _stored(record: StoredObject) -> StoredRun:
     return StoredRun(record.name, manifest if isinstance(manifest, dict) else {}, record.created)
 
 
-def read_runs(store: Store, *, kind: str = PIPELINE_RUN, limit: int | None = None) -> list[StoredRun]:
-    """The runs of ``kind``, newest first."""
-    return [_stored(o) for o in store.query(kind, limit=limit)]
+def read_runs(
+    store: Store, *, kind: str = PIPELINE_RUN, limit: int | None = None, labels: dict[str, str] | None = None
+) -> list[StoredRun]:
+    """The runs of ``kind`` (with all of ``labels``), newest first."""
+    return [_stored(o) for o in store.query(kind, labels=labels or None, limit=limit)]
 
 
 def find_run(store: Store, name: str) -> StoredObject | None:

@@ -1,0 +1,98 @@
+"""The ``/api/v1`` routes for PipelineRuns: read them Tekton-shaped, cancel and rerun them.
+
+Each route reads its request and calls the ``Server`` (``gitloop.service.server.runtime``), which asks
+the launcher of the run's EventListener (``PipelineLauncher.cancel`` / ``rerun``); nothing is decided
+here. Errors answer in the ``/api/v1`` shape of ``gitloop.api.v1`` (404 unknown run, 409 a run that
+finished or cannot be run again, 400 a bad request).
+
+Routes: ``GET /api/v1/pipelineruns`` (``limit``, ``labelSelector`` with ``key=value`` terms),
+``GET /api/v1/pipelineruns/{name}``, ``GET .../taskruns``, ``GET .../logs`` (as ``/api/pipelineruns``,
+which stay as aliases), ``POST .../cancel`` (body ``{"status": "Cancelled" | "CancelledRunFinally" |
+"StoppedRunFinally"}``, Tekton's ``spec.status``; ``Cancelled`` without one) and ``POST .../rerun``
+(201, the new run's name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.params import Depends
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+
+from gitloop.errors import UsageError
+from gitloop.service.server import Server
+from gitloop.service.server.runtime import LOG_PAGE
+
+PREFIX = "/api/v1"
+
+
+class CancelBody(BaseModel):
+    """The optional body of a cancel: the ``spec.status`` Tekton sets to cancel a PipelineRun."""
+
+    status: str | None = None
+
+
+def label_selector(text: str) -> dict[str, str]:
+    """``key=value`` terms (``==`` too), comma-separated, as Kubernetes' equality selectors; other
+    selectors are a ``UsageError``."""
+    labels: dict[str, str] = {}
+    for term in (t.strip() for t in text.split(",")):
+        if not term:
+            continue
+        key, sep, value = term.replace("==", "=").partition("=")
+        if not sep or not key.strip() or "!" in key:
+            raise UsageError(f"labelSelector {term!r}: only key=value terms are supported")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
+    """The PipelineRun routes of ``server`` under ``/api/v1``, each behind ``dependencies``."""
+    routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
+
+    @routes.get("/pipelineruns")
+    async def pipeline_runs(
+        limit: Annotated[int | None, Query(ge=1)] = None, labelSelector: str = ""
+    ) -> dict[str, Any]:
+        labels = label_selector(labelSelector)
+        return await asyncio.to_thread(server.runs, limit=limit, labels=labels)
+
+    @routes.get("/pipelineruns/{name}")
+    async def pipeline_run(name: str) -> dict[str, Any]:
+        return await asyncio.to_thread(server.run, name)
+
+    @routes.get("/pipelineruns/{name}/taskruns")
+    async def task_runs(name: str) -> dict[str, Any]:
+        return await asyncio.to_thread(server.task_runs, name)
+
+    @routes.get("/pipelineruns/{name}/logs", response_model=None)
+    async def logs(
+        name: str,
+        source: str | None = None,
+        after: Annotated[int, Query(ge=0)] = 0,
+        format: Annotated[str, Query(pattern="^(json|text)$")] = "json",
+        limit: Annotated[int, Query(ge=1, le=LOG_PAGE)] = LOG_PAGE,
+    ) -> dict[str, Any] | StreamingResponse:
+        if format == "text":
+            found = await asyncio.to_thread(server.log_lines, name, source=source, after=after)
+            text = (f"[{line.source}] {line.text}\n" for line in found)
+            return StreamingResponse(text, media_type="text/plain; charset=utf-8")
+        lines = await asyncio.to_thread(server.logs, name, source=source, after=after, limit=limit)
+        return {"name": name, "lines": lines}
+
+    @routes.post("/pipelineruns/{name}/cancel")
+    async def cancel(name: str, body: CancelBody | None = None) -> JSONResponse:
+        status = body.status if body is not None else None
+        answer = await asyncio.to_thread(server.cancel_run, name, status)
+        return JSONResponse(dict(answer.body), status_code=answer.status)
+
+    @routes.post("/pipelineruns/{name}/rerun")
+    async def rerun(name: str) -> JSONResponse:
+        answer = await asyncio.to_thread(server.rerun, name)
+        return JSONResponse(dict(answer.body), status_code=answer.status)
+
+    return routes
