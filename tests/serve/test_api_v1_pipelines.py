@@ -2,12 +2,14 @@
 cancel a running run (its record ends Cancelled within seconds and its step's processes are gone,
 checked with a scan of ``/proc``), a finished run cannot be cancelled (409), an unknown one is 404;
 rerun makes a new run that succeeds, labelled with the run it copies and linked in the lineage to
-the same source commit; the list filters by label and pages with ``limit``."""
+the same source commit; the list filters by label and pages with ``limit``; ``gitloop pipeline
+cancel|rerun`` do the same as clients of the server."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import textwrap
 import time
 import uuid
@@ -18,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from serve_fakes import SHA, TESTDATA, github_headers, github_push
-from serve_process import ServeProcess, serve_env
+from serve_process import GITLOOP, ServeProcess, serve_env
 
 from realparts import marked_processes
 
@@ -144,3 +146,25 @@ def test_rerun_makes_a_new_run_of_the_same_resource_linked_to_the_same_commit(se
         assert len(client.get("/api/v1/pipelineruns", params={"limit": 1}).json()["items"]) == 1
         assert client.get("/api/pipelineruns").json()["items"]  # the old paths stay as aliases
         assert client.post("/api/v1/pipelineruns/no-such-run/rerun").status_code == 404
+
+
+def test_the_cli_cancels_and_reruns_through_the_server(serve: ServeProcess, tmp_path: Path) -> None:
+    env = {**serve_env(tmp_path / "cli-state"), "GITLOOP_SERVER": serve.url}
+    with serve.client() as client:
+        name = _push(client, SHA)
+        _wait(lambda: _condition(client, name).get("reason") == "Succeeded", "the first run", serve)
+        rerun = subprocess.run(
+            [GITLOOP, "pipeline", "rerun", name], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert rerun.returncode == 0, rerun.stderr
+        new = rerun.stdout.strip().removeprefix("PipelineRun started: ")
+        assert new.startswith(f"{name}-r-"), rerun.stdout
+        _wait(lambda: _condition(client, new).get("reason") == "Succeeded", "the rerun", serve)
+        cancel = subprocess.run(
+            [GITLOOP, "pipeline", "cancel", new, "--status", "StoppedRunFinally"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cancel.returncode != 0 and "finished" in cancel.stderr, cancel

@@ -5,6 +5,9 @@ was cancelled (Ctrl-C) or interrupted (SIGHUP, SIGTERM: its steps are stopped an
 ``Interrupted``), 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun.
 ``pipeline list|get|logs`` read the runs kept in the store (SQLite at ``<state dir>/gitloop.db``
 unless ``--database-url``); a run whose ``pipeline run`` died (``kill -9``) is shown ``Interrupted``.
+``pipeline cancel|rerun`` are clients of a ``gitloop serve`` (``--server``/``$GITLOOP_SERVER``,
+``--auth-token``/``$GITLOOP_AUTH_TOKEN``), whose launcher runs the run: cancel with Tekton's
+``spec.status``, rerun under a new name.
 Imports of the engine and store are deferred so ``gitloop`` starts fast.
 """
 
@@ -295,6 +298,54 @@ def pipeline_logs(run: str, database_url: str | None, task: str | None, follow: 
         store.close()
     if follow:
         sys.exit(0 if log.outcome == "True" else 1)
+
+
+_server = click.option(
+    "--server",
+    envvar="GITLOOP_SERVER",
+    metavar="URL",
+    required=True,
+    help="The gitloop server that runs the run (default: $GITLOOP_SERVER).",
+)
+_auth_token = click.option(
+    "--auth-token",
+    envvar="GITLOOP_AUTH_TOKEN",
+    metavar="TOKEN",
+    help="The server's API token (default: $GITLOOP_AUTH_TOKEN).",
+)
+
+
+@pipeline.command("cancel")
+@click.argument("run")
+@click.option(
+    "--status",
+    type=click.Choice(["Cancelled", "CancelledRunFinally", "StoppedRunFinally"]),
+    default="Cancelled",
+    show_default=True,
+    help="Tekton's spec.status: Cancelled skips the finally tasks, CancelledRunFinally runs them, "
+    "StoppedRunFinally also lets the running tasks finish.",
+)
+@_server
+@_auth_token
+def cancel_pipeline_run(run: str, status: str, server: str, auth_token: str | None) -> None:
+    """Cancel a queued or running run of a gitloop server (exit 1 if it has finished)."""
+    from gitloop.service.client import ApiClient
+
+    with ApiClient(server, auth_token) as client:
+        answer = client.cancel_pipeline_run(run, status)
+    click.echo(f"PipelineRun {run}: {answer.get('status', status)}")
+
+
+@pipeline.command("rerun")
+@click.argument("run")
+@_server
+@_auth_token
+def rerun_pipeline_run(run: str, server: str, auth_token: str | None) -> None:
+    """Run a run of a gitloop server again, under a new name (printed), with the same resource."""
+    from gitloop.service.client import ApiClient
+
+    with ApiClient(server, auth_token) as client:
+        click.echo(f"PipelineRun started: {client.rerun_pipeline_run(run)}")
 
 
 @click.group()

@@ -179,3 +179,22 @@ class ApiClient:
                 raise GitloopError(f"{name}: operation {op_id} was replaced by {state.get('gitloop')}")
             self._sleep(self._poll)
             current = self.application(name)
+
+    # -- PipelineRuns (``/api/v1/pipelineruns``, ``gitloop.api.v1_pipelines``) -----------------------
+
+    @staticmethod
+    def _run_path(name: str, tail: str = "") -> str:
+        return f"/api/v1/pipelineruns/{quote(name, safe='')}{tail}"
+
+    def cancel_pipeline_run(self, name: str, status: str | None = None) -> dict[str, Any]:
+        """Cancel the run ``name`` with Tekton's ``spec.status`` (the server's default ``Cancelled``
+        without ``status``); the server's answer (``status``: what was set). A run that finished is a
+        409 (``OperationInProgress`` with the server's message)."""
+        body = {"status": status} if status else None
+        found: dict[str, Any] = self._call("POST", self._run_path(name, "/cancel"), json=body)
+        return found
+
+    def rerun_pipeline_run(self, name: str) -> str:
+        """Run ``name`` again under a new name; the new run's name."""
+        found = self._call("POST", self._run_path(name, "/rerun"))
+        return str(found["name"])
