@@ -17,6 +17,7 @@ difference, 1 differences, 2 error), ``sync``, ``wait``, ``history``, ``rollback
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -97,7 +98,9 @@ def _apps(
             )
         from gitloop.service.client import ApiClient
 
-        return ServerApps(ApiClient(server, auth_token))
+        client = ApiClient(server, auth_token)
+        click.get_current_context().call_on_close(client.close)
+        return ServerApps(client)
     if not paths:
         raise click.UsageError("Missing option '-f' / '--filename' (or --server URL / $GITLOOP_SERVER).")
     from gitloop.service.apps import AppsConfig
@@ -240,8 +243,13 @@ def rollback(name: str, history_id: int | None, disable_auto_sync: bool, prune: 
 @click.argument("name")
 @click.option("--source", type=click.Choice(["git", "live"]), default="git", show_default=True)
 def manifests(name: str, source: str, **flags: Flags) -> None:
-    """The manifests gitloop applies (``git``) or the live objects it tracks (``live``), as YAML."""
-    found = _apps(**flags).manifests(name, live=source == "live")
+    """The manifests gitloop applies (``git``) or the live objects it tracks (``live``), as YAML
+    (keys sorted, Secret values masked)."""
+    apps = _apps(**flags)
+    if source == "live":
+        found = out.live_states(apps.managed_resources(name))
+    else:
+        found = [json.loads(m) for m in apps.manifests(name)]
     click.echo(out.manifests_yaml(found), nl=False)
 
 

@@ -9,7 +9,6 @@ items — so ``gitloop.cli.app_output`` prints the same either way. ``LocalApps`
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from gitloop.errors import SyncError
 
 if TYPE_CHECKING:
+    from gitloop.gitops.comparison import Comparison
     from gitloop.gitops.engine import Engine
     from gitloop.gitops.refresh import Refreshed
     from gitloop.service.apps import AppsConfig
@@ -41,8 +41,8 @@ class Apps(Protocol):
     def managed_resources(self, name: str) -> list[Json]:
         """A fresh comparison's ``managed-resources`` items; ``GitloopError`` when it failed."""
 
-    def manifests(self, name: str, *, live: bool) -> list[Any]:
-        """The desired manifests, or (``live``) the live objects tracked."""
+    def manifests(self, name: str) -> list[str]:
+        """Argo CD's ``ManifestResponse.manifests``: the desired manifests, JSON strings, Secrets masked."""
 
     def sync(
         self,
@@ -66,32 +66,23 @@ class Apps(Protocol):
         """The Application as last known, with its history."""
 
 
-def _managed(refreshed: Refreshed) -> list[Json]:
-    """Argo CD's ``managed-resources`` items of a comparison (``diff`` stays empty: the states say it)."""
-    from gitloop.model.sync import SyncStatus
+def _compared(name: str, refreshed: Refreshed) -> Comparison:
+    """The comparison of a refresh; ``SyncError`` with the conditions when it failed."""
+    if refreshed.comparison is None:
+        found = "; ".join(f"{c.type.value}: {c.message}" for c in refreshed.status.conditions)
+        raise SyncError(found or f"{name}: the comparison failed")
+    return refreshed.comparison
 
-    comparison = refreshed.comparison
-    assert comparison is not None
-    items = []
-    for r in comparison.resources:
-        shown = r.diff if r.diff is not None and r.diff.counts else None
-        key = r.key
-        items.append(
-            {
-                "group": key.group,
-                "kind": key.kind,
-                "namespace": key.namespace,
-                "name": key.name,
-                "targetState": json.dumps(shown.desired if shown else None),
-                "liveState": json.dumps(comparison.live.get(key)),
-                "normalizedLiveState": json.dumps(shown.live if shown else None),
-                "predictedLiveState": json.dumps(shown.predicted if shown else None),
-                "diff": "",
-                "hook": False,
-                "modified": r.status is not SyncStatus.SYNCED,
-            }
-        )
-    return items
+
+def _managed(comparison: Comparison) -> list[Json]:
+    """Argo CD's ``managed-resources`` items of a comparison, built as the server builds them."""
+    from gitloop.gitops.apiobjects import managed_resource
+
+    return [
+        managed_resource(r.diff, comparison.live.get(r.key))
+        for r in comparison.resources
+        if r.diff is not None
+    ]
 
 
 class LocalApps:
@@ -116,7 +107,13 @@ class LocalApps:
         return application(engine.app(name), engine.status(name), engine.history(name))
 
     def applications(self) -> list[Json]:
-        return self.refresh(())
+        from gitloop.gitops.shapes import application
+
+        async def work(engine: Engine) -> list[Json]:
+            # As a server's list: no history (``get`` has it).
+            return [application(engine.app(n), await engine.refresh(n)) for n in engine.names()]
+
+        return self._run(work)
 
     def get(self, name: str) -> Json:
         return self.refresh((name,))[0]
@@ -139,17 +136,23 @@ class LocalApps:
 
     def managed_resources(self, name: str) -> list[Json]:
         async def work(engine: Engine) -> list[Json]:
-            refreshed = await engine.comparison(name)
-            if refreshed.comparison is None:
-                found = "; ".join(f"{c.type.value}: {c.message}" for c in refreshed.status.conditions)
-                raise SyncError(found or f"{name}: the comparison failed")
-            return _managed(refreshed)
+            return _managed(_compared(name, await engine.comparison(name)))
 
         return self._run(work)
 
-    def manifests(self, name: str, *, live: bool) -> list[Any]:
-        async def work(engine: Engine) -> list[Any]:
-            return list(await engine.manifests(name, live=live))
+    def manifests(self, name: str) -> list[str]:
+        from gitloop.gitops.apiobjects import manifest_response
+
+        async def work(engine: Engine) -> list[str]:
+            app = engine.app(name)
+            comparison = _compared(name, await engine.comparison(name))
+            found = manifest_response(
+                comparison.desired,
+                revision=comparison.revisions[0] if comparison.revisions else "",
+                namespace=app.destination.namespace,
+                server=app.destination.server or app.destination.name,
+            )
+            return [str(m) for m in found["manifests"]]
 
         return self._run(work)
 
@@ -223,14 +226,8 @@ class ServerApps:
     def managed_resources(self, name: str) -> list[Json]:
         return self.client.managed_resources(name)
 
-    def manifests(self, name: str, *, live: bool) -> list[Any]:
-        if not live:
-            return [json.loads(m) for m in self.client.manifests(name)]
-        items = sorted(
-            self.client.managed_resources(name),
-            key=lambda i: (i.get("group", ""), i.get("kind", ""), i.get("namespace", ""), i.get("name", "")),
-        )
-        return [state for state in (json.loads(i.get("liveState") or "null") for i in items) if state]
+    def manifests(self, name: str) -> list[str]:
+        return self.client.manifests(name)
 
     def sync(
         self,

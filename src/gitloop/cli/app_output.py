@@ -264,6 +264,15 @@ def differs(items: Sequence[Json]) -> bool:
     return any(item.get("modified") for item in items)
 
 
+def live_states(items: Sequence[Json]) -> list[Any]:
+    """The live objects of ``managed-resources`` items (those that exist), ordered by group, kind,
+    namespace and name."""
+    ordered = sorted(
+        items, key=lambda i: tuple(str(i.get(k, "")) for k in ("group", "kind", "namespace", "name"))
+    )
+    return [state for state in (_state(i.get("liveState")) for i in ordered) if state is not None]
+
+
 def manifests_yaml(manifests: Sequence[Any]) -> str:
     """Manifests as a stream of YAML documents, keys in their order."""
     import yaml
