@@ -43,6 +43,13 @@ spec:
       taskSpec:
         steps:
           - {{name: say, image: alpine, script: "echo finally ran"}}
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {{name: long-task}}
+spec:
+  steps:
+    - {{name: sleep, image: alpine, script: "echo started; sleep 120"}}
 """
 
 
@@ -196,3 +203,13 @@ def test_a_rerun_copies_the_run_and_links_the_same_source_commit(
     assert hops == [("pipelinerun", "build-6"), ("pipelinerun-started", None), ("pipelinerun-finished", None)]
     with pytest.raises(NotFound):
         launcher.rerun("no-such-run")
+
+
+def test_a_running_taskrun_is_cancelled(make: Callable[..., PipelinesLauncher], store: Store) -> None:
+    launcher = make()
+    resource = {"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "task-7"}}
+    launcher.launch({**resource, "spec": {"taskRef": {"name": "long-task"}}}, event_id="e1")
+    _wait(lambda: _started(store, "task-7"))
+    assert launcher.cancel("task-7", "CancelledRunFinally") == "TaskRunCancelled"
+    _wait(lambda: _condition(store, "task-7", "TaskRun").get("reason") == "TaskRunCancelled", timeout=10)
+    assert _condition(store, "task-7", "TaskRun")["message"] == "TaskRun cancelled by the user."
