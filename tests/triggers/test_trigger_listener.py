@@ -440,3 +440,11 @@ def test_delivery_log_is_bounded() -> None:
     assert len(log) == 2
     log.release("el", "a")
     assert log.claim("el", "a")
+
+
+def test_the_outcome_carries_the_payload_it_parsed_once() -> None:
+    accepted = _handle(_github("push"))
+    assert accepted.status_code == 202
+    assert accepted.payload == json.loads(PUSH)
+    assert _handle(_github("push", body=b"payload=x")).payload is None  # 400: not a JSON object
+    assert "payload" not in repr(accepted)  # a payload is never logged with the outcome
