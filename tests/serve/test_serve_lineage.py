@@ -261,3 +261,18 @@ def test_a_webhook_hands_its_runs_the_source_commit_the_triggers_parsed(
     answer = client.post("/hooks/github", content=body, headers=github_headers(body))
     assert answer.status_code == 202, answer.text
     assert launcher.sources == [RunSource(SHA)]
+
+
+def test_a_rerun_of_a_post_sync_run_is_one_of_the_same_application(lineage: Lineage) -> None:
+    link = lineage.record_post_sync(
+        SOURCE, app="dev", run="smoke-1", revision=CONFIG, operation="op", started=1.0
+    )
+    again = lineage.record_rerun("smoke-1", "smoke-1-r-ab1cd", event_id="rerun:smoke-1", started=3.0)
+    assert again == link  # a rerun of a post-sync run is one of the same Application
+    last = lineage.trace(SOURCE).hops[-1]
+    assert (last["hop"], last["run"], last["app"], last["rerunOf"]) == (
+        "post-sync",
+        "smoke-1-r-ab1cd",
+        "dev",
+        "smoke-1",
+    )
