@@ -5,6 +5,11 @@ the Applications a push webhook names through the reconciler's refresh trigger, 
 with the statuses the reconciler keeps. Every status change it is told of goes through one queue to
 the lineage: a finished sync operation becomes a ``sync`` hop (the synced commit's trailers name the
 source commit), and the first Synced + Healthy status at that revision a ``healthy`` hop.
+
+For ``/api/v1`` it answers Argo CD's objects: list pages from the engine's memory (names sorted once,
+``gitloop.gitops.query`` picking the page, only the page shaped), the Application, the resource tree,
+managed resources, manifests and Events through the engine, and the stream of changes: every changed
+status is offered to each ``Subscription`` whose query selects it, and one that is full is dropped.
 """
 
 from __future__ import annotations

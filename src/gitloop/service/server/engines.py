@@ -3,7 +3,7 @@
 ``PipelineLauncher`` starts the runs an EventListener created (the CI side); ``AppRefresher`` refreshes
 the Applications a push touched and answers the API about them (the CD side). The HTTP layer and the
 webhook logic only see these, so they are tested with small fakes; ``ci.py`` and ``cd.py`` adapt the
-real engine services to them.
+real engine services to them. ``Subscription`` is one reader of the Application stream (``/api/v1``).
 """
 
 from __future__ import annotations
