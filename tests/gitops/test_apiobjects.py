@@ -22,8 +22,9 @@ def test_a_resource_diff_has_argo_cds_fields_and_masks_secrets() -> None:
     item = apiobjects.managed_resource(compare(SECRET, LIVE), LIVE)
     assert set(item) == {
         "group", "kind", "namespace", "name", "targetState", "liveState", "normalizedLiveState",
-        "predictedLiveState", "diff", "hook", "modified",
+        "predictedLiveState", "diff", "hook", "modified", "resourceVersion",
     }  # fmt: skip
+    assert item["resourceVersion"] == "7"
     assert (item["kind"], item["namespace"], item["name"], item["modified"], item["hook"]) == (
         "Secret", "shop", "db", True, False,
     )  # fmt: skip

@@ -106,6 +106,7 @@ def managed_resource(diff: ResourceDiff, live: Manifest | None, *, hook: bool = 
         "diff": unified_diff(diff),
         "hook": hook,
         "modified": diff.modified,
+        "resourceVersion": str(((live or {}).get("metadata") or {}).get("resourceVersion") or ""),
     }
 
 
