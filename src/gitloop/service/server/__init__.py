@@ -3,7 +3,7 @@
 ``open_server(config)`` wires everything a ``ServeConfig`` names and yields a ``Server``, whose methods
 the HTTP face (``gitloop.api``) calls. The engines are reached through two Protocols owned here
 (``PipelineLauncher``, ``AppRefresher`` in ``engines``), adapted to the real engine services in ``ci``
-and ``cd``; webhook replay protection is ``StoreDeliveryLog``; the lineage is ``gitloop.service.lineage``.
+and ``cd``; webhook replay protection is ``StoreDeliveryLog``; the lineage is ``gitloop.lineage`` (opened by ``gitloop.service.lineage``).
 """
 
 from __future__ import annotations
