@@ -237,6 +237,7 @@ def test_sync_waits_for_the_operation(api: Canned, phase: str, code: int) -> Non
     api.on(
         "GET",
         "/api/v1/applications/web",
+        (200, app_json("web")),
         (200, app_json("web", operation=op_state("web-2", "Running"))),
         (200, app_json("web", operation=op_state("web-2", phase))),
     )
@@ -246,17 +247,58 @@ def test_sync_waits_for_the_operation(api: Canned, phase: str, code: int) -> Non
     assert result.exit_code == code, result.output
     assert result.output.startswith(f"Operation web-2: {phase}\nRevision: abcdef0\n")
     assert "configmap/cfg created" in result.output
-    assert api.seen[0].body == {
+    assert api.seen[1].body == {
         "prune": True,
         "dryRun": False,
         "revision": "v2",
         "strategy": {"apply": {"force": True}},
         "resources": [{"group": "apps", "kind": "Deployment", "namespace": "ns", "name": "web"}],
     }
-    assert [s.method for s in api.seen] == ["POST", "GET", "GET"]
+    assert [s.method for s in api.seen] == ["GET", "POST", "GET", "GET"]
+
+
+def test_sync_waits_for_the_new_operation_when_the_answer_shows_the_old_one(api: Canned) -> None:
+    old = app_json("web", operation=op_state("web-1", "Succeeded"))
+    api.on("POST", "/api/v1/applications/web/sync", (200, old))
+    api.on(
+        "GET",
+        "/api/v1/applications/web",
+        (200, old),
+        (200, old),
+        (200, app_json("web", operation=op_state("web-2", "Running"))),
+        (200, app_json("web", operation=op_state("web-2", "Succeeded"))),
+    )
+    result = gitloop(api, "sync", "web")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Operation web-2: Succeeded")
+
+
+def test_an_operation_replaced_while_waiting_is_an_error(api: Canned) -> None:
+    api.on(
+        "GET",
+        "/api/v1/applications/web",
+        (200, app_json("web")),
+        (200, app_json("web", operation=op_state("web-3", "Running"))),
+    )
+    api.on(
+        "POST",
+        "/api/v1/applications/web/sync",
+        (200, app_json("web", operation=op_state("web-2", "Running"))),
+    )
+    result = gitloop(api, "sync", "web")
+    assert result.exit_code == 1
+    assert "operation web-2 was replaced by operation web-3" in result.output
+
+
+def test_terminate(api: Canned) -> None:
+    api.on("DELETE", "/api/v1/applications/web/operation", (200, {}))
+    with ApiClient(api.url) as client:
+        client.terminate("web")
+    assert [(s.method, s.path) for s in api.seen] == [("DELETE", "/api/v1/applications/web/operation")]
 
 
 def test_sync_refused_while_an_operation_runs(api: Canned) -> None:
+    api.on("GET", "/api/v1/applications/web", (200, app_json("web")))
     api.on(
         "POST",
         "/api/v1/applications/web/sync",

@@ -317,3 +317,15 @@ def test_table_pads_all_but_the_last_column() -> None:
 
 def test_manifests_yaml_keeps_key_order() -> None:
     assert out.manifests_yaml([{"b": 1, "a": 2}, {"c": 3}]) == "b: 1\na: 2\n---\nc: 3\n"
+
+
+def test_live_states_in_key_order_without_missing_objects() -> None:
+    def item(kind: str, name: str, live: Any) -> dict[str, Any]:
+        return {"group": "", "kind": kind, "namespace": "web", "name": name, "liveState": json.dumps(live)}
+
+    items = [
+        item("Service", "web", {"kind": "Service"}),
+        item("ConfigMap", "b", None),
+        item("ConfigMap", "a", CM1),
+    ]
+    assert out.live_states(items) == [CM1, {"kind": "Service"}]

@@ -150,3 +150,11 @@ def test_every_verb_prints_the_same_with_a_server_and_with_files(world: CdWorld,
     assert app_output.operation(LocalApps(world.config()).application(name)) + "\n" == synced.output
     history = _both(world, serve, "history", name)
     assert "beta b2" in history
+
+    rolled = _server(serve, "rollback", name)
+    assert rolled.exit_code == 0, (rolled.output, serve.output())
+    assert app_output.operation(LocalApps(world.config()).application(name)) + "\n" == rolled.output
+    history = _both(world, serve, "history", name)
+    first, last = history.splitlines()[1], history.splitlines()[-1]
+    assert f"rollback to {first.split()[0]}" in last and last.endswith("initial manifests")
+    assert "version: b1" in _both(world, serve, "manifests", name, "--source", "live")

@@ -242,6 +242,7 @@ class ServerApps:
         from gitloop.gitops.sync.selection import ResourceSelector
 
         chosen = [ResourceSelector.parse(r) for r in resources]
+        before = self.client.operation_id(self.client.application(name))
         started = self.client.sync(
             name,
             revision=revision,
@@ -252,7 +253,7 @@ class ServerApps:
                 {"group": r.group, "kind": r.kind, "namespace": r.namespace, "name": r.name} for r in chosen
             ],
         )
-        return self.client.wait_operation(name, started)
+        return self.client.wait_operation(name, started, before=before)
 
     def rollback(self, name: str, history_id: int | None, *, disable_auto_sync: bool, prune: bool) -> Json:
         from gitloop.errors import UsageError
@@ -261,10 +262,11 @@ class ServerApps:
             raise UsageError(
                 "--disable-auto-sync is not available with --server: the API's rollback has no such field"
             )
+        current = self.client.application(name)
         if history_id is None:
-            history_id = _previous(name, self.client.application(name))
+            history_id = _previous(name, current)
         started = self.client.rollback(name, history_id, prune=prune)
-        return self.client.wait_operation(name, started)
+        return self.client.wait_operation(name, started, before=self.client.operation_id(current))
 
     def wait(self, name: str, *, health: bool, sync: bool, timeout: float) -> Json:
         deadline = self._clock() + timeout

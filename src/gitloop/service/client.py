@@ -7,7 +7,7 @@ carrying the server's message: 400 a ``UsageError`` (exit 2), 404 names the Appl
 ``Authorization: Bearer`` and never appears in a message.
 
 A sync or rollback answers with the operation started; ``wait_operation`` polls the Application until
-that operation (``status.operationState.gitloop.id``) has ended.
+that operation (``status.operationState.gitloop.id``, new since the request) has ended.
 """
 
 from __future__ import annotations
@@ -162,23 +162,36 @@ class ApiClient:
         """Terminate the running operation of ``name``."""
         self._call("DELETE", self._app_path(name, "/operation"), app=name)
 
-    def wait_operation(self, name: str, started: Mapping[str, Any]) -> dict[str, Any]:
-        """Poll ``name`` until the operation ``started`` (an Application as sync/rollback answered) has
-        ended; the Application then."""
-        state = (started.get("status") or {}).get("operationState") or {}
-        op_id = (state.get("gitloop") or {}).get("id")
-        if not op_id:
-            raise GitloopError(f"{self.server}: the server started no operation of {name}")
+    def wait_operation(
+        self, name: str, started: Mapping[str, Any], *, before: str = "", appear: float = 30.0
+    ) -> dict[str, Any]:
+        """Poll ``name`` until the operation a sync or rollback started has ended; the Application then.
+
+        ``started`` is the Application the request answered; ``before`` the id of the operation it
+        showed before the request (``operation_id``), so that an answer still showing that one is
+        waited on until the new operation appears (for ``appear`` seconds)."""
         current: dict[str, Any] = dict(started)
+        deadline = time.monotonic() + appear
+        op_id = ""
         while True:
             state = (current.get("status") or {}).get("operationState") or {}
-            same = (state.get("gitloop") or {}).get("id") == op_id
-            if same and state.get("phase") in ENDED:
+            found = str((state.get("gitloop") or {}).get("id") or "")
+            if not op_id and found and found != before:
+                op_id = found
+            if op_id and found != op_id:
+                raise GitloopError(f"{name}: operation {op_id} was replaced by operation {found}")
+            if op_id and state.get("phase") in ENDED:
                 return current
-            if not same and state:
-                raise GitloopError(f"{name}: operation {op_id} was replaced by {state.get('gitloop')}")
+            if not op_id and time.monotonic() > deadline:
+                raise GitloopError(f"{self.server}: no new operation of {name} started in {appear:.0f}s")
             self._sleep(self._poll)
             current = self.application(name)
+
+    @staticmethod
+    def operation_id(app: Mapping[str, Any]) -> str:
+        """The id of the operation an Application shows (``status.operationState.gitloop.id``), or ``""``."""
+        state = (app.get("status") or {}).get("operationState") or {}
+        return str((state.get("gitloop") or {}).get("id") or "")
 
     # -- PipelineRuns (``/api/v1/pipelineruns``, ``gitloop.api.v1_pipelines``) -----------------------
 
