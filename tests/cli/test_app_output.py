@@ -303,8 +303,9 @@ CM2 = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"v": "2"}}
             "@@ -1,4 +0,0 @@\n-apiVersion: v1\n-data:\n-  v: '1'\n-kind: ConfigMap\n",
             True,
         ),
+        ([{**_item(None, None, modified=False), "liveState": "null"}], "", True),
     ],
-    ids=["none", "same", "changed", "created", "pruned"],
+    ids=["none", "same", "changed", "created", "pruned", "not-compared"],
 )
 def test_diff(items: list[dict[str, Any]], text: str, differs: bool) -> None:
     assert out.diff_text(items) == text

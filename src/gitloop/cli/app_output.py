@@ -259,9 +259,13 @@ def diff_text(items: Sequence[Json]) -> str:
     return "".join(f"===== {t.splitlines()[0][6:]} ======\n{t}" for t in texts)
 
 
+_STATES = ("targetState", "liveState", "normalizedLiveState", "predictedLiveState")
+
+
 def differs(items: Sequence[Json]) -> bool:
-    """Whether any managed resource is out of sync (``gitloop app diff`` exits 1)."""
-    return any(item.get("modified") for item in items)
+    """Whether any managed resource is out of sync (``gitloop app diff`` exits 1): modified, or not
+    compared at all (no state on any side: its comparison failed, its sync status is Unknown)."""
+    return any(item.get("modified") or all(_state(item.get(k)) is None for k in _STATES) for item in items)
 
 
 def live_states(items: Sequence[Json]) -> list[Any]:
