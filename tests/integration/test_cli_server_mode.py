@@ -158,3 +158,14 @@ def test_every_verb_prints_the_same_with_a_server_and_with_files(world: CdWorld,
     first, last = history.splitlines()[1], history.splitlines()[-1]
     assert f"rollback to {first.split()[0]}" in last and last.endswith("initial manifests")
     assert "version: b1" in _both(world, serve, "manifests", name, "--source", "live")
+
+
+def test_server_errors(world: CdWorld, serve: ServeProcess) -> None:
+    unknown = _server(serve, "get", "no-such-app")
+    assert unknown.exit_code == 1 and "no-such-app" in unknown.output, unknown.output
+    wrong = CliRunner().invoke(cli, ["app", "list", "--server", serve.url, "--auth-token", "wrong-token"])
+    assert wrong.exit_code == 1 and "--auth-token" in wrong.output and "wrong-token" not in wrong.output
+    refused = _server(serve, "get", world.app, "-f", str(world.apps_file))
+    assert refused.exit_code == 2 and "exclude each other" in refused.output
+    watch = _server(serve, "watch")
+    assert watch.exit_code == 2 and "local only" in watch.output
