@@ -110,7 +110,10 @@ def _apps(
 
 @click.group()
 def app() -> None:
-    """Argo CD Applications: diff, sync, wait, history, rollback, and the reconcile loop."""
+    """Argo CD Applications: diff, sync, wait, history, rollback, and the reconcile loop.
+
+    From Application files (-f) in this process, or from a gitloop server (--server URL or
+    $GITLOOP_SERVER, with --auth-token or $GITLOOP_AUTH_TOKEN): the same output either way."""
 
 
 Flags = Any
@@ -277,8 +280,8 @@ def watch(
 
     if server:
         raise UsageError(
-            "gitloop app watch runs the reconcile loop in this process and is local only: it cannot be used "
-            "with a server (--server or $GITLOOP_SERVER); give -f FILE instead (the server reconciles by itself)"
+            "gitloop app watch runs the reconcile loop in this process and is local only: drop --server "
+            "(or unset $GITLOOP_SERVER) and give -f FILE; a server reconciles its Applications by itself"
         )
     if not paths:
         raise click.UsageError("Missing option '-f' / '--filename'.")
