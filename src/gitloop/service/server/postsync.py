@@ -136,7 +136,7 @@ class PostSyncRunner:
 
     def _launch(self, key: str, synced: Synced, resource: dict[str, Any], name: str) -> str:
         operation = synced.operation
-        self._lineage.record_post_sync(
+        source = self._lineage.record_post_sync(
             synced.source_commit,
             app=synced.app.name,
             run=name,
@@ -145,7 +145,7 @@ class PostSyncRunner:
             started=time.time(),
         )
         try:
-            self._launcher.launch(resource, event_id=f"post-sync:{operation.id}")
+            self._launcher.launch(resource, event_id=f"post-sync:{operation.id}", source=source)
         except Conflict:
             log.info("%s: post-sync run %s exists already", synced.app.name, name)
         self._store.put(STORE_KIND, key, {"run": name, "app": synced.app.name, "operation": operation.id})
