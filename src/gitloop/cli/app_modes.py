@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from gitloop.errors import SyncError
 
 if TYPE_CHECKING:
-    from gitloop.gitops.comparison import Comparison
     from gitloop.gitops.engine import Engine
-    from gitloop.gitops.refresh import Refreshed
     from gitloop.service.apps import AppsConfig
     from gitloop.service.client import ApiClient
 
@@ -64,25 +62,6 @@ class Apps(Protocol):
 
     def application(self, name: str) -> Json:
         """The Application as last known, with its history."""
-
-
-def _compared(name: str, refreshed: Refreshed) -> Comparison:
-    """The comparison of a refresh; ``SyncError`` with the conditions when it failed."""
-    if refreshed.comparison is None:
-        found = "; ".join(f"{c.type.value}: {c.message}" for c in refreshed.status.conditions)
-        raise SyncError(found or f"{name}: the comparison failed")
-    return refreshed.comparison
-
-
-def _managed(comparison: Comparison) -> list[Json]:
-    """Argo CD's ``managed-resources`` items of a comparison, built as the server builds them."""
-    from gitloop.gitops.apiobjects import managed_resource
-
-    return [
-        managed_resource(r.diff, comparison.live.get(r.key))
-        for r in comparison.resources
-        if r.diff is not None
-    ]
 
 
 class LocalApps:
@@ -136,22 +115,13 @@ class LocalApps:
 
     def managed_resources(self, name: str) -> list[Json]:
         async def work(engine: Engine) -> list[Json]:
-            return _managed(_compared(name, await engine.comparison(name)))
+            return await engine.managed_resources(name)
 
         return self._run(work)
 
     def manifests(self, name: str) -> list[str]:
-        from gitloop.gitops.apiobjects import manifest_response
-
         async def work(engine: Engine) -> list[str]:
-            app = engine.app(name)
-            comparison = _compared(name, await engine.comparison(name))
-            found = manifest_response(
-                comparison.desired,
-                revision=comparison.revisions[0] if comparison.revisions else "",
-                namespace=app.destination.namespace,
-                server=app.destination.server or app.destination.name,
-            )
+            found = await engine.manifest_response(name)
             return [str(m) for m in found["manifests"]]
 
         return self._run(work)

@@ -20,7 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 from gitloop.errors import SyncError, UsageError
-from gitloop.gitops import tree
+from gitloop.gitops import apiobjects, tree
+from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.driver import Driver
 from gitloop.gitops.loop import Loop
 from gitloop.gitops.operation import SyncOperation, SyncRequest
@@ -102,15 +103,33 @@ class Engine:
         """A fresh comparison of ``name`` (for diffs), without storing anything."""
         return await self.refresher.refresh(self.app(name), self.status(name), fetched_after=self._clock())
 
-    async def manifests(self, name: str, *, live: bool = False) -> list[Manifest]:
-        """The desired manifests as gitloop applies them, or (``live``) the live objects it tracks."""
+    async def compared(self, name: str) -> Comparison:
+        """A fresh comparison of ``name``; ``SyncError`` naming the error conditions when it failed."""
         refreshed = await self.comparison(name)
         if refreshed.comparison is None:
             errors = [c.message for c in refreshed.status.conditions if c.type.is_error]
             raise SyncError("; ".join(errors) or f"{name}: the comparison failed")
-        if live:
-            return [refreshed.comparison.live[k] for k in sorted(refreshed.comparison.live)]
-        return list(refreshed.comparison.desired)
+        return refreshed.comparison
+
+    async def managed_resources(self, name: str) -> list[dict[str, Any]]:
+        """Argo CD's ``managed-resources`` items: live, target and diff of every compared resource."""
+        comparison = await self.compared(name)
+        return [
+            apiobjects.managed_resource(r.diff, comparison.live.get(r.key))
+            for r in comparison.resources
+            if r.diff is not None
+        ]
+
+    async def manifest_response(self, name: str) -> dict[str, Any]:
+        """Argo CD's ``ManifestResponse``: the desired manifests as gitloop applies them."""
+        app = self.app(name)
+        comparison = await self.compared(name)
+        return apiobjects.manifest_response(
+            comparison.desired,
+            revision=comparison.revisions[0] if comparison.revisions else "",
+            namespace=app.destination.namespace,
+            server=app.destination.server or app.destination.name,
+        )
 
     async def resource_tree(self, name: str) -> dict[str, Any]:
         """Argo CD's ``ApplicationTree`` of ``name``: the live objects it tracks and, read from its

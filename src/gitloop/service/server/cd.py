@@ -25,7 +25,6 @@ from typing import Any
 
 from gitloop.errors import GitError, GitloopError, OperationInProgress, SyncError, UsageError
 from gitloop.gitops import apiobjects, shapes
-from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.destinations import IN_CLUSTER_NAME, server_url
 from gitloop.gitops.engine import Engine
 from gitloop.gitops.history import rollback_request, rollback_target
@@ -284,32 +283,13 @@ class AppsRefresher:
         self._app(name)
         return await self._engine.resource_tree(name)
 
-    async def _compared(self, name: str) -> Comparison:
-        self._app(name)
-        refreshed = await self._engine.comparison(name)
-        if refreshed.comparison is None:
-            errors = [c.message for c in refreshed.status.conditions if c.type.is_error]
-            raise SyncError("; ".join(errors) or f"{name}: the comparison failed")
-        return refreshed.comparison
-
     async def managed_resources(self, name: str) -> dict[str, Any]:
-        comparison = await self._compared(name)
-        items = [
-            apiobjects.managed_resource(r.diff, comparison.live.get(r.key))
-            for r in comparison.resources
-            if r.diff is not None
-        ]
-        return {"items": items}
+        self._app(name)
+        return {"items": await self._engine.managed_resources(name)}
 
     async def manifests(self, name: str) -> dict[str, Any]:
-        app = self._app(name)
-        comparison = await self._compared(name)
-        return apiobjects.manifest_response(
-            comparison.desired,
-            revision=comparison.revisions[0] if comparison.revisions else "",
-            namespace=app.destination.namespace,
-            server=app.destination.server or app.destination.name,
-        )
+        self._app(name)
+        return await self._engine.manifest_response(name)
 
     async def events(self, name: str) -> dict[str, Any]:
         self._app(name)
