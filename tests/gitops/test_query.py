@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from gitloop.gitops.query import AppQuery, QueryError, decode_continue, encode_continue, page, parse_selector
+from gitloop.gitops.query import AppQuery, QueryError, decode_continue, encode_continue, page
 from gitloop.gitops.status import AppStatus
 from gitloop.model.health import HealthResult, HealthStatus
+from gitloop.model.selectors import parse_selector
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import Application, ApplicationSource, Destination
 from gitloop.spec.argocd.source import source_from_raw

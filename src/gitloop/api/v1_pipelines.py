@@ -23,7 +23,7 @@ from fastapi.params import Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
-from gitloop.errors import UsageError
+from gitloop.model.selectors import parse_selector
 from gitloop.service.server import Server
 from gitloop.service.server.runtime import LOG_PAGE
 
@@ -36,20 +36,6 @@ class CancelBody(BaseModel):
     status: str | None = None
 
 
-def label_selector(text: str) -> dict[str, str]:
-    """``key=value`` terms (``==`` too), comma-separated, as Kubernetes' equality selectors; other
-    selectors are a ``UsageError``."""
-    labels: dict[str, str] = {}
-    for term in (t.strip() for t in text.split(",")):
-        if not term:
-            continue
-        key, sep, value = term.replace("==", "=").partition("=")
-        if not sep or not key.strip() or "!" in key:
-            raise UsageError(f"labelSelector {term!r}: only key=value terms are supported")
-        labels[key.strip()] = value.strip()
-    return labels
-
-
 def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
     """The PipelineRun routes of ``server`` under ``/api/v1``, each behind ``dependencies``."""
     routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
@@ -58,8 +44,8 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
     async def pipeline_runs(
         limit: Annotated[int | None, Query(ge=1)] = None, labelSelector: str = ""
     ) -> dict[str, Any]:
-        labels = label_selector(labelSelector)
-        return await asyncio.to_thread(server.runs, limit=limit, labels=labels)
+        selector = parse_selector(labelSelector)
+        return await asyncio.to_thread(server.runs, limit=limit, selector=selector)
 
     @routes.get("/pipelineruns/{name}")
     async def pipeline_run(name: str) -> dict[str, Any]:

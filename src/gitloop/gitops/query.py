@@ -15,15 +15,14 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from gitloop.errors import UsageError
 from gitloop.gitops.destinations import server_url
 from gitloop.gitops.status import AppStatus
 from gitloop.model.health import HealthStatus
+from gitloop.model.selectors import Requirement, parse_selector
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import Application
 from gitloop.spec.argocd.project import normalize_repo_url
@@ -37,81 +36,6 @@ class QueryError(UsageError):
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(f"{parameter}: {message}")
         self.parameter = parameter
-
-
-class Operator(StrEnum):
-    EQUALS = "="
-    NOT_EQUALS = "!="
-    IN = "in"
-    NOT_IN = "notin"
-    EXISTS = "exists"
-    DOES_NOT_EXIST = "!"
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One term of a label selector."""
-
-    key: str
-    operator: Operator
-    values: frozenset[str] = frozenset()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        value = labels.get(self.key)
-        match self.operator:
-            case Operator.EXISTS:
-                return value is not None
-            case Operator.DOES_NOT_EXIST:
-                return value is None
-            case Operator.EQUALS | Operator.IN:
-                return value is not None and value in self.values
-            case Operator.NOT_EQUALS | Operator.NOT_IN:
-                return value is None or value not in self.values
-
-
-_KEY = r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?"
-_VALUE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
-_SET = re.compile(rf"^\s*({_KEY})\s+(in|notin)\s*\(([^()]*)\)\s*$")
-_COMPARE = re.compile(rf"^\s*({_KEY})\s*(==|!=|=)\s*({_VALUE})\s*$")
-_EXISTS = re.compile(rf"^\s*(!?)\s*({_KEY})\s*$")
-_VALUE_ONLY = re.compile(rf"^{_VALUE}$")
-
-
-def _terms(text: str) -> list[str]:
-    """``text`` split at the commas outside parentheses."""
-    terms, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            terms.append(text[start:i])
-            start = i + 1
-    terms.append(text[start:])
-    return terms
-
-
-def parse_selector(text: str) -> tuple[Requirement, ...]:
-    """A Kubernetes label selector; ``UsageError`` naming the term it cannot read."""
-    if not text.strip():
-        return ()
-    found = []
-    for term in _terms(text):
-        if m := _SET.match(term):
-            values = [v.strip() for v in m.group(3).split(",")]
-            if not all(values) or not all(_VALUE_ONLY.match(v) for v in values):
-                raise UsageError(f"invalid values in {term.strip()!r}")
-            found.append(Requirement(m.group(1), Operator(m.group(2)), frozenset(values)))
-        elif m := _COMPARE.match(term):
-            operator = Operator.NOT_EQUALS if m.group(2) == "!=" else Operator.EQUALS
-            found.append(Requirement(m.group(1), operator, frozenset([m.group(3)])))
-        elif m := _EXISTS.match(term):
-            operator = Operator.DOES_NOT_EXIST if m.group(1) else Operator.EXISTS
-            found.append(Requirement(m.group(2), operator))
-        else:
-            raise UsageError(f"cannot read the term {term.strip()!r}")
-    return tuple(found)
 
 
 _CONTINUE_PREFIX = "after:"

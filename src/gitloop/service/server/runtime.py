@@ -27,6 +27,7 @@ from typing import Any
 from gitloop.errors import GitloopError, UsageError
 from gitloop.gitops.operation import SyncRequest
 from gitloop.lineage import Lineage, RunSource, Trace
+from gitloop.model.selectors import Operator, Requirement, equalities, matches
 from gitloop.pipeline.records import LISTENER_LABEL, PIPELINE_RUN, find_run, read_runs
 from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
@@ -207,12 +208,24 @@ class Server:
     # -- PipelineRuns -----------------------------------------------------------------------------
 
     def runs(
-        self, *, kind: str = PIPELINE_RUN, limit: int | None = None, labels: dict[str, str] | None = None
+        self, *, kind: str = PIPELINE_RUN, limit: int | None = None, selector: Sequence[Requirement] = ()
     ) -> dict[str, Any]:
-        """The runs of ``kind`` with all of ``labels``, newest first, as a Tekton list."""
+        """The runs of ``kind`` whose labels meet ``selector``, newest first, as a Tekton list. The
+        selector's ``k=v`` terms are looked up in the store; any other term filters what it returns."""
         interrupt_orphans(self.store)  # runs a dead runner left are ended first, as pipelines.list_runs does
-        items = [run.manifest for run in read_runs(self.store, kind=kind, limit=limit, labels=labels)]
-        return {"apiVersion": "tekton.dev/v1", "kind": f"{kind}List", "items": items}
+        labels = equalities(selector)
+        exact = all(r.operator is Operator.EQUALS for r in selector)
+        found = read_runs(self.store, kind=kind, limit=limit if exact else None, labels=labels or None)
+        items = [
+            run.manifest
+            for run in found
+            if matches(selector, (run.manifest.get("metadata") or {}).get("labels") or {})
+        ]
+        return {
+            "apiVersion": "tekton.dev/v1",
+            "kind": f"{kind}List",
+            "items": items[:limit] if limit else items,
+        }
 
     def run(self, name: str) -> dict[str, Any]:
         return self._run(name)[0]
