@@ -188,12 +188,9 @@ def create_app(
         format: Annotated[str, Query(pattern="^(json|text)$")] = "json",
         limit: Annotated[int, Query(ge=1, le=LOG_PAGE)] = LOG_PAGE,
     ) -> dict[str, Any] | StreamingResponse:
-        if format == "text":  # the whole log, streamed from the store page by page
-            found = await asyncio.to_thread(server.log_lines, name, source=source, after=after)
-            text = (f"[{line.source}] {line.text}\n" for line in found)
-            return StreamingResponse(text, media_type="text/plain; charset=utf-8")
-        lines = await asyncio.to_thread(server.logs, name, source=source, after=after, limit=limit)
-        return {"name": name, "lines": lines}
+        return await v1_pipelines.run_log(
+            server, name, source=source, after=after, format=format, limit=limit
+        )
 
     # -- Applications -----------------------------------------------------------------------------
 

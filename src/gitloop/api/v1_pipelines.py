@@ -36,6 +36,19 @@ class CancelBody(BaseModel):
     status: str | None = None
 
 
+async def run_log(
+    server: Server, name: str, *, source: str | None, after: int, format: str, limit: int
+) -> dict[str, Any] | StreamingResponse:
+    """A run's log: one JSON page of lines, or (``format=text``) the whole log streamed from the store
+    page by page. The ``/api/pipelineruns/.../logs`` alias answers with it too."""
+    if format == "text":
+        found = await asyncio.to_thread(server.log_lines, name, source=source, after=after)
+        text = (f"[{line.source}] {line.text}\n" for line in found)
+        return StreamingResponse(text, media_type="text/plain; charset=utf-8")
+    lines = await asyncio.to_thread(server.logs, name, source=source, after=after, limit=limit)
+    return {"name": name, "lines": lines}
+
+
 def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
     """The PipelineRun routes of ``server`` under ``/api/v1``, each behind ``dependencies``."""
     routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
@@ -63,12 +76,7 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
         format: Annotated[str, Query(pattern="^(json|text)$")] = "json",
         limit: Annotated[int, Query(ge=1, le=LOG_PAGE)] = LOG_PAGE,
     ) -> dict[str, Any] | StreamingResponse:
-        if format == "text":
-            found = await asyncio.to_thread(server.log_lines, name, source=source, after=after)
-            text = (f"[{line.source}] {line.text}\n" for line in found)
-            return StreamingResponse(text, media_type="text/plain; charset=utf-8")
-        lines = await asyncio.to_thread(server.logs, name, source=source, after=after, limit=limit)
-        return {"name": name, "lines": lines}
+        return await run_log(server, name, source=source, after=after, format=format, limit=limit)
 
     @routes.post("/pipelineruns/{name}/cancel")
     async def cancel(name: str, body: CancelBody | None = None) -> JSONResponse:
