@@ -1,9 +1,10 @@
-"""A client of a ``gitloop serve``'s Argo CD-shaped ``/api/v1`` Applications API, for ``gitloop app --server``.
+"""A client of a ``gitloop serve``'s ``/api/v1``: Argo CD-shaped Applications for ``gitloop app --server``,
+PipelineRuns (cancel, rerun) for ``gitloop pipeline cancel|rerun``.
 
 Every answer is the server's JSON as it came: Argo CD ``argoproj.io/v1alpha1`` Applications
 (``gitloop.gitops.shapes``), ``managed-resources`` items, manifests. Errors become ``GitloopError``s
 carrying the server's message: 400 a ``UsageError`` (exit 2), 404 names the Application, 409 is an
-``OperationInProgress``, an unreachable server says ``cannot reach SERVER``. The API token is sent as
+``OperationInProgress`` for an Application (another operation runs), an unreachable server says ``cannot reach SERVER``. The API token is sent as
 ``Authorization: Bearer`` and never appears in a message.
 
 A sync or rollback answers with the operation started; ``wait_operation`` polls the Application until
@@ -84,7 +85,7 @@ class ApiClient:
             where = f"Application {app!r} not found" if app else "not found"
             raise GitloopError(message if app and app in message else f"{where}: {message}")
         if response.status_code == 409:
-            raise OperationInProgress(message)
+            raise OperationInProgress(message) if app else GitloopError(message)
         if response.status_code in (401, 403):
             raise GitloopError(f"{self.server}: {message} (check --auth-token / $GITLOOP_AUTH_TOKEN)")
         raise GitloopError(f"{self.server}: HTTP {response.status_code}: {message}")
@@ -202,7 +203,7 @@ class ApiClient:
     def cancel_pipeline_run(self, name: str, status: str | None = None) -> dict[str, Any]:
         """Cancel the run ``name`` with Tekton's ``spec.status`` (the server's default ``Cancelled``
         without ``status``); the server's answer (``status``: what was set). A run that finished is a
-        409 (``OperationInProgress`` with the server's message)."""
+        409 (a ``GitloopError`` with the server's message: exit 1)."""
         body = {"status": status} if status else None
         found: dict[str, Any] = self._call("POST", self._run_path(name, "/cancel"), json=body)
         return found
