@@ -31,6 +31,7 @@ from gitloop.gitops import apiobjects
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery
 from gitloop.service.server import AppRefresher, Server
+from gitloop.spec.yaml import load_json
 
 PREFIX = "/api/v1"
 KEEP_ALIVE = 15.0
@@ -81,7 +82,7 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
     async def sync(name: str, request: Request) -> dict[str, Any]:
         body = await request.body()
         try:
-            parsed = json.loads(body) if body.strip() else {}
+            parsed = load_json(body, source="the sync request body") if body.strip() else {}
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):

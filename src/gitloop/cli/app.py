@@ -17,7 +17,6 @@ difference, 1 differences, 2 error), ``sync``, ``wait``, ``history``, ``rollback
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 import time
@@ -28,6 +27,7 @@ import click
 
 from gitloop.cli import app_output as out
 from gitloop.errors import GitloopError, UsageError
+from gitloop.spec.yaml import load_json
 
 if TYPE_CHECKING:
     from gitloop.cli.app_modes import Apps
@@ -252,7 +252,7 @@ def manifests(name: str, source: str, **flags: Flags) -> None:
     if source == "live":
         found = out.live_states(apps.managed_resources(name))
     else:
-        found = [json.loads(m) for m in apps.manifests(name)]
+        found = [load_json(m, source=f"manifest of {name}") for m in apps.manifests(name)]
     click.echo(out.manifests_yaml(found), nl=False)
 
 

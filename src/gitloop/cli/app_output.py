@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gitloop.spec.yaml import load_json
+
 Json = Mapping[str, Any]
 
 
@@ -234,7 +236,7 @@ def history_table(app: Json) -> str:
 
 def _state(text: Any) -> Any:
     """A ``*State`` JSON string of a managed resource; ``None`` for none."""
-    return json.loads(text) if isinstance(text, str) and text else None
+    return load_json(text, source="a managed resource's state") if isinstance(text, str) and text else None
 
 
 def diff_text(items: Sequence[Json]) -> str:

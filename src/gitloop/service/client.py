@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from gitloop.errors import GitloopError, OperationInProgress, UsageError
+from gitloop.spec.yaml import load_json
 
 ENDED = ("Succeeded", "Failed", "Error")
 """Phases of an operation that has ended."""
@@ -29,8 +30,8 @@ ENDED = ("Succeeded", "Failed", "Error")
 def _message(response: httpx.Response) -> str:
     """The server's error message: ``message`` (or ``error``, ``detail``) of its JSON, else its text."""
     try:
-        body = response.json()
-    except ValueError:
+        body = load_json(response.content, source="the server's error")
+    except (ValueError, GitloopError):
         body = None
     if isinstance(body, Mapping):
         for key in ("message", "error", "detail"):
@@ -75,7 +76,7 @@ class ApiClient:
             raise GitloopError(f"cannot reach {self.server}: {exc}") from exc
         if response.is_success:
             try:
-                return response.json()
+                return load_json(response.content, source=f"{self.server}{path}")
             except ValueError as exc:
                 raise GitloopError(f"{self.server}{path}: the answer is not JSON") from exc
         message = _message(response)
