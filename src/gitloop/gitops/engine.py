@@ -21,6 +21,7 @@ from typing import Any
 
 from gitloop.errors import SyncError, UsageError
 from gitloop.gitops import apiobjects, tree
+from gitloop.gitops.applications import CONFIG_OWNER, Applications
 from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.driver import Driver
 from gitloop.gitops.loop import Loop
@@ -43,7 +44,7 @@ class Engine:
 
     def __init__(
         self,
-        apps: AppSet,
+        apps: AppSet | Applications,
         sources: ManifestSource,
         view_for: ViewFor,
         store: Store,
@@ -51,11 +52,12 @@ class Engine:
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.apps, self.sources, self.store = apps, sources, store
+        self.apps = apps if isinstance(apps, Applications) else Applications(apps, owner=CONFIG_OWNER)
+        self.sources, self.store = sources, store
         self.settings = settings or Settings()
         self._clock = clock
         self.refresher = Refresher(
-            sources, view_for, apps.project, options=self.settings.compare, clock=clock
+            sources, view_for, self.apps.project, options=self.settings.compare, clock=clock
         )
         driver = Driver(
             self.refresher,
@@ -64,7 +66,9 @@ class Engine:
             poll=self.settings.driver_poll,
             clock=clock,
         )
-        self.reconciler = Reconciler(apps, self.refresher, driver, store, settings=self.settings, clock=clock)
+        self.reconciler = Reconciler(
+            self.apps, self.refresher, driver, store, settings=self.settings, clock=clock
+        )
         self.loop = Loop(self.reconciler)
         self.listeners = self.reconciler.listeners
         """Called with every status that changed (beyond its reconcile time), after it is stored."""

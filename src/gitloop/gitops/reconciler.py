@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from gitloop.errors import OperationInProgress, SyncError
 from gitloop.gitops import autosync
+from gitloop.gitops.applications import Applications
 from gitloop.gitops.autosync import SelfHealBackoff
 from gitloop.gitops.diff import CompareOptions
 from gitloop.gitops.driver import Driver
@@ -30,7 +31,6 @@ from gitloop.gitops.operation import SyncOperation, SyncRequest, new_operation
 from gitloop.gitops.refresh import Refresher
 from gitloop.gitops.status import STORE_KIND, AppStatus, Condition, ConditionType
 from gitloop.ports import HistoryEntry, Store
-from gitloop.spec.argocd import AppSet
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,11 @@ def _without_sync_errors(status: AppStatus) -> list[Condition]:
 
 
 class Reconciler:
-    """Reconciles the Applications of one ``AppSet``."""
+    """Reconciles the Applications of one live ``Applications`` set."""
 
     def __init__(
         self,
-        apps: AppSet,
+        apps: Applications,
         refresher: Refresher,
         driver: Driver,
         store: Store,

@@ -95,7 +95,7 @@ class AppsRefresher:
         self._recorder: asyncio.Task[None] | None = None
         self._handled_operations: set[str] = set()
         self._subscriptions: set[Subscription] = set()
-        self._names: tuple[object, list[str]] = (None, [])
+        self._names: tuple[int, list[str]] = (-1, [])
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -202,8 +202,8 @@ class AppsRefresher:
 
     def _sorted_names(self) -> list[str]:
         apps = self._engine.apps
-        if self._names[0] is not apps:
-            self._names = (apps, sorted(apps.apps))
+        if self._names[0] != apps.version:
+            self._names = (apps.version, sorted(apps.apps))
         return self._names[1]
 
     def _entry(self, name: str) -> tuple[Application, AppStatus] | None:

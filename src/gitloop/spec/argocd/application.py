@@ -25,6 +25,10 @@ DEFAULT_HISTORY_LIMIT = 10
 DEFAULT_BACKOFF_SECONDS = 5.0
 DEFAULT_BACKOFF_FACTOR = 2
 DEFAULT_BACKOFF_MAX_SECONDS = 180.0
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+"""Deleting the Application deletes its resources (foreground propagation)."""
+BACKGROUND_RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io/background"
+"""Deleting the Application deletes its resources (background propagation)."""
 
 _TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status", "operation")
 _SPEC_FIELDS = (
@@ -149,6 +153,8 @@ class Application:
     """Written as ``spec.sources`` (even with one item)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    finalizers: tuple[str, ...] = ()
+    """``metadata.finalizers``: ``RESOURCES_FINALIZER`` (or its ``/background`` form) cascades deletion."""
     origin: Source | None = None
     spec: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """``spec`` as written (plain data): what the API shows, never re-spelled."""
@@ -207,9 +213,15 @@ def parse_application(body: Node, source: Source) -> Application:
         multi_source=multi,
         labels=dict(meta.labels),
         annotations=dict(meta.annotations),
+        finalizers=_finalizers(body),
         origin=source,
         spec=spec.raw_map(),
     )
+
+
+def _finalizers(body: Node) -> tuple[str, ...]:
+    metadata = body.child("metadata")
+    return () if metadata is None else metadata.strings("finalizers")
 
 
 def _destination(node: Node) -> Destination:
