@@ -6,6 +6,10 @@ one operation per Application) and the ``Loop`` (when to refresh), and is what e
 CLI's ``gitloop app ...`` and ``gitloop serve``. A sync request has one type from the face to the
 driver (``SyncRequest``); its hops are ``Engine.start_sync`` → ``Reconciler.start`` → ``Driver.run``.
 
+The set of Applications is live (``gitloop.gitops.applications``): ``upsert`` registers or replaces
+one, ``delete`` removes one with Argo CD's deletion rules (``gitloop.gitops.deletion``); the
+``changes`` listeners hear ``ADDED``/``MODIFIED``/``DELETED``.
+
 The adapters are the caller's: git mirrors and the renderer behind ``ManifestSource``, the clusters
 behind ``view_for``, the ``Store``. The caller closes them.
 """
@@ -20,8 +24,8 @@ from dataclasses import replace
 from typing import Any
 
 from gitloop.errors import SyncError, UsageError
-from gitloop.gitops import apiobjects, tree
-from gitloop.gitops.applications import CONFIG_OWNER, Applications
+from gitloop.gitops import apiobjects, deletion, tree
+from gitloop.gitops.applications import API_OWNER, CONFIG_OWNER, SPEC_KIND, Applications, document
 from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.driver import Driver
 from gitloop.gitops.loop import Loop
@@ -29,7 +33,7 @@ from gitloop.gitops.operation import SyncOperation, SyncRequest
 from gitloop.gitops.reconciler import Reconciler, Settings
 from gitloop.gitops.refresh import Refreshed, Refresher, ViewFor
 from gitloop.gitops.source import ManifestSource
-from gitloop.gitops.status import AppStatus
+from gitloop.gitops.status import AppStatus, Condition, ConditionType
 from gitloop.model.health import HealthStatus
 from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
@@ -74,6 +78,9 @@ class Engine:
         """Called with every status that changed (beyond its reconcile time), after it is stored."""
         self.refreshed = self.reconciler.refreshed
         """Called after every refresh, changed or not (for metrics)."""
+        self.changes: list[Callable[[str, str], None]] = []
+        """Called with ``(name, event)`` when the set of Applications changes: ``ADDED``, ``MODIFIED``
+        (its spec) or ``DELETED`` — the event types of Argo CD's Application watch."""
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -160,6 +167,60 @@ class Engine:
         return tree.involved((e for events in listed for e in events), found)
 
     # -- changing ---------------------------------------------------------------------------------
+
+    def _tell(self, name: str, event: str) -> None:
+        for listener in self.changes:
+            listener(name, event)
+
+    def upsert(self, app: Application, *, owner: str) -> bool:
+        """Register ``app`` or replace the Application of its name; whether it was created or its spec
+        changed. A changed one is compared afresh soon (auto-sync follows its policy). Applications
+        of the ``api`` owner are kept in the store (``SPEC_KIND``) and registered again at start."""
+        before = self.apps.apps.get(app.name)
+        changed = before is None or document(before) != document(app)
+        self.apps.put(app, owner=owner)
+        if owner == API_OWNER:
+            self.store.put(SPEC_KIND, app.name, document(app))
+        if changed:
+            self.refresher.forget(app.name)
+            self.loop.changed(app.name)
+            self._tell(app.name, "ADDED" if before is None else "MODIFIED")
+        return changed
+
+    async def delete(self, name: str, *, cascade: bool | None = None, propagation: str | None = None) -> None:
+        """Delete the Application ``name`` with Argo CD's rules (``gitloop.gitops.deletion``): a running
+        operation is terminated first; with ``cascade`` (by default: as its finalizers say) its hooks
+        and resources go; then it is forgotten — its status record removed, its history kept.
+
+        ``SyncError`` when a PreDelete hook fails or a resource is not deleted (the Application stays,
+        with a ``DeletionError`` condition)."""
+        app = self.app(name)
+        rec = self.reconciler
+        cascade = deletion.cascades(app, cascade)
+        how = deletion.propagation_of(app, propagation)
+        rec.deleting.add(name)
+        try:
+            running = rec.running.get(name)
+            if running is not None:
+                rec.driver.terminating.add(name)
+                await asyncio.wait([running])
+            if cascade:
+                previous = rec.status(name)
+                refreshed = await self.refresher.refresh(app, previous, fetched_after=self._clock())
+                try:
+                    await deletion.Deletion(app, propagation=how, poll=self.settings.driver_poll / 5).run(
+                        refreshed
+                    )
+                except SyncError as exc:
+                    await rec.note(name, Condition(ConditionType.DELETION_ERROR, str(exc)))
+                    raise
+            self.apps.remove(name)
+            self.refresher.forget(name)
+            rec.forget(name)
+            self.store.delete(SPEC_KIND, name)
+        finally:
+            rec.deleting.discard(name)
+        self._tell(name, "DELETED")
 
     def terminate(self, name: str) -> None:
         """Stop the running sync operation of ``name`` at its next step (running hooks deleted, the

@@ -42,6 +42,11 @@ class Loop:
             self._queued.add(name)
             self._queue.put_nowait(name)
 
+    def changed(self, name: str) -> None:
+        """``name`` was registered or its spec changed: refresh it soon, if the loop runs."""
+        if self._loop is not None:
+            self.enqueue(name)
+
     def trigger(self, names: Iterable[str] | None = None) -> None:
         """Refresh ``names`` (default: all) with a fresh fetch of git. Safe to call from any thread."""
         chosen = list(self.reconciler.apps.apps) if names is None else list(names)
@@ -81,6 +86,8 @@ class Loop:
         while True:
             name = await self._queue.get()
             self._queued.discard(name)
+            if name not in self.reconciler.apps.apps:
+                continue  # deleted since it was queued
             try:
                 await self.reconciler.refresh(name)
             except Exception:

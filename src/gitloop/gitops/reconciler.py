@@ -74,6 +74,8 @@ class Reconciler:
         self.fetched_after = 0.0
         """A refresh fetches git unless a fetch started at or after this time (the loop's round)."""
         self.running: dict[str, asyncio.Task[SyncOperation]] = {}
+        self.deleting: set[str] = set()
+        """Applications being deleted: refreshed, never auto-synced."""
         self.schedule: Callable[[str, float], None] = lambda name, delay: None
         self.on_view: Callable[[ClusterView], None] = lambda view: None
         self.listeners: list[Callable[[AppStatus], None]] = []
@@ -96,7 +98,10 @@ class Reconciler:
         return self._status[name]
 
     async def _save(self, status: AppStatus) -> None:
-        """Make ``status`` current, and store it when more than its reconcile time changed."""
+        """Make ``status`` current, and store it when more than its reconcile time changed (not for an
+        Application deleted meanwhile)."""
+        if status.name not in self.apps.apps:
+            return
         self._status[status.name] = status
         doc = status.to_dict()
         compared = {k: v for k, v in doc.items() if k != "reconciledAt"}
@@ -129,7 +134,7 @@ class Reconciler:
                 status = status.with_conditions(_without_sync_errors(status), self._clock())
             if status.auto_sync_paused_at and status.auto_sync_paused_at != ",".join(status.revisions):
                 status = replace(status, auto_sync_paused_at="")
-            if auto_sync and done.comparison is not None:
+            if auto_sync and done.comparison is not None and name not in self.deleting:
                 decision = autosync.decide(
                     app,
                     replace(status, sync_status=previous.sync_status),
@@ -186,6 +191,20 @@ class Reconciler:
             await self._save(replace(status, operation=summary).with_conditions(kept, self._clock()))
         self.schedule(name, 0.0)
         return final
+
+    async def note(self, name: str, condition: Condition) -> None:
+        """Replace ``name``'s conditions of ``condition``'s type by ``condition`` (a deletion's error)."""
+        async with self._lock(name):
+            status = self.status(name)
+            kept = [c for c in status.conditions if c.type is not condition.type]
+            await self._save(status.with_conditions([*kept, condition], self._clock()))
+
+    def forget(self, name: str) -> None:
+        """Drop ``name``'s status, in memory and in the store (its history stays)."""
+        self._status.pop(name, None)
+        self._saved.pop(name, None)
+        self._locks.pop(name, None)
+        self.store.delete(STORE_KIND, name)
 
     def resume(self) -> None:
         """Start again every operation an earlier process left unfinished (they are stored)."""

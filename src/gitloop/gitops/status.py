@@ -29,6 +29,7 @@ class ConditionType(StrEnum):
     COMPARISON_ERROR = "ComparisonError"
     SYNC_ERROR = "SyncError"
     UNKNOWN_ERROR = "UnknownError"
+    DELETION_ERROR = "DeletionError"
     SHARED_RESOURCE_WARNING = "SharedResourceWarning"
     REPEATED_RESOURCE_WARNING = "RepeatedResourceWarning"
 

@@ -1,0 +1,151 @@
+"""Applications registered and deleted while the CD engine runs, on fakes of gitloop's ports: Argo CD's
+lifecycle — upsert refreshes, deletion follows the finalizers, reverse waves, PreDelete/PostDelete hooks."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from cd_fakes import complete_jobs
+from test_cd_reconciler import World, app_yaml, configmap, deployment, job, run
+
+from gitloop.errors import SpecError, SyncError
+from gitloop.gitops import deletion
+from gitloop.gitops.applications import API_OWNER, SPEC_KIND
+from gitloop.gitops.operation import SyncRequest
+from gitloop.gitops.status import STORE_KIND, ConditionType
+from gitloop.spec.argocd import parse_apps_text
+
+FINALIZER = "resources-finalizer.argocd.argoproj.io"
+AUTOMATED = """\
+    syncPolicy:
+      automated: {prune: true}
+"""
+
+
+def with_finalizer(text: str, finalizer: str = FINALIZER) -> str:
+    return text.replace(
+        "metadata: {name: guestbook}", f"metadata: {{name: guestbook, finalizers: [{finalizer}]}}"
+    )
+
+
+FILES = {
+    "app/a.yaml": configmap("early", {"argocd.argoproj.io/sync-wave": "-1"}),
+    "app/b.yaml": configmap("middle"),
+    "app/c.yaml": deployment("late", 1, {"argocd.argoproj.io/sync-wave": "2"}),
+}
+
+
+def test_upsert_registers_an_application_and_the_running_loop_syncs_it(tmp_path: Path) -> None:
+    world = World(tmp_path, app_yaml("other"), FILES, controller=complete_jobs())
+    new = parse_apps_text(app_yaml(policy=AUTOMATED)).app("guestbook")
+    changes: list[tuple[str, str]] = []
+    world.engine.changes.append(lambda name, event: changes.append((name, event)))
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.create_task(world.engine.run(stop))
+        await asyncio.sleep(0.05)
+        assert world.engine.upsert(new, owner=API_OWNER) is True
+        assert world.engine.apps.owner("guestbook") == API_OWNER
+        assert world.engine.apps.owner("other") == "config"
+        assert world.store.get(SPEC_KIND, "guestbook") is not None, "an API Application is kept"
+        assert world.engine.upsert(new, owner=API_OWNER) is False, "the same spec again changes nothing"
+        while world.live("Deployment", "late") is None:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await loop
+        assert changes == [("guestbook", "ADDED")]
+
+    run(scenario)
+
+
+def test_delete_without_finalizer_keeps_the_resources_and_the_history(tmp_path: Path) -> None:
+    world = World(tmp_path, app_yaml(), FILES, controller=complete_jobs())
+    changes: list[tuple[str, str]] = []
+    world.engine.changes.append(lambda name, event: changes.append((name, event)))
+
+    async def scenario() -> None:
+        await world.engine.sync("guestbook", SyncRequest())
+        await world.engine.delete("guestbook")
+        assert world.live("ConfigMap", "middle") is not None
+        assert world.live("Deployment", "late") is not None
+        assert "guestbook" not in world.engine.apps.apps
+        with pytest.raises(SpecError, match="no Application named 'guestbook'"):
+            world.engine.app("guestbook")
+        assert world.store.get(STORE_KIND, "guestbook") is None, "its status record is removed"
+        assert len(world.store.history("Application/guestbook")) == 1, "its history is kept"
+        assert changes == [("guestbook", "DELETED")]
+
+    run(scenario)
+
+
+def test_finalizer_deletes_resources_in_reverse_wave_order_between_delete_hooks(tmp_path: Path) -> None:
+    files = {
+        **FILES,
+        "app/pre.yaml": job("backup", {"argocd.argoproj.io/hook": "PreDelete"}),
+        "app/post.yaml": job(
+            "notify",
+            {
+                "argocd.argoproj.io/hook": "PostDelete",
+                "argocd.argoproj.io/hook-delete-policy": "HookSucceeded",
+            },
+        ),
+    }
+    world = World(tmp_path, with_finalizer(app_yaml()), files, controller=complete_jobs())
+
+    async def scenario() -> None:
+        operation = await world.engine.sync("guestbook", SyncRequest())
+        assert operation.phase.value == "Succeeded", operation.summary().message
+        assert world.live("Job", "backup") is None, "a PreDelete hook never runs in a sync"
+        world.cluster.calls.clear()
+        await world.engine.delete("guestbook")
+        calls = [f"{verb} {name}" for verb, name in world.cluster.calls if verb in ("apply", "delete")]
+        assert calls == [
+            "apply Job/backup",
+            "delete Deployment/late",
+            "delete ConfigMap/middle",
+            "delete Job/backup",
+            "delete ConfigMap/early",
+            "apply Job/notify",
+            "delete Job/notify",
+        ]
+        assert world.live("ConfigMap", "early") is None
+        assert "guestbook" not in world.engine.apps.apps
+
+    run(scenario)
+
+
+def test_a_failing_pre_delete_hook_stops_the_deletion_with_a_condition(tmp_path: Path) -> None:
+    files = {**FILES, "app/pre.yaml": job("backup", {"argocd.argoproj.io/hook": "PreDelete"})}
+    world = World(tmp_path, app_yaml(), files, controller=complete_jobs(failing={"backup"}))
+
+    async def scenario() -> None:
+        await world.engine.sync("guestbook", SyncRequest())
+        with pytest.raises(SyncError, match=r"PreDelete hook .*backup failed"):
+            await world.engine.delete("guestbook", cascade=True)
+        assert world.live("ConfigMap", "middle") is not None, "nothing was deleted"
+        status = world.engine.status("guestbook")
+        error = status.condition(ConditionType.DELETION_ERROR)
+        assert error is not None and "backup" in error.message
+        assert "guestbook" in world.engine.apps.apps, "the Application stays"
+
+    run(scenario)
+
+
+def test_cascade_false_overrides_the_finalizer_and_background_is_taken_from_it(tmp_path: Path) -> None:
+    world = World(
+        tmp_path, with_finalizer(app_yaml(), FINALIZER + "/background"), FILES, controller=complete_jobs()
+    )
+    app = world.engine.app("guestbook")
+    assert deletion.cascades(app, None) and not deletion.cascades(app, False)
+    assert deletion.propagation_of(app, None) == "Background"
+    assert deletion.propagation_of(app, "foreground") == "Foreground"
+
+    async def scenario() -> None:
+        await world.engine.sync("guestbook", SyncRequest())
+        await world.engine.delete("guestbook", cascade=False)
+        assert world.live("ConfigMap", "middle") is not None
+
+    run(scenario)
