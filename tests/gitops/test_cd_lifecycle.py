@@ -41,7 +41,7 @@ def test_upsert_registers_an_application_and_the_running_loop_syncs_it(tmp_path:
     world = World(tmp_path, app_yaml("other"), FILES, controller=complete_jobs())
     new = parse_apps_text(app_yaml(policy=AUTOMATED)).app("guestbook")
     changes: list[tuple[str, str]] = []
-    world.engine.changes.append(lambda name, event: changes.append((name, event)))
+    world.engine.changes.append(lambda app, event: changes.append((app.name, event)))
 
     async def scenario() -> None:
         stop = asyncio.Event()
@@ -64,7 +64,7 @@ def test_upsert_registers_an_application_and_the_running_loop_syncs_it(tmp_path:
 def test_delete_without_finalizer_keeps_the_resources_and_the_history(tmp_path: Path) -> None:
     world = World(tmp_path, app_yaml(), FILES, controller=complete_jobs())
     changes: list[tuple[str, str]] = []
-    world.engine.changes.append(lambda name, event: changes.append((name, event)))
+    world.engine.changes.append(lambda app, event: changes.append((app.name, event)))
 
     async def scenario() -> None:
         await world.engine.sync("guestbook", SyncRequest())
@@ -149,3 +149,15 @@ def test_cascade_false_overrides_the_finalizer_and_background_is_taken_from_it(t
         assert world.live("ConfigMap", "middle") is not None
 
     run(scenario)
+
+
+def test_applications_created_through_the_api_are_registered_again_at_start(tmp_path: Path) -> None:
+    world = World(tmp_path, app_yaml("other"), FILES)
+    created = parse_apps_text(with_finalizer(app_yaml())).app("guestbook")
+    world.engine.upsert(created, owner=API_OWNER)
+    again = world.make()
+    assert "guestbook" not in again.apps.apps
+    assert again.restore() == ["guestbook"]
+    assert again.apps.owner("guestbook") == API_OWNER
+    assert again.app("guestbook").finalizers == (FINALIZER,)
+    assert again.restore() == [], "registered once"

@@ -8,7 +8,9 @@ internal), with the HTTP status 404, 400, 409, 401 and 500; ``error_body`` build
 ``/api/v1`` tree, so the PipelineRun routes answer the same way.
 
 Routes: ``GET /api/v1/applications`` (filters and pages: ``gitloop.gitops.query``),
-``GET /api/v1/applications/{name}``, ``POST .../sync``, ``GET .../resource-tree``,
+``POST /api/v1/applications[?upsert=true]`` (an Argo CD Application; 409 when it exists with another
+spec), ``GET/PUT /api/v1/applications/{name}``, ``DELETE /api/v1/applications/{name}[?cascade=
+&propagationPolicy=]`` (answers ``{}`` at once; the deletion runs in the background, as Argo CD's), ``POST .../sync``, ``GET .../resource-tree``,
 ``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``PUT .../rollback``,
 ``DELETE .../operation``, ``GET /api/v1/stream/applications`` (server-sent events),
 ``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``, ``GET /api/v1/clusters``.
@@ -26,11 +28,12 @@ from fastapi.params import Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from gitloop.errors import UsageError
+from gitloop.errors import SpecError, UsageError
 from gitloop.gitops import apiobjects
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery
 from gitloop.service.server import AppRefresher, Server
+from gitloop.spec.argocd import Application, parse_apps_text
 from gitloop.spec.yaml import load_json
 
 PREFIX = "/api/v1"
@@ -60,6 +63,32 @@ def _params(request: Request) -> dict[str, list[str]]:
     return found
 
 
+BODY_SOURCE = "the request body"
+
+
+async def _application(request: Request) -> Application:
+    """The one Argo CD Application of a request body (JSON), through the bounded loader and the
+    Application parser; ``SpecError`` (400) otherwise."""
+    body = await request.body()
+    try:
+        parsed = load_json(body, source=BODY_SOURCE)
+    except ValueError as exc:
+        raise SpecError(f"the body must be a JSON object: an Argo CD Application ({exc})") from exc
+    if not isinstance(parsed, dict) or parsed.get("kind") != "Application":
+        raise SpecError("the body must be a JSON object: an Argo CD Application")
+    found = parse_apps_text(body.decode(), BODY_SOURCE)
+    [app] = found.apps.values()
+    return app
+
+
+def _flag(value: str | None, name: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise UsageError(f"{name} must be true or false, not {value!r}")
+
+
 def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
     """The ``/api/v1`` routes of ``server``, each behind ``dependencies`` (the API token)."""
     routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
@@ -74,9 +103,29 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
             return apiobjects.application_list([])
         return server.apps.list_applications(query)
 
+    @routes.post("/applications")
+    async def create(request: Request, upsert: str | None = None) -> dict[str, Any]:
+        app = await _application(request)
+        return await apps().create(app, upsert=bool(_flag(upsert, "upsert")))
+
     @routes.get("/applications/{name}")
     async def application(name: str, refresh: str = "") -> dict[str, Any]:
         return await apps().application(name, refresh=refresh)
+
+    @routes.put("/applications/{name}")
+    async def update(name: str, request: Request) -> dict[str, Any]:
+        refresher = apps()
+        refresher.status(name)  # 404 before the body is read
+        return await refresher.update(name, await _application(request))
+
+    @routes.delete("/applications/{name}")
+    async def delete(
+        name: str,
+        cascade: str | None = None,
+        propagationPolicy: str | None = None,
+    ) -> dict[str, Any]:
+        apps().delete(name, cascade=_flag(cascade, "cascade"), propagation=propagationPolicy or None)
+        return {}
 
     @routes.post("/applications/{name}/sync")
     async def sync(name: str, request: Request) -> dict[str, Any]:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from gitloop.errors import SyncError, UsageError
+from gitloop.errors import SpecError, SyncError, UsageError
 from gitloop.gitops import apiobjects, deletion, tree
 from gitloop.gitops.applications import API_OWNER, CONFIG_OWNER, SPEC_KIND, Applications, document
 from gitloop.gitops.comparison import Comparison
@@ -38,9 +40,11 @@ from gitloop.model.health import HealthStatus
 from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
 from gitloop.ports import HistoryEntry, Store
-from gitloop.spec.argocd import Application, AppSet
+from gitloop.spec.argocd import Application, AppSet, parse_apps_text, project_problems
 
 __all__ = ["Engine", "Settings"]
+
+_log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -78,8 +82,8 @@ class Engine:
         """Called with every status that changed (beyond its reconcile time), after it is stored."""
         self.refreshed = self.reconciler.refreshed
         """Called after every refresh, changed or not (for metrics)."""
-        self.changes: list[Callable[[str, str], None]] = []
-        """Called with ``(name, event)`` when the set of Applications changes: ``ADDED``, ``MODIFIED``
+        self.changes: list[Callable[[Application, str], None]] = []
+        """Called with ``(application, event)`` when the set of Applications changes: ``ADDED``, ``MODIFIED``
         (its spec) or ``DELETED`` — the event types of Argo CD's Application watch."""
 
     # -- reading ----------------------------------------------------------------------------------
@@ -168,9 +172,37 @@ class Engine:
 
     # -- changing ---------------------------------------------------------------------------------
 
-    def _tell(self, name: str, event: str) -> None:
+    def _tell(self, app: Application, event: str) -> None:
         for listener in self.changes:
-            listener(name, event)
+            listener(app, event)
+
+    def problems(self, app: Application) -> list[str]:
+        """Why the engine would not reconcile ``app``: its project's source and destination rules, an
+        unknown destination cluster (empty when none)."""
+        problems = project_problems(app, self.apps.project(app.project))
+        try:
+            self.refresher.view_for(app)
+        except (UsageError, SpecError) as exc:
+            problems.append(str(exc))
+        return problems
+
+    def restore(self) -> list[str]:
+        """Register again the Applications created through the API (kept in the store as
+        ``SPEC_KIND``), except those the caller registered already; their names. A stored document
+        that no longer validates is skipped and logged."""
+        restored = []
+        for record in self.store.query(SPEC_KIND):
+            if record.name in self.apps.apps:
+                continue
+            try:
+                found = parse_apps_text(json.dumps(record.doc), f"{SPEC_KIND}/{record.name}")
+            except SpecError as exc:
+                _log.warning("stored Application %s not registered: %s", record.name, exc)
+                continue
+            for app in found.apps.values():
+                self.apps.put(app, owner=API_OWNER)
+                restored.append(app.name)
+        return restored
 
     def upsert(self, app: Application, *, owner: str) -> bool:
         """Register ``app`` or replace the Application of its name; whether it was created or its spec
@@ -184,7 +216,7 @@ class Engine:
         if changed:
             self.refresher.forget(app.name)
             self.loop.changed(app.name)
-            self._tell(app.name, "ADDED" if before is None else "MODIFIED")
+            self._tell(app, "ADDED" if before is None else "MODIFIED")
         return changed
 
     async def delete(self, name: str, *, cascade: bool | None = None, propagation: str | None = None) -> None:
@@ -220,7 +252,7 @@ class Engine:
             self.store.delete(SPEC_KIND, name)
         finally:
             rec.deleting.discard(name)
-        self._tell(name, "DELETED")
+        self._tell(app, "DELETED")
 
     def terminate(self, name: str) -> None:
         """Stop the running sync operation of ``name`` at its next step (running hooks deleted, the

@@ -4,7 +4,7 @@ What the engine knows (the ``Application`` as written, its ``AppStatus``, its hi
 the object Argo CD's REST API returns, field for field, so clients written for Argo CD (its CLI's
 ``-o json``, Backstage's Argo CD plugin, scripts) read gitloop unchanged:
 
-- ``metadata`` (name, namespace, labels, annotations) and ``spec`` as written (URL passwords masked);
+- ``metadata`` (name, namespace, labels, annotations, finalizers) and ``spec`` as written (URL passwords masked);
 - ``status.sync`` (status, revision(s), ``comparedTo``), ``status.health``, ``status.resources`` (one per
   resource, with its own sync status and health), ``status.conditions``, ``status.summary.images``,
   ``status.reconciledAt``;
@@ -168,6 +168,8 @@ def application(app: Application, status: AppStatus, history: Sequence[HistoryEn
         metadata["labels"] = dict(app.labels)
     if app.annotations:
         metadata["annotations"] = dict(app.annotations)
+    if app.finalizers:
+        metadata["finalizers"] = list(app.finalizers)
     spec = (
         redact_strings(dict(app.spec))
         if app.spec

@@ -10,6 +10,11 @@ For ``/api/v1`` it answers Argo CD's objects: list pages from the engine's memor
 ``gitloop.gitops.query`` picking the page, only the page shaped), the Application, the resource tree,
 managed resources, manifests and Events through the engine, and the stream of changes: every changed
 status is offered to each ``Subscription`` whose query selects it, and one that is full is dropped.
+
+Applications are created (``POST``: owner ``api``, kept in the store), replaced (``PUT``) and deleted
+(``DELETE``) through the engine (``Engine.upsert``, ``Engine.delete``). A deletion answers at once, as
+Argo CD's does, and runs in the background: the stream says ``DELETED`` when it is done, a ``GET``
+answers 404 from then on; a deletion that fails leaves a ``DeletionError`` condition.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gitloop.errors import GitError, GitloopError, OperationInProgress, SyncError, UsageError
-from gitloop.gitops import apiobjects, shapes
+from gitloop.errors import GitError, GitloopError, OperationInProgress, SpecError, SyncError, UsageError
+from gitloop.gitops import apiobjects, deletion, shapes
+from gitloop.gitops.applications import API_OWNER, document
 from gitloop.gitops.destinations import IN_CLUSTER_NAME, server_url
 from gitloop.gitops.engine import Engine
 from gitloop.gitops.history import rollback_request, rollback_target
@@ -95,6 +101,7 @@ class AppsRefresher:
         self._recorder: asyncio.Task[None] | None = None
         self._handled_operations: set[str] = set()
         self._subscriptions: set[Subscription] = set()
+        self._deletions: dict[str, asyncio.Task[None]] = {}
         self._names: tuple[int, list[str]] = (-1, [])
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -102,6 +109,7 @@ class AppsRefresher:
     async def start(self) -> None:
         self._engine.listeners.append(self._changes.put_nowait)
         self._engine.listeners.append(self._publish)
+        self._engine.changes.append(self._changed)
         self._recorder = asyncio.create_task(self._record_loop(), name="lineage recorder")
         self._watch = asyncio.create_task(self._engine.run(self._stop), name="reconcile loop")
         await asyncio.sleep(0)  # the loop takes its refresh triggers from its first step on
@@ -321,6 +329,54 @@ class AppsRefresher:
             if not subscription.offer(event):
                 self._subscriptions.discard(subscription)
                 log.warning("an Application stream fell %d changes behind: dropped", STREAM_BACKLOG)
+
+    def _changed(self, app: Application, event: str) -> None:
+        """An Application was created, its spec changed or it was deleted: tell the subscribers."""
+        status = AppStatus(app.name) if event == "DELETED" else self._engine.status(app.name)
+        shown: dict[str, Any] | None = None
+        for subscription in list(self._subscriptions):
+            if subscription.closed or not subscription.query.matches(app, status):
+                continue
+            if shown is None:
+                shown = {"result": {"type": event, "application": shapes.application(app, status)}}
+            if not subscription.offer(shown):
+                self._subscriptions.discard(subscription)
+
+    def _refuse(self, app: Application) -> None:
+        problems = self._engine.problems(app)
+        if problems:
+            raise SpecError(f"application spec for {app.name} is invalid: {'; '.join(problems)}")
+
+    async def create(self, app: Application, *, upsert: bool) -> dict[str, Any]:
+        existing = self._engine.apps.apps.get(app.name)
+        if existing is not None and not upsert:
+            if document(existing) == document(app):
+                return await self.application(app.name)
+            raise Conflict("existing application spec is different, use upsert flag to force update")
+        self._refuse(app)
+        self._engine.upsert(app, owner=API_OWNER)
+        return await self.application(app.name)
+
+    async def update(self, name: str, app: Application) -> dict[str, Any]:
+        self._app(name)
+        if app.name != name:
+            raise UsageError(f"the Application's metadata.name {app.name!r} is not {name!r}")
+        self._refuse(app)
+        self._engine.upsert(app, owner=self._engine.apps.owner(name))
+        return await self.application(name)
+
+    def delete(self, name: str, *, cascade: bool | None, propagation: str | None) -> None:
+        app = self._app(name)
+        deletion.propagation_of(app, propagation)  # a wrong value is refused now, not in the background
+        running = self._deletions.get(name)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(
+            self._engine.delete(name, cascade=cascade, propagation=propagation), name=f"delete {name}"
+        )
+        self._deletions[name] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
 
     def projects(self) -> dict[str, Any]:
         known = dict(self._engine.apps.projects)

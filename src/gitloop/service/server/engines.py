@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery
 from gitloop.lineage import RunSource
+from gitloop.spec.argocd import Application
 
 LAUNCHABLE_KINDS = ("PipelineRun", "TaskRun")
 """What a TriggerTemplate may create here: there is no cluster to create anything else in."""
@@ -159,7 +160,22 @@ class AppRefresher(Protocol):
         ...
 
     def subscribe(self, query: AppQuery) -> Subscription:
-        """Changes of the Applications ``query`` selects, starting with each as ``ADDED``."""
+        """Changes of the Applications ``query`` selects, starting with each as ``ADDED``; ``ADDED``,
+        ``MODIFIED`` and ``DELETED`` follow as Applications are created, change and are deleted."""
+        ...
+
+    async def create(self, app: Application, *, upsert: bool) -> dict[str, Any]:
+        """Register ``app`` (``POST /api/v1/applications``); the Application. ``Conflict`` when one of
+        its name exists with another spec and not ``upsert``; ``SpecError`` for a project or
+        destination the engine refuses."""
+        ...
+
+    async def update(self, name: str, app: Application) -> dict[str, Any]:
+        """Replace the spec of ``name`` by ``app``'s (``NotFound``; ``UsageError`` for another name)."""
+        ...
+
+    def delete(self, name: str, *, cascade: bool | None, propagation: str | None) -> None:
+        """Start deleting ``name`` (``NotFound``); returns at once, the deletion runs in the background."""
         ...
 
     def projects(self) -> dict[str, Any]:

@@ -165,6 +165,7 @@ async def _applications(
         paths, kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
     )
     async with open_apps(apps_config, store=open_store(target), credentials=credentials) as engine:
+        engine.restore()
         check_applications(engine.apps.apps.values(), post_sync.pipelines)
         runner = None
         if post_sync.launcher is not None:
