@@ -9,13 +9,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import queue
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
+from click.testing import CliRunner
 from serve_process import ServeProcess
 from test_api_v1_contract import Stream, _delete_namespaces, _synced, _until, application, error, world
 
+from gitloop.cli.main import cli
 from gitloop.errors import NotFoundError
 from gitloop.kube import KubeCluster
 from gitloop.localinfra.cluster import LocalCluster
@@ -118,3 +122,41 @@ def _walk(
     assert not asyncio.run(_deployment(cluster, namespace)), "the finalizer deleted its resources"
     seen = _events(stream, "DELETED")
     assert seen[0] == "ADDED" and "MODIFIED" in seen and seen[-1] == "DELETED", seen
+
+
+def test_gitloop_app_create_set_and_delete_ask_the_server(
+    world: tuple[ServeProcess, dict[str, str]], tmp_path: Path
+) -> None:
+    serve, names = world
+    name = f"cli-{names['ns']}"
+    doc = _document(name, names["url"], names["ns"])
+    doc["metadata"].pop("finalizers")
+    doc["spec"].pop("syncPolicy")
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump(doc))
+    env = {"GITLOOP_SERVER": serve.url}
+
+    def app(*args: str, code: int = 0, server: bool = True) -> str:
+        result = CliRunner().invoke(cli, ["app", *args], env=env if server else {"GITLOOP_SERVER": ""})
+        assert result.exit_code == code, (args, result.output)
+        return result.output
+
+    assert "needs --server" in app("create", "-f", str(tmp_path / "app.yaml"), code=2, server=False)
+    assert app("create", "-f", str(tmp_path / "app.yaml")) == f"application '{name}' created\n"
+    assert app("create", "-f", str(tmp_path / "app.yaml"), "--upsert") == f"application '{name}' created\n"
+    with httpx.Client(base_url=serve.url) as client:
+
+        def spec() -> dict[str, Any]:
+            found: dict[str, Any] = client.get(f"/api/v1/applications/{name}").json()["spec"]
+            return found
+
+        assert app("set", name, "--revision", "HEAD", "--path", "hung", "-p", "replicas=2") == (
+            f"application '{name}' updated\n"
+        )
+        assert spec()["source"]["targetRevision"] == "HEAD" and spec()["source"]["path"] == "hung"
+        assert spec()["source"]["helm"]["parameters"] == [{"name": "replicas", "value": "2"}]
+        app("set", name, "--path", "web", "--sync-policy", "automated")
+        assert spec()["syncPolicy"]["automated"] == {}
+        app("set", name, "--sync-policy", "none")
+        assert "automated" not in spec()["syncPolicy"]
+    assert app("delete", name, "--no-cascade", "--wait") == f"application '{name}' deleted\n"
+    assert "no Application named" in app("get", name, code=1)

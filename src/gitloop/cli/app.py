@@ -10,7 +10,8 @@ Both modes print from the same Argo CD JSON (``gitloop.cli.app_output``), so the
 
 Commands mirror ``argocd app``: ``list``, ``get`` (sync and health per resource), ``diff`` (exit 0 no
 difference, 1 differences, 2 error), ``sync``, ``wait``, ``history``, ``rollback``, ``manifests``,
-``refresh`` and ``watch`` (the reconcile loop; local only). The logic lives in ``gitloop.gitops.engine``
+``refresh`` and ``watch`` (the reconcile loop; local only); ``create``, ``set`` and ``delete`` change a
+server's Applications (server only: ``gitloop.cli.app_lifecycle``). The logic lives in ``gitloop.gitops.engine``
 (wired by ``gitloop.service.apps``) or in the server; this module parses flags and prints.
 """
 
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from gitloop.cli import app_output as out
+from gitloop.cli.app_lifecycle import create, delete, set_app
 from gitloop.errors import GitloopError, UsageError
 from gitloop.spec.yaml import load_json
 
@@ -323,3 +325,8 @@ def watch(
             await work(apps)
 
     asyncio.run(main())
+
+
+app.add_command(create)
+app.add_command(set_app)
+app.add_command(delete)

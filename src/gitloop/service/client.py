@@ -7,7 +7,9 @@ carrying the server's message: 400 a ``UsageError`` (exit 2), 404 names the Appl
 ``OperationInProgress`` for an Application (another operation runs), an unreachable server says ``cannot reach SERVER``. The API token is sent as
 ``Authorization: Bearer`` and never appears in a message.
 
-A sync or rollback answers with the operation started; ``wait_operation`` polls the Application until
+Applications are created (``POST``, ``upsert``), replaced (``PUT``) and deleted (``DELETE``, which the
+server finishes in the background: ``deleted`` waits for the 404). A sync or rollback answers with the
+operation started; ``wait_operation`` polls the Application until
 that operation (``status.operationState.gitloop.id``, new since the request) has ended.
 """
 
@@ -159,6 +161,41 @@ class ApiClient:
         body = {"id": history_id, "prune": prune}
         found: dict[str, Any] = self._call("PUT", self._app_path(name, "/rollback"), app=name, json=body)
         return found
+
+    def create(self, document: Mapping[str, Any], *, upsert: bool = False) -> dict[str, Any]:
+        """Create an Application from its Argo CD document (``upsert``: replace one of the same name);
+        the Application. One that exists with another spec, without ``upsert``: ``GitloopError``."""
+        params = {"upsert": "true"} if upsert else {}
+        found: dict[str, Any] = self._call("POST", "/api/v1/applications", json=dict(document), params=params)
+        return found
+
+    def update(self, name: str, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the spec of ``name`` by ``document``'s; the Application."""
+        found: dict[str, Any] = self._call("PUT", self._app_path(name), app=name, json=dict(document))
+        return found
+
+    def delete(self, name: str, *, cascade: bool | None = None, propagation: str | None = None) -> None:
+        """Start deleting ``name`` (the server deletes in the background; ``application`` then 404s)."""
+        params: dict[str, str] = {}
+        if cascade is not None:
+            params["cascade"] = "true" if cascade else "false"
+        if propagation:
+            params["propagationPolicy"] = propagation
+        self._call("DELETE", self._app_path(name), app=name, params=params)
+
+    def deleted(self, name: str, *, timeout: float = 300.0) -> None:
+        """Wait until the server no longer has ``name``; ``GitloopError`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                response = self._http.get(self._app_path(name))
+            except httpx.TransportError as exc:
+                raise GitloopError(f"cannot reach {self.server}: {exc}") from exc
+            if response.status_code == 404:
+                return
+            if time.monotonic() > deadline:
+                raise GitloopError(f"{name}: still not deleted after {timeout:.0f}s")
+            self._sleep(self._poll)
 
     def terminate(self, name: str) -> None:
         """Terminate the running operation of ``name``."""
