@@ -3,7 +3,8 @@ real git server, two Applications (one deploys a Deployment, a Service and a Sec
 hook so its operation can be terminated). Each answer is checked for the keys and types Argo CD's
 swagger gives its objects (``Application``, ``ApplicationList``, ``ApplicationTree``,
 ``ResourceDiff``, ``ManifestResponse``, ``EventList``, ``AppProject``, ``Cluster``, the stream's
-``{"result": {"type", "application"}}`` and the error ``{"error", "code", "message"}``)."""
+``{"result": {"type", "application"}}`` and the error ``{"error", "code", "message"}``); Applications are
+created (``POST``), replaced (``PUT``) and deleted (``DELETE``)."""
 
 from __future__ import annotations
 
@@ -374,6 +375,25 @@ def _walk(client: httpx.Client, stream: Stream, names: dict[str, str], web: str,
         "Cluster",
     )
     assert cluster["connectionState"]["status"] == "Successful" and cluster["info"]["applicationsCount"] == 2
+
+    # Create, replace and delete an Application (tests/serve/test_api_v1_lifecycle.py walks them in depth).
+    copy = f"{hung}-copy"
+    spec = client.get(f"/api/v1/applications/{hung}").json()["spec"]
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": copy},
+        "spec": spec,
+    }
+    assert application(client.post("/api/v1/applications", json=doc).json())["metadata"]["name"] == copy
+    error(client.post("/api/v1/applications", json={**doc, "spec": {**spec, "project": "other"}}), 409)
+    error(client.post("/api/v1/applications", json={"kind": "Application"}), 400)
+    application(client.put(f"/api/v1/applications/{copy}", json=doc).json())
+    error(client.put("/api/v1/applications/nope", json=doc), 404)
+    answer = client.delete(f"/api/v1/applications/{copy}", params={"cascade": "false"})
+    assert answer.status_code == 200 and answer.json() == {}
+    _until(lambda: client.get(f"/api/v1/applications/{copy}").status_code == 404, 60, "the deletion")
+    error(client.delete(f"/api/v1/applications/{copy}"), 404)
 
     # The old paths stay: aliases of today's shapes.
     assert client.get("/api/applications").json()["items"]
