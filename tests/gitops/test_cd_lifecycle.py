@@ -161,3 +161,38 @@ def test_applications_created_through_the_api_are_registered_again_at_start(tmp_
     assert again.apps.owner("guestbook") == API_OWNER
     assert again.app("guestbook").finalizers == (FINALIZER,)
     assert again.restore() == [], "registered once"
+
+
+def test_a_running_operation_is_terminated_before_the_deletion(tmp_path: Path) -> None:
+    files = {
+        "app/cm.yaml": configmap("cfg"),
+        "app/hook.yaml": job("wait", {"argocd.argoproj.io/hook": "Sync"}),
+    }
+    world = World(tmp_path, app_yaml(), files)  # no controller: the hook never completes
+
+    async def scenario() -> None:
+        task = await world.engine.start_sync("guestbook", SyncRequest())
+        while world.live("Job", "wait") is None:
+            await asyncio.sleep(0.02)
+        await world.engine.delete("guestbook", cascade=True)
+        operation = await task
+        assert operation.phase.value == "Failed" and "terminated" in operation.summary().message.lower()
+        assert world.live("ConfigMap", "cfg") is None and world.live("Job", "wait") is None
+        assert "guestbook" not in world.engine.apps.apps
+
+    run(scenario)
+
+
+def test_a_hook_finalizer_left_by_an_interrupted_sync_does_not_hold_the_deletion(tmp_path: Path) -> None:
+    world = World(tmp_path, with_finalizer(app_yaml()), FILES, controller=complete_jobs())
+
+    async def scenario() -> None:
+        await world.engine.sync("guestbook", SyncRequest())
+        stuck = world.live("ConfigMap", "middle")
+        assert stuck is not None
+        stuck["metadata"]["finalizers"] = ["argocd.argoproj.io/hook-finalizer"]
+        world.cluster.update(stuck)
+        await world.engine.delete("guestbook")
+        assert world.live("ConfigMap", "middle") is None
+
+    run(scenario)

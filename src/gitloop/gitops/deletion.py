@@ -20,6 +20,7 @@ that fails (git unreachable, a render error) stops the deletion before anything 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from itertools import groupby
@@ -28,6 +29,7 @@ from gitloop.errors import ClusterError, NotFoundError, SyncError
 from gitloop.gitops import health
 from gitloop.gitops.observe import ClusterView
 from gitloop.gitops.refresh import Refreshed
+from gitloop.gitops.sync.annotation import HOOK_FINALIZER
 from gitloop.gitops.sync.hooks import delete_policies, hook_types, wave
 from gitloop.gitops.sync.types import HookDeletePolicy, HookType
 from gitloop.gitops.tracking import tracked_by
@@ -110,7 +112,19 @@ class Deletion:
         await self._hooks(_hooks(comparison.desired, HookType.POST_DELETE), HookType.POST_DELETE)
 
     async def _delete(self, obj: Manifest) -> None:
+        """Delete ``obj`` (a hook's finalizer, left by an interrupted sync, removed first)."""
         key = ResourceKey.of(obj)
+        finalizers = (obj.get("metadata") or {}).get("finalizers") or []
+        if HOOK_FINALIZER in finalizers:
+            path = f"/metadata/finalizers/{finalizers.index(HOOK_FINALIZER)}"
+            operations = [
+                {"op": "test", "path": path, "value": HOOK_FINALIZER},
+                {"op": "remove", "path": path},
+            ]
+            with contextlib.suppress(ClusterError):  # changed meanwhile: the wave's wait times out
+                await self.view.patch(
+                    str(obj.get("apiVersion")), key.kind, key.name, key.namespace, operations
+                )
         try:
             await self.view.delete(
                 str(obj.get("apiVersion")), key.kind, key.name, key.namespace, propagation=self.propagation
