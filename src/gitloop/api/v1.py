@@ -8,12 +8,14 @@ internal), with the HTTP status 404, 400, 409, 401 and 500; ``error_body`` build
 ``/api/v1`` tree, so the PipelineRun routes answer the same way.
 
 Routes: ``GET /api/v1/applications`` (filters and pages: ``gitloop.gitops.query``),
-``POST /api/v1/applications[?upsert=true]`` (an Argo CD Application; 409 when it exists with another
-spec), ``GET/PUT /api/v1/applications/{name}``, ``DELETE /api/v1/applications/{name}[?cascade=
-&propagationPolicy=]`` (answers ``{}`` at once; the deletion runs in the background, as Argo CD's), ``POST .../sync``, ``GET .../resource-tree``,
+``POST /api/v1/applications[?upsert=true]`` (an Argo CD Application; 409 when one of its name exists
+with another spec), ``GET/PUT /api/v1/applications/{name}``, ``DELETE /api/v1/applications/{name}
+[?cascade=true|false&propagationPolicy=foreground|background]`` (answers ``{}`` at once; the deletion
+runs in the background, as Argo CD's), ``POST .../sync``, ``GET .../resource-tree``,
 ``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``PUT .../rollback``,
-``DELETE .../operation``, ``GET /api/v1/stream/applications`` (server-sent events),
-``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``, ``GET /api/v1/clusters``.
+``DELETE .../operation``, ``GET /api/v1/stream/applications`` (server-sent events: ``ADDED``,
+``MODIFIED``, ``DELETED``), ``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``,
+``GET /api/v1/clusters``.
 """
 
 from __future__ import annotations

@@ -107,6 +107,10 @@ class Engine:
         """Whether a sync operation of ``name`` runs in this process."""
         return name in self.reconciler.running
 
+    def deleting_since(self, name: str) -> float | None:
+        """When the deletion of ``name`` started, while it runs (Argo CD's ``deletionTimestamp``)."""
+        return self.reconciler.deleting.get(name)
+
     def history(self, name: str) -> list[HistoryEntry]:
         return self.reconciler.history(name)
 
@@ -230,7 +234,7 @@ class Engine:
         rec = self.reconciler
         cascade = deletion.cascades(app, cascade)
         how = deletion.propagation_of(app, propagation)
-        rec.deleting.add(name)
+        rec.deleting[name] = self._clock()
         try:
             running = rec.running.get(name)
             if running is not None:
@@ -251,7 +255,7 @@ class Engine:
             rec.forget(name)
             self.store.delete(SPEC_KIND, name)
         finally:
-            rec.deleting.discard(name)
+            rec.deleting.pop(name, None)
         self._tell(app, "DELETED")
 
     def terminate(self, name: str) -> None:

@@ -74,8 +74,8 @@ class Reconciler:
         self.fetched_after = 0.0
         """A refresh fetches git unless a fetch started at or after this time (the loop's round)."""
         self.running: dict[str, asyncio.Task[SyncOperation]] = {}
-        self.deleting: set[str] = set()
-        """Applications being deleted: refreshed, never auto-synced."""
+        self.deleting: dict[str, float] = {}
+        """Applications being deleted, with the time the deletion started: refreshed, never auto-synced."""
         self.schedule: Callable[[str, float], None] = lambda name, delay: None
         self.on_view: Callable[[ClusterView], None] = lambda view: None
         self.listeners: list[Callable[[AppStatus], None]] = []

@@ -13,8 +13,10 @@ status is offered to each ``Subscription`` whose query selects it, and one that 
 
 Applications are created (``POST``: owner ``api``, kept in the store), replaced (``PUT``) and deleted
 (``DELETE``) through the engine (``Engine.upsert``, ``Engine.delete``). A deletion answers at once, as
-Argo CD's does, and runs in the background: the stream says ``DELETED`` when it is done, a ``GET``
-answers 404 from then on; a deletion that fails leaves a ``DeletionError`` condition.
+Argo CD's does, and runs in the background: meanwhile the Application shows
+``metadata.deletionTimestamp``, the stream says ``DELETED`` when it is done and a ``GET`` answers 404
+from then on; a deletion that fails leaves a ``DeletionError`` condition. ``PUT`` keeps the
+Application's owner: one of the serve config's files is changed until the config registers it again.
 """
 
 from __future__ import annotations
@@ -235,7 +237,14 @@ class AppsRefresher:
         if refresh:
             status = await self._engine.refresh(name, hard=refresh == "hard", auto_sync=True)
         history = await asyncio.to_thread(self._engine.history, name)
-        return shapes.application(app, status, history)
+        return self._deleting(shapes.application(app, status, history))
+
+    def _deleting(self, shown: dict[str, Any]) -> dict[str, Any]:
+        """``metadata.deletionTimestamp`` on an Application being deleted, as Argo CD shows it."""
+        since = self._engine.deleting_since(shown["metadata"]["name"])
+        if since is not None:
+            shown["metadata"]["deletionTimestamp"] = shapes.timestamp(since)
+        return shown
 
     async def _operation_shown(self, name: str, before: str, task: asyncio.Task[Any] | None = None) -> None:
         """Wait (briefly) until the status shows an operation other than ``before``, or ``task`` ended
@@ -325,7 +334,8 @@ class AppsRefresher:
             if not subscription.query.matches(app, status):
                 continue
             if event is None:
-                event = {"result": {"type": "MODIFIED", "application": shapes.application(app, status)}}
+                shown = self._deleting(shapes.application(app, status))
+                event = {"result": {"type": "MODIFIED", "application": shown}}
             if not subscription.offer(event):
                 self._subscriptions.discard(subscription)
                 log.warning("an Application stream fell %d changes behind: dropped", STREAM_BACKLOG)
