@@ -196,3 +196,18 @@ def test_a_hook_finalizer_left_by_an_interrupted_sync_does_not_hold_the_deletion
         assert world.live("ConfigMap", "middle") is None
 
     run(scenario)
+
+
+def test_the_live_set_reads_as_an_app_set_and_counts_its_changes() -> None:
+    from gitloop.gitops.applications import Applications
+
+    apps = Applications(parse_apps_text(app_yaml("a") + "---\n" + app_yaml("b")))
+    assert sorted(apps.apps) == ["a", "b"] and apps.owner("a") == "config"
+    assert apps.project("default") is not None and apps.project("nope") is None
+    with pytest.raises(SpecError, match=r"no Application named 'c' \(known: a, b\)"):
+        apps.app("c")
+    version = apps.version
+    apps.put(apps.app("a"), owner="app:root")
+    assert apps.version == version and apps.owner("a") == "app:root", "a replacement keeps the names"
+    apps.remove("a")
+    assert apps.version == version + 1 and sorted(apps.apps) == ["b"]
