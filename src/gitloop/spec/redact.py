@@ -104,6 +104,28 @@ def redact_strings(value: Any) -> Any:
     return _redact_strings(value)
 
 
+def keep_masked(given: Any, stored: Any) -> Any:
+    """``given`` with every string that is the masked form (``redact_url_passwords``) of the ``stored``
+    string at the same place replaced by the stored one: a document shown masked and sent back (a GET,
+    changed, then PUT) keeps its real passwords. Any other string is kept as given."""
+    if isinstance(given, str):
+        if isinstance(stored, str) and MASK in given and given == redact_url_passwords(stored):
+            return stored
+        return given
+    if isinstance(given, dict):
+        known = stored if isinstance(stored, Mapping) else {}
+        return {k: keep_masked(v, known.get(k)) for k, v in given.items()}
+    if isinstance(given, list):
+        known_items = stored if isinstance(stored, list) else []
+        return [keep_masked(v, known_items[i] if i < len(known_items) else None) for i, v in enumerate(given)]
+    return given
+
+
+def has_masked_password(value: Any) -> bool:
+    """Whether a string of ``value`` holds a URL whose password is the mask itself."""
+    return f":{MASK}@" in json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _may_hold_url_password(value: Any) -> bool:
     """False only when no string in ``value`` contains both ``://`` and ``@`` (JSON escapes neither)."""
     try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -46,7 +47,8 @@ from gitloop.model.sync import SyncStatus
 from gitloop.service.apps import local_user
 from gitloop.service.server.engines import Conflict, NotFound, Push, Subscription
 from gitloop.service.server.pushhooks import matching_apps
-from gitloop.spec.argocd import DEFAULT_PROJECT, IN_CLUSTER, Application
+from gitloop.spec.argocd import DEFAULT_PROJECT, IN_CLUSTER, Application, parse_apps_text
+from gitloop.spec.redact import MASK, has_masked_password, keep_masked
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +359,25 @@ class AppsRefresher:
         if problems:
             raise SpecError(f"application spec for {app.name} is invalid: {'; '.join(problems)}")
 
+    def _unmasked(self, app: Application) -> Application:
+        """``app`` as sent back after a GET, whose URL passwords were shown masked: a masked one sent
+        back unchanged keeps its stored value; a mask in its place otherwise is refused (400)."""
+        current = self._engine.apps.apps.get(app.name)
+        given = document(app)
+        if not has_masked_password(given["spec"]):
+            return app
+        if current is not None:
+            given["spec"] = keep_masked(given["spec"], dict(current.spec))
+        if has_masked_password(given["spec"]):
+            raise UsageError(
+                f"Application {app.name}: spec holds a masked password ({MASK}) that is not the stored one; "
+                "send the real password"
+            )
+        [found] = parse_apps_text(json.dumps(given), "the request body").apps.values()
+        return found
+
     async def create(self, app: Application, *, upsert: bool) -> dict[str, Any]:
+        app = self._unmasked(app)
         existing = self._engine.apps.apps.get(app.name)
         if existing is not None and not upsert:
             if document(existing) == document(app):
@@ -371,6 +391,7 @@ class AppsRefresher:
         self._app(name)
         if app.name != name:
             raise UsageError(f"the Application's metadata.name {app.name!r} is not {name!r}")
+        app = self._unmasked(app)
         self._refuse(app)
         self._engine.upsert(app, owner=self._engine.apps.owner(name))
         return await self.application(name)

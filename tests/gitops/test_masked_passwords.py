@@ -1,0 +1,67 @@
+"""A URL password the API shows masked and a client sends back unchanged (GET, change, PUT: what
+``gitloop app set`` does) keeps its stored value; a mask that is not the stored password is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from test_cd_reconciler import URL, World, app_yaml, deployment
+
+from gitloop.errors import UsageError
+from gitloop.lineage import Lineage
+from gitloop.service.server.cd import AppsRefresher
+from gitloop.spec.argocd import parse_apps_text
+from gitloop.spec.redact import MASK, has_masked_password, keep_masked
+
+SECRET_URL = URL.replace("https://", "https://deploy:s3cret@")
+
+MASKED_URL = SECRET_URL.replace("s3cret", MASK)
+OTHER_URL = f"https://deploy:{MASK}@elsewhere.example/a.git"
+
+# given, stored → kept
+CASES = {
+    "masked-sent-back": (MASKED_URL, SECRET_URL, SECRET_URL),
+    "new-password": (
+        SECRET_URL.replace("s3cret", "other"),
+        SECRET_URL,
+        SECRET_URL.replace("s3cret", "other"),
+    ),
+    "mask-of-another-url": (OTHER_URL, SECRET_URL, OTHER_URL),
+    "no-password": (URL, SECRET_URL, URL),
+    "nothing-stored": (MASKED_URL, None, MASKED_URL),
+}
+
+
+@pytest.mark.parametrize(("given", "stored", "kept"), list(CASES.values()), ids=list(CASES))
+def test_keep_masked(given: str, stored: str | None, kept: str) -> None:
+    spec = {"sources": [{"repoURL": given, "path": "app"}], "project": "default"}
+    known = None if stored is None else {"sources": [{"repoURL": stored, "path": "app"}]}
+    assert keep_masked(spec, known)["sources"][0]["repoURL"] == kept
+    assert has_masked_password(keep_masked(spec, known)) is (MASK in kept)
+
+
+def test_put_of_a_masked_spec_keeps_the_password(tmp_path: Path) -> None:
+    world = World(tmp_path, app_yaml().replace(URL, SECRET_URL), {"app/web.yaml": deployment("web")})
+    refresher = AppsRefresher(world.engine, Lineage(world.store))
+
+    async def scenario() -> None:
+        shown = await refresher.application("guestbook")
+        assert shown["spec"]["source"]["repoURL"] == MASKED_URL
+        shown["spec"]["source"]["targetRevision"] = "v2"
+        [edited] = parse_apps_text(_yaml(shown)).apps.values()
+        await refresher.update("guestbook", edited)
+        kept = world.engine.app("guestbook")
+        assert kept.source.repo_url == SECRET_URL and kept.source.target_revision == "v2"
+        shown["spec"]["source"]["repoURL"] = OTHER_URL
+        [forged] = parse_apps_text(_yaml(shown)).apps.values()
+        with pytest.raises(UsageError, match="masked password"):
+            await refresher.update("guestbook", forged)
+
+    asyncio.run(scenario())
+
+
+def _yaml(doc: dict[str, object]) -> str:
+    return json.dumps({k: doc[k] for k in ("apiVersion", "kind", "metadata", "spec")})
