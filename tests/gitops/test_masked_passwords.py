@@ -65,3 +65,21 @@ def test_put_of_a_masked_spec_keeps_the_password(tmp_path: Path) -> None:
 
 def _yaml(doc: dict[str, object]) -> str:
     return json.dumps({k: doc[k] for k in ("apiVersion", "kind", "metadata", "spec")})
+
+
+def test_an_application_the_store_would_keep_holds_no_url_password(tmp_path: Path) -> None:
+    world = World(tmp_path, app_yaml(), {"app/web.yaml": deployment("web")})
+    refresher = AppsRefresher(world.engine, Lineage(world.store))
+    [secret] = parse_apps_text(app_yaml("other").replace(URL, SECRET_URL)).apps.values()
+    [plain] = parse_apps_text(app_yaml("other")).apps.values()
+
+    async def scenario() -> None:
+        with pytest.raises(UsageError, match="repositories:"):
+            await refresher.create(secret, upsert=False)
+        assert "other" not in world.engine.apps.apps
+        await refresher.create(plain, upsert=False)  # an API-owned Application: kept in the store
+        with pytest.raises(UsageError, match="repositories:"):
+            await refresher.update("other", secret)
+        assert "s3cret" not in json.dumps([r.doc for r in world.store.query("ApplicationSpec")])
+
+    asyncio.run(scenario())

@@ -13,12 +13,14 @@ Argo CD document as given, ``document(app)``), registered again at start.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from gitloop.errors import SpecError
-from gitloop.spec.argocd import API_VERSION, DEFAULT_PROJECT, Application, AppProject, AppSet
+from gitloop.errors import SpecError, UsageError
+from gitloop.spec.argocd import API_VERSION, DEFAULT_PROJECT, Application, AppProject, AppSet, parse_apps_text
+from gitloop.spec.redact import MASK, has_masked_password, keep_masked, redact_strings
 
 CONFIG_OWNER = "config"
 API_OWNER = "api"
@@ -96,3 +98,32 @@ def document(app: Application) -> dict[str, Any]:
         if value:
             metadata[key] = value
     return {"apiVersion": API_VERSION, "kind": "Application", "metadata": metadata, "spec": dict(app.spec)}
+
+
+def unmasked(given: Application, current: Application | None) -> Application:
+    """``given`` as a client sends it back after a GET, which showed its URL passwords masked: a masked
+    one sent back unchanged keeps the ``current`` (stored) value; a mask anywhere else is a
+    ``UsageError`` (it would become the password)."""
+    doc = document(given)
+    if not has_masked_password(doc["spec"]):
+        return given
+    if current is not None:
+        doc["spec"] = keep_masked(doc["spec"], dict(current.spec))
+    if has_masked_password(doc["spec"]):
+        raise UsageError(
+            f"Application {given.name}: spec holds a masked password ({MASK}) that is not the stored one; "
+            "send the real password"
+        )
+    [found] = parse_apps_text(json.dumps(doc), "the request body").apps.values()
+    return found
+
+
+def refuse_url_passwords(app: Application) -> None:
+    """``UsageError`` for an Application the store would keep with a password in a URL: it keeps none."""
+    spec = dict(app.spec)
+    if redact_strings(spec) != spec:
+        raise UsageError(
+            f"Application {app.name}: a repository URL holds a password, and Applications created through "
+            "the API are kept in the store, which never holds one: give the repository's credentials in "
+            "the serve config's repositories: (passwordFile) instead"
+        )

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -33,7 +32,7 @@ from typing import Any
 
 from gitloop.errors import GitError, GitloopError, OperationInProgress, SpecError, SyncError, UsageError
 from gitloop.gitops import apiobjects, deletion, shapes
-from gitloop.gitops.applications import API_OWNER, document
+from gitloop.gitops.applications import API_OWNER, document, refuse_url_passwords, unmasked
 from gitloop.gitops.destinations import IN_CLUSTER_NAME, server_url
 from gitloop.gitops.engine import Engine
 from gitloop.gitops.history import rollback_request, rollback_target
@@ -47,8 +46,7 @@ from gitloop.model.sync import SyncStatus
 from gitloop.service.apps import local_user
 from gitloop.service.server.engines import Conflict, NotFound, Push, Subscription
 from gitloop.service.server.pushhooks import matching_apps
-from gitloop.spec.argocd import DEFAULT_PROJECT, IN_CLUSTER, Application, parse_apps_text
-from gitloop.spec.redact import MASK, has_masked_password, keep_masked
+from gitloop.spec.argocd import DEFAULT_PROJECT, IN_CLUSTER, Application
 
 log = logging.getLogger(__name__)
 
@@ -360,21 +358,7 @@ class AppsRefresher:
             raise SpecError(f"application spec for {app.name} is invalid: {'; '.join(problems)}")
 
     def _unmasked(self, app: Application) -> Application:
-        """``app`` as sent back after a GET, whose URL passwords were shown masked: a masked one sent
-        back unchanged keeps its stored value; a mask in its place otherwise is refused (400)."""
-        current = self._engine.apps.apps.get(app.name)
-        given = document(app)
-        if not has_masked_password(given["spec"]):
-            return app
-        if current is not None:
-            given["spec"] = keep_masked(given["spec"], dict(current.spec))
-        if has_masked_password(given["spec"]):
-            raise UsageError(
-                f"Application {app.name}: spec holds a masked password ({MASK}) that is not the stored one; "
-                "send the real password"
-            )
-        [found] = parse_apps_text(json.dumps(given), "the request body").apps.values()
-        return found
+        return unmasked(app, self._engine.apps.apps.get(app.name))
 
     async def create(self, app: Application, *, upsert: bool) -> dict[str, Any]:
         app = self._unmasked(app)
@@ -384,6 +368,7 @@ class AppsRefresher:
                 return await self.application(app.name)
             raise Conflict("existing application spec is different, use upsert flag to force update")
         self._refuse(app)
+        refuse_url_passwords(app)
         self._engine.upsert(app, owner=API_OWNER)
         return await self.application(app.name)
 
@@ -393,7 +378,10 @@ class AppsRefresher:
             raise UsageError(f"the Application's metadata.name {app.name!r} is not {name!r}")
         app = self._unmasked(app)
         self._refuse(app)
-        self._engine.upsert(app, owner=self._engine.apps.owner(name))
+        owner = self._engine.apps.owner(name)
+        if owner == API_OWNER:
+            refuse_url_passwords(app)
+        self._engine.upsert(app, owner=owner)
         return await self.application(name)
 
     def delete(self, name: str, *, cascade: bool | None, propagation: str | None) -> None:
