@@ -83,3 +83,41 @@ def test_an_application_the_store_would_keep_holds_no_url_password(tmp_path: Pat
         assert "s3cret" not in json.dumps([r.doc for r in world.store.query("ApplicationSpec")])
 
     asyncio.run(scenario())
+
+
+def test_no_cd_record_holds_a_url_password_and_a_rollback_still_fetches_with_it(tmp_path: Path) -> None:
+    """An Application read from a file may carry a password in its repoURL (Argo CD's users do that);
+    the operation, status and history records keep that URL masked, and a rollback (which syncs the
+    recorded sources again) still reaches git with the real password."""
+    policy = "syncPolicy:\n  automated: {prune: true}\n"
+    world = World(
+        tmp_path, app_yaml(policy=policy).replace(URL, SECRET_URL), {"app/cm.yaml": deployment("web", 1)}
+    )
+    asked: list[str] = []
+    sources = world.engine.sources
+    fetch_repo = sources._repo_for  # the FakeRepo getter the World gave the engine
+
+    def repo_for(url: str) -> object:
+        asked.append(url)
+        return fetch_repo(url)
+
+    sources._repo_for = repo_for
+    rec = world.reconciler
+
+    async def settle() -> None:
+        await rec.refresh("guestbook", hard=True)
+        while rec.running:
+            await asyncio.gather(*rec.running.values())
+
+    async def scenario() -> None:
+        await settle()
+        world.repo.commit({"app/cm.yaml": deployment("web", 2)})
+        await settle()
+        operation = await world.engine.rollback("guestbook", None, disable_auto_sync=True)
+        assert operation.phase.value == "Succeeded", operation.summary().message
+        assert world.live("Deployment", "web")["spec"]["replicas"] == 1  # type: ignore[index]
+
+    asyncio.run(scenario())
+    assert asked and all(MASK not in url for url in asked), asked
+    stored = repr((world.store._records, world.store._history))  # every record of the in-memory store
+    assert "deploy:" in stored and "s3cret" not in stored

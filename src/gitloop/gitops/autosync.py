@@ -32,6 +32,7 @@ from gitloop.gitops.status import AppStatus, Condition, ConditionType
 from gitloop.gitops.sync import ResourceSelector
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import Application
+from gitloop.spec.redact import redact_strings
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,10 @@ class AutoSyncDecision:
 
 
 def _without_revision(source: Mapping[str, Any]) -> str:
-    return json.dumps({k: v for k, v in source.items() if k != "targetRevision"}, sort_keys=True)
+    """A source as compared: ``targetRevision`` aside, URL passwords masked (recorded sources are stored
+    masked, so an Application's own must compare masked too)."""
+    kept = {k: v for k, v in source.items() if k != "targetRevision"}
+    return json.dumps(redact_strings(kept), sort_keys=True)
 
 
 def already_attempted(app: Application, status: AppStatus, revisions: tuple[str, ...]) -> bool:

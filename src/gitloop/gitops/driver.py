@@ -55,6 +55,7 @@ from gitloop.gitops.sync.plan import CLUSTER_SCOPED
 from gitloop.model.resources import ResourceKey
 from gitloop.ports import Store
 from gitloop.spec.argocd import Application, ApplicationSource, source_from_raw
+from gitloop.spec.redact import keep_masked
 
 DEFAULT_POLL = 1.0
 CATCH_UP = 0.2
@@ -161,7 +162,9 @@ class Driver:
         sources: tuple[ApplicationSource, ...] | None = None
         try:
             if request.sources:
-                sources = tuple(source_from_raw(s) for s in request.sources)
+                # Recorded sources are stored with URL passwords masked: the Application's own restore them.
+                recorded = keep_masked([dict(s) for s in request.sources], [dict(s.raw) for s in app.sources])
+                sources = tuple(source_from_raw(s) for s in recorded)
         except SpecError as exc:
             return self._planning_failed(operation, f"the recorded sources cannot be read: {exc}")
         refreshed = await self.refresher.refresh(

@@ -20,6 +20,7 @@ from typing import Any
 from gitloop.errors import UsageError
 from gitloop.gitops.status import OperationSummary
 from gitloop.gitops.sync import OperationPhase, OperationState, ResourceSelector
+from gitloop.spec.redact import redact_strings
 
 STORE_KIND = "SyncOperation"
 
@@ -109,7 +110,7 @@ class SyncRequest:
     def to_dict(self) -> dict[str, Any]:
         return {
             "revisions": list(self.revisions),
-            "sources": [dict(s) for s in self.sources],
+            "sources": redact_strings([dict(s) for s in self.sources]),
             "prune": self.prune,
             "dryRun": self.dry_run,
             "force": self.force,
@@ -265,7 +266,7 @@ def history_entry(operation: SyncOperation) -> dict[str, Any]:
         "operation": operation.id,
         "revision": operation.request.revisions[0] if operation.request.revisions else "",
         "revisions": list(operation.request.revisions),
-        "sources": [dict(s) for s in operation.request.sources],
+        "sources": redact_strings([dict(s) for s in operation.request.sources]),
         "sourceCommit": dict(operation.commit) or None,
         "phase": operation.phase.value,
         "message": operation.summary().message,

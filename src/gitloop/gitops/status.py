@@ -18,6 +18,7 @@ from gitloop.gitops.diff import ResourceDiff
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.resources import ResourceKey
 from gitloop.model.sync import SyncStatus
+from gitloop.spec.redact import redact_strings
 
 STORE_KIND = "Application"
 
@@ -142,7 +143,7 @@ class OperationSummary:
             "phase": self.phase,
             "message": self.message,
             "revisions": list(self.revisions),
-            "sources": [dict(s) for s in self.sources],
+            "sources": redact_strings([dict(s) for s in self.sources]),
             "initiatedBy": {"automated": self.automated, "username": self.username},
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
