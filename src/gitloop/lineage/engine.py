@@ -18,10 +18,9 @@ from gitloop.lineage.records import (
     SOURCE_KIND,
     RunSource,
     SourcePush,
-    image_of,
+    finished_hop,
     owner,
     parse_time,
-    run_condition,
     run_results,
 )
 from gitloop.lineage.trace import Trace, build_trace
@@ -165,22 +164,10 @@ class Lineage:
         link = source or self.run_source(run)
         if link is None:
             return
-        prefix, app = link.hop, link.app
-        condition = run_condition(manifest)
-        results = run_results(manifest)
-        doc: dict[str, object] = {
-            "hop": f"{prefix}-finished",
-            "time": finished,
-            "run": run,
-            "status": str(condition.get("status", "")),
-            "reason": str(condition.get("reason", "")),
-            "results": {k: v for k, v in results.items() if isinstance(v, str)},
-        }
-        image = image_of(results)
-        if image:
-            doc["image"] = image
-        if app:
-            doc["app"] = app
+        doc = finished_hop(link.hop, run, manifest, finished)
+        doc["results"] = {k: v for k, v in run_results(manifest).items() if isinstance(v, str)}
+        if link.app:
+            doc["app"] = link.app
         self._append(link.commit, doc)
 
     def record_config_commit(

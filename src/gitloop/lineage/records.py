@@ -95,3 +95,20 @@ class RunSource:
     commit: str
     hop: str = "pipelinerun"
     app: str = ""
+
+
+def finished_hop(prefix: str, run: str, manifest: Mapping[str, Any], finished: float) -> dict[str, Any]:
+    """The ``<prefix>-finished`` hop of ``run``: when, its ``Succeeded`` status and reason, and the image
+    its results name (if any). The recorder and the trace (for runs only the store knows) both build it."""
+    condition = run_condition(manifest)
+    hop: dict[str, Any] = {
+        "hop": f"{prefix}-finished",
+        "time": finished,
+        "run": run,
+        "status": str(condition.get("status", "")),
+        "reason": str(condition.get("reason", "")),
+    }
+    image = image_of(run_results(manifest))
+    if image:
+        hop["image"] = image
+    return hop

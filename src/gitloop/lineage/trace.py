@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitloop.lineage.records import POST_SYNC, image_of, parse_time, run_condition, run_results
+from gitloop.lineage.records import POST_SYNC, finished_hop, parse_time
 
 HOP_ORDER = (
     "commit",
@@ -62,19 +62,7 @@ def _run_hops(name: str, manifest: Mapping[str, Any], known: set[str]) -> list[d
     if started is not None and f"{prefix}-started" not in known:
         hops.append({"hop": f"{prefix}-started", "time": started, "run": name, "from": "store"})
     if finished is not None and f"{prefix}-finished" not in known:
-        condition = run_condition(manifest)
-        results = run_results(manifest)
-        hop: dict[str, Any] = {
-            "hop": f"{prefix}-finished",
-            "time": finished,
-            "run": name,
-            "status": str(condition.get("status", "")),
-            "reason": str(condition.get("reason", "")),
-            "from": "store",
-        }
-        if image_of(results):
-            hop["image"] = image_of(results)
-        hops.append(hop)
+        hops.append({**finished_hop(prefix, name, manifest, finished), "from": "store"})
     return hops
 
 
