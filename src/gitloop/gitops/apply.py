@@ -150,16 +150,20 @@ class ClusterActions:
         raise ClusterError(f"{_describe(task)} was not deleted within {_REPLACE_TIMEOUT:.0f}s for Replace")
 
     async def _prune(self, task: SyncTask, propagation: str) -> ActionResult:
+        return await self._delete(task, propagation, "pruned")
+
+    async def _delete(self, task: SyncTask, propagation: str, done: str) -> ActionResult:
+        """Delete ``task``'s object; an object already gone counts as ``done``."""
         key = task.key
         try:
             await self.view.delete(
                 task.api_version, key.kind, key.name, key.namespace, propagation=propagation
             )
         except NotFoundError:
-            return ActionResult(task.id, True, "pruned (already gone)")
+            return ActionResult(task.id, True, f"{done} (already gone)")
         except ClusterError as exc:
             return ActionResult(task.id, False, str(exc))
-        return ActionResult(task.id, True, "pruned")
+        return ActionResult(task.id, True, done)
 
     async def _release(self, task: SyncTask) -> None:
         """Remove the hook finalizer (and only it) from a live hook; nothing when the hook is gone."""
@@ -178,13 +182,4 @@ class ClusterActions:
 
     async def _delete_hook(self, task: SyncTask, propagation: str) -> ActionResult:
         await self._release(task)
-        key = task.key
-        try:
-            await self.view.delete(
-                task.api_version, key.kind, key.name, key.namespace, propagation=propagation
-            )
-        except NotFoundError:
-            return ActionResult(task.id, True, "deleted (already gone)")
-        except ClusterError as exc:
-            return ActionResult(task.id, False, str(exc))
-        return ActionResult(task.id, True, "deleted")
+        return await self._delete(task, propagation, "deleted")
