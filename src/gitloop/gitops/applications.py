@@ -35,10 +35,12 @@ class Applications:
         self._apps: dict[str, Application] = {}
         self._owners: dict[str, str] = {}
         self._projects: dict[str, AppProject] = {}
+        self._project_owners: dict[str, str] = {}
         self.version = 0
         """Grows with every change of the set of names (callers cache sorted names on it)."""
         if initial is not None:
-            self._projects.update(initial.projects)
+            for project in initial.projects.values():
+                self.put_project(project, owner=owner)
             for app in initial.apps.values():
                 self.put(app, owner=owner)
 
@@ -70,6 +72,22 @@ class Applications:
         self.app(name)
         return self._owners[name]
 
+    def owner_of(self, name: str) -> str | None:
+        """Who registered ``name``; ``None`` when it is not registered."""
+        return self._owners.get(name)
+
+    def owned(self, owner: str) -> list[str]:
+        """The names of the Applications ``owner`` registered, sorted."""
+        return sorted(name for name, found in self._owners.items() if found == owner)
+
+    def project_owner(self, name: str) -> str | None:
+        """Who registered the AppProject ``name`` (``None``: not registered; ``default`` is built in)."""
+        return self._project_owners.get(name)
+
+    def owned_projects(self, owner: str) -> list[str]:
+        """The names of the AppProjects ``owner`` registered, sorted."""
+        return sorted(name for name, found in self._project_owners.items() if found == owner)
+
     # -- the Engine's ------------------------------------------------------------------------------
 
     def put(self, app: Application, *, owner: str) -> Application | None:
@@ -85,6 +103,17 @@ class Applications:
         if self._apps.pop(name, None) is not None:
             self._owners.pop(name, None)
             self.version += 1
+
+    def put_project(self, project: AppProject, *, owner: str) -> AppProject | None:
+        """Register or replace the AppProject ``project``; the one it replaced, if any."""
+        before = self._projects.get(project.name)
+        self._projects[project.name] = project
+        self._project_owners[project.name] = owner
+        return before
+
+    def remove_project(self, name: str) -> None:
+        self._projects.pop(name, None)
+        self._project_owners.pop(name, None)
 
 
 def document(app: Application) -> dict[str, Any]:

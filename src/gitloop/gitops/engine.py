@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gitloop.errors import SpecError, SyncError, UsageError
@@ -40,11 +40,24 @@ from gitloop.model.health import HealthStatus
 from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
 from gitloop.ports import HistoryEntry, Store
-from gitloop.spec.argocd import Application, AppSet, parse_apps_text, project_problems
+from gitloop.spec.argocd import Application, AppProject, AppSet, parse_apps_text, project_problems
 
-__all__ = ["Engine", "Settings"]
+__all__ = ["Engine", "Owned", "Settings"]
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass
+class Owned:
+    """What ``Engine.replace_owned`` did: names created, changed, deleted, kept (``prune`` off), refused
+    (registered by another owner), and the deletions that failed (name → reason)."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 class Engine:
@@ -222,6 +235,78 @@ class Engine:
             self.loop.changed(app.name)
             self._tell(app, "ADDED" if before is None else "MODIFIED")
         return changed
+
+    def upsert_project(self, project: AppProject, *, owner: str) -> bool:
+        """Register ``project`` or replace the AppProject of its name; whether it was created or
+        changed. Its Applications are compared afresh soon (their permissions may have changed)."""
+        before = self.apps.projects.get(project.name)
+        changed = before is None or replace(before, origin=None) != replace(project, origin=None)
+        self.apps.put_project(project, owner=owner)
+        if changed:
+            self._project_changed(project.name)
+        return changed
+
+    def delete_project(self, name: str) -> None:
+        """Forget the AppProject ``name``; its Applications get the "project does not exist" condition
+        on their next refresh (soon), as in Argo CD when a project goes while Applications use it."""
+        if self.apps.project_owner(name) is None:
+            return
+        self.apps.remove_project(name)
+        self._project_changed(name)
+
+    def _project_changed(self, name: str) -> None:
+        for app in self.apps.apps.values():
+            if app.project == name:
+                self.refresher.forget(app.name)
+                self.loop.changed(app.name)
+
+    async def replace_owned(
+        self,
+        owner: str,
+        apps: Iterable[Application],
+        projects: Iterable[AppProject] = (),
+        *,
+        prune: bool = True,
+    ) -> Owned:
+        """Make ``owner``'s Applications and AppProjects exactly ``apps`` and ``projects``: register the
+        new and changed ones, and delete (with ``prune``; Argo CD's deletion rules, each Application's
+        finalizers deciding the cascade) the ones ``owner`` registered that are no longer given.
+        A name another owner registered is not taken over (``refused``). Projects are registered before
+        and removed after the Applications, so an Application never lacks the project it names."""
+        done = Owned()
+        given_projects = {p.name: p for p in projects}
+        for project in given_projects.values():
+            holder = self.apps.project_owner(project.name)
+            if holder is not None and holder != owner:
+                done.refused.append(f"AppProject/{project.name}")
+                continue
+            self.upsert_project(project, owner=owner)
+        given = {a.name: a for a in apps}
+        for app in given.values():
+            holder = self.apps.owner_of(app.name)
+            if holder is not None and holder != owner:
+                done.refused.append(app.name)
+                continue
+            existed = app.name in self.apps.apps
+            if self.upsert(app, owner=owner):
+                (done.updated if existed else done.created).append(app.name)
+        for name in self.apps.owned(owner):
+            if name in given:
+                continue
+            if not prune:
+                done.kept.append(name)
+                continue
+            try:
+                await self.delete(name)
+            except (SyncError, SpecError) as exc:
+                done.failed[name] = str(exc)
+            else:
+                done.deleted.append(name)
+        if prune:
+            for name in self.apps.owned_projects(owner):
+                if name not in given_projects:
+                    self.delete_project(name)
+        return done
 
     async def delete(self, name: str, *, cascade: bool | None = None, propagation: str | None = None) -> None:
         """Delete the Application ``name`` with Argo CD's rules (``gitloop.gitops.deletion``): a running
