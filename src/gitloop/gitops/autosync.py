@@ -15,6 +15,10 @@ Given the Application, its previous status (with the last operation) and the fre
 5. with ``automated.prune`` and without ``allowEmpty``, not when every resource would be pruned
    ("auto-sync will wipe out all resources").
 
+6. the project's sync windows (``gitloop.gitops.windows``) must allow it: a blocked sync waits with a
+   ``SyncWindowBlocked`` condition naming the blocking windows and is looked at again when the next
+   window opens or closes.
+
 gitloop adds one rule (rollback-aware auto-sync): after ``gitloop app rollback --disable-auto-sync``,
 auto-sync stays paused while git still points at the revision it pointed at when the rollback was
 made; the next commit resumes it.
@@ -30,9 +34,13 @@ from typing import Any
 from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.status import AppStatus, Condition, ConditionType
 from gitloop.gitops.sync import ResourceSelector
+from gitloop.gitops.windows import WindowState
 from gitloop.model.sync import SyncStatus
 from gitloop.spec.argocd import Application
 from gitloop.spec.redact import redact_strings
+
+WINDOW_MARGIN = 0.05
+"""Seconds past a window's boundary at which a blocked auto-sync is looked at again."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ def decide(
     now: float,
     operation_running: bool = False,
     backoff: SelfHealBackoff | None = None,
+    window: WindowState | None = None,
 ) -> AutoSyncDecision:
     """Argo CD's auto-sync decision for ``app`` given its previous ``status`` and a fresh ``comparison``."""
     backoff = backoff or SelfHealBackoff()
@@ -138,5 +147,11 @@ def decide(
         message = f"Skipping sync attempt to {revision}: auto-sync will wipe out all resources"
         return AutoSyncDecision(
             False, "would prune every resource", Condition(ConditionType.SYNC_ERROR, message)
+        )
+    if window is not None and not window.allowed:
+        message = f"auto-sync to {revision} waits: {window.message()}"
+        retry = None if window.next_change is None else max(0.0, window.next_change - now) + WINDOW_MARGIN
+        return AutoSyncDecision(
+            False, "sync window", Condition(ConditionType.SYNC_WINDOW_BLOCKED, message), retry_after=retry
         )
     return AutoSyncDecision(True, self_heal=bool(keys), self_heal_attempts=attempts, resources=keys)

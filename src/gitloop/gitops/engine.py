@@ -36,6 +36,7 @@ from gitloop.gitops.reconciler import Reconciler, Settings
 from gitloop.gitops.refresh import Refreshed, Refresher, ViewFor
 from gitloop.gitops.source import ManifestSource
 from gitloop.gitops.status import AppStatus, Condition, ConditionType
+from gitloop.gitops.windows import WindowState
 from gitloop.model.health import HealthStatus
 from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
@@ -203,6 +204,20 @@ class Engine:
             problems.append(str(exc))
         return problems
 
+    def windows(self, name: str) -> WindowState:
+        """What the sync windows of ``name``'s project say now (``gitloop.gitops.windows``)."""
+        return self.reconciler.windows(self.app(name))
+
+    def permit_sync(self, app: Application) -> None:
+        """``UsageError`` naming the project rule or the sync window when a manual sync of ``app`` is
+        refused (a window's ``manualSync`` lets it through)."""
+        problems = self.problems(app)
+        if problems:
+            raise UsageError(f"cannot sync {app.name}: {'; '.join(problems)}")
+        window = self.reconciler.windows(app)
+        if not window.manual_allowed:
+            raise UsageError(f"cannot sync {app.name}: {window.message(manual=True)}")
+
     def restore(self) -> list[str]:
         """Register again the Applications created through the API (kept in the store as
         ``SPEC_KIND``), except those the caller registered already; their names. A stored document
@@ -355,8 +370,10 @@ class Engine:
         """Start a sync of ``name``; its task. A request naming revisions without sources (a manual
         ``--revision`` branch, tag or SHA) is resolved against freshly fetched git first.
 
-        ``OperationInProgress`` when an operation of ``name`` is already running."""
+        ``OperationInProgress`` when an operation of ``name`` is already running; ``UsageError`` when
+        its project or a sync window refuses it (``permit_sync``)."""
         app = self.app(name)
+        self.permit_sync(app)
         if request.revisions and not request.sources:
             if app.multi_source:
                 raise UsageError("--revision is not supported for Applications with several sources")
@@ -380,6 +397,7 @@ class Engine:
         prune: bool = False,
         username: str = "",
     ) -> SyncOperation:
+        self.permit_sync(self.app(name))
         return await self.reconciler.rollback(
             name, history_id, disable_auto_sync=disable_auto_sync, prune=prune, username=username
         )

@@ -8,7 +8,11 @@ task, and its end (phase, per-resource results, ``SyncError`` on failure) is fol
 The status is stored whenever it changes. ``gitloop.gitops.loop`` drives refreshes continuously;
 ``gitloop.gitops.engine`` wires the two with the refresher and the driver.
 
-Hooks for the loop: ``schedule(name, delay)`` asks for a refresh later (self-heal backoff),
+Sync windows (``gitloop.gitops.windows``) gate the auto-sync: a blocked one leaves a
+``SyncWindowBlocked`` condition (dropped at the next refresh that is not blocked) and asks for a
+refresh at the next window boundary; ``windows(app)`` is the state the faces show and check.
+
+Hooks for the loop: ``schedule(name, delay)`` asks for a refresh later (self-heal backoff, windows),
 ``on_view`` is told of every cluster view a refresh used (to subscribe to its live changes).
 """
 
@@ -30,7 +34,9 @@ from gitloop.gitops.observe import ClusterView
 from gitloop.gitops.operation import SyncOperation, SyncRequest, new_operation
 from gitloop.gitops.refresh import Refresher
 from gitloop.gitops.status import STORE_KIND, AppStatus, Condition, ConditionType
+from gitloop.gitops.windows import WindowState, state
 from gitloop.ports import HistoryEntry, Store
+from gitloop.spec.argocd import Application
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,12 @@ class Reconciler:
         """Serialises the read-modify-write of one Application's status."""
         return self._locks.setdefault(name, asyncio.Lock())
 
+    def windows(self, app: Application) -> WindowState:
+        """What the sync windows of ``app``'s project say now (allowed when the project is unknown: the
+        project's own check refuses it)."""
+        project = self.apps.project(app.project)
+        return state(project.sync_windows if project else (), app, self._clock())
+
     def history(self, name: str) -> list[HistoryEntry]:
         self.apps.app(name)
         return self.store.history(history_owner(name))
@@ -142,11 +154,17 @@ class Reconciler:
                     now=self._clock(),
                     operation_running=name in self.running,
                     backoff=self.settings.self_heal,
+                    window=self.windows(app),
                 )
-                if decision.condition is not None:
-                    status = status.with_conditions(
-                        [*_without_sync_errors(status), decision.condition], self._clock()
-                    )
+                added = decision.condition
+                kept = [
+                    c
+                    for c in status.conditions
+                    if c.type is not ConditionType.SYNC_WINDOW_BLOCKED
+                    and (added is None or c.type is not added.type)
+                ]
+                if added is not None or len(kept) != len(status.conditions):
+                    status = status.with_conditions([*kept, *([added] if added else [])], self._clock())
                 if decision.sync:
                     automated = app.sync_policy.automated
                     request = SyncRequest(

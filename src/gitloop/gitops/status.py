@@ -33,6 +33,8 @@ class ConditionType(StrEnum):
     DELETION_ERROR = "DeletionError"
     SHARED_RESOURCE_WARNING = "SharedResourceWarning"
     REPEATED_RESOURCE_WARNING = "RepeatedResourceWarning"
+    SYNC_WINDOW_BLOCKED = "SyncWindowBlocked"
+    """gitloop's: an automated sync waits for the project's sync windows (``gitloop.gitops.windows``)."""
 
     @property
     def is_error(self) -> bool:

@@ -2,17 +2,27 @@
 
 The checks follow Argo CD's ``AppProject`` methods:
 
-- ``permits_source``: some allowing ``sourceRepos`` glob matches the repository URL (compared
-  normalised: lower case, no ``.git`` suffix, no trailing ``/``) and no ``!pattern`` matches it, as
-  Argo CD's documentation states the rule;
-- ``permits_destination``: some ``destinations`` item matches the server (or cluster name) and the
-  namespace, and no ``!pattern`` item denies them;
+- ``permits_source``: some allow rule (a ``sourceRepos`` glob without ``!``) matches the repository
+  URL (compared normalised: lower case, no ``.git`` suffix, no trailing ``/``) and no deny rule
+  (``!glob``) matches it;
+- ``permits_destination``: some allow item of ``destinations`` (no field starting with ``!``)
+  matches the server (or cluster name) and the namespace, and no deny item rejects them: a deny item
+  rejects a destination when one of its ``!`` fields matches (destination globs do not stop at ``/``).
+
+Both follow the rule as Argo CD's projects documentation states it: a list of deny rules only
+permits nothing (Argo CD's code lets a ``!`` pattern that does not match count as a match, so there
+such a list permits everything it does not deny; gitloop keeps to the documented rule). ``!*`` is
+refused when the project is read, as the documentation calls it invalid.
 - ``permits_kind``: a cluster-scoped kind must be in ``clusterResourceWhitelist`` (empty: none) and
   not in ``clusterResourceBlacklist``; a namespaced kind must be in ``namespaceResourceWhitelist``
   when one is given (absent: all) and not in ``namespaceResourceBlacklist``.
 
 Globs: ``*`` matches within one ``/``-separated segment, ``**`` across segments, ``?`` one character,
-and a pattern that is just ``*`` matches everything. ``DEFAULT_PROJECT`` is Argo CD's ``default``
+and a pattern that is just ``*`` matches everything (``segments=False``: ``*`` crosses ``/`` too).
+
+``syncWindows`` parse into ``SyncWindow`` (kind, five-field cron ``schedule``, Go ``duration``,
+IANA ``timeZone``, ``applications``/``namespaces``/``clusters`` globs, ``manualSync``,
+``andOperator``, ``description``); ``gitloop.gitops.windows`` decides what they allow. ``DEFAULT_PROJECT`` is Argo CD's ``default``
 project, which permits everything; it is used when no AppProject named ``default`` is given.
 """
 
@@ -22,6 +32,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from gitloop.errors import SpecError
+from gitloop.spec.cron import Schedule, parse_schedule, zone
+from gitloop.spec.duration import format_duration, parse_duration
 from gitloop.spec.fields import Node
 from gitloop.spec.tekton.meta import Source, parse_meta
 
@@ -64,6 +77,67 @@ class ProjectDestination:
     namespace: str = ""
 
 
+_WINDOW_FIELDS = (
+    "kind",
+    "schedule",
+    "duration",
+    "timeZone",
+    "applications",
+    "namespaces",
+    "clusters",
+    "manualSync",
+    "andOperator",
+    "description",
+)
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """A ``syncWindows`` item: from each fire time of ``schedule`` (in ``time_zone``) for ``duration``
+    seconds, syncs of the Applications it selects are allowed (``kind`` allow) or denied (deny)."""
+
+    kind: str
+    schedule: Schedule
+    duration: float
+    time_zone: str = "UTC"
+    applications: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+    manual_sync: bool = False
+    and_operator: bool = False
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """The window in words, for messages: kind, schedule, duration and time zone."""
+        return (
+            f"{self.kind} window (schedule '{self.schedule.text}', duration {format_duration(self.duration)}, "
+            f"timeZone {self.time_zone})"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """The window as Argo CD's API shows it (``SyncWindow``)."""
+        shown: dict[str, object] = {
+            "kind": self.kind,
+            "schedule": self.schedule.text,
+            "duration": format_duration(self.duration),
+            "timeZone": self.time_zone,
+            "manualSync": self.manual_sync,
+        }
+        for key, values in (
+            ("applications", self.applications),
+            ("namespaces", self.namespaces),
+            ("clusters", self.clusters),
+        ):
+            if values:
+                shown[key] = list(values)
+        if self.and_operator:
+            shown["andOperator"] = True
+        if self.description:
+            shown["description"] = self.description
+        return shown
+
+
 @dataclass(frozen=True)
 class AppProject:
     """An Argo CD AppProject."""
@@ -77,6 +151,7 @@ class AppProject:
     """``None``: not given, every namespaced kind is permitted."""
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
     description: str = ""
+    sync_windows: tuple[SyncWindow, ...] = ()
     origin: Source | None = None
 
     def permits_source(self, repo_url: str) -> bool:
@@ -96,17 +171,16 @@ class AppProject:
         """Whether Applications of this project may deploy to ``server`` (or cluster ``name``)/``namespace``."""
         matched = False
         for item in self.destinations:
-            name_hit = bool(name) and _negatable(item.name, name)
-            server_hit = bool(server) and _negatable(item.server, server)
-            namespace_hit = _negatable(item.namespace, namespace)
-            if (server_hit or name_hit) and namespace_hit:
+            fields = ((item.server, server), (item.name, name), (item.namespace, namespace))
+            if any(pattern.startswith("!") for pattern, _ in fields):
+                if any(_denies(pattern, value) for pattern, value in fields):
+                    return False
+                continue
+            target = (bool(server) and glob_match(item.server, server, segments=False)) or (
+                bool(name) and glob_match(item.name, name, segments=False)
+            )
+            if target and glob_match(item.namespace, namespace, segments=False):
                 matched = True
-            elif (
-                (not name_hit and item.name.startswith("!"))
-                or (not server_hit and item.server.startswith("!"))
-                or (not namespace_hit and item.namespace.startswith("!"))
-            ):
-                return False
         return matched
 
     def permits_kind(self, group: str, kind: str, *, namespaced: bool) -> bool:
@@ -134,22 +208,22 @@ def normalize_repo_url(url: str) -> str:
     return text.removesuffix(".git")
 
 
-def _negatable(pattern: str, value: str) -> bool:
-    """A glob that matches, or a ``!glob`` that does not."""
-    if pattern.startswith("!"):
-        return not glob_match(pattern[1:], value)
-    return glob_match(pattern, value)
+def _denies(pattern: str, value: str) -> bool:
+    """Whether ``pattern`` is a ``!glob`` whose glob matches ``value`` (a given one)."""
+    return pattern.startswith("!") and bool(value) and glob_match(pattern[1:], value, segments=False)
 
 
-def glob_match(pattern: str, value: str) -> bool:
-    """Whether ``value`` matches ``pattern`` (``*`` within a ``/`` segment, ``**`` across, ``?``)."""
+def glob_match(pattern: str, value: str, *, segments: bool = True) -> bool:
+    """Whether ``value`` matches ``pattern`` (``*`` within a ``/`` segment, ``**`` across, ``?``;
+    without ``segments``, ``*`` crosses ``/`` as well)."""
     if pattern == "*":
         return True
-    return _compiled(pattern).fullmatch(value) is not None
+    return _compiled(pattern, segments).fullmatch(value) is not None
 
 
 @lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str]:
+def _compiled(pattern: str, segments: bool = True) -> re.Pattern[str]:
+    star, one = ("[^/]*", "[^/]") if segments else (".*", ".")
     out = []
     i = 0
     while i < len(pattern):
@@ -158,7 +232,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
             out.append(".*")
             i += 2
             continue
-        out.append("[^/]*" if char == "*" else "[^/]" if char == "?" else re.escape(char))
+        out.append(star if char == "*" else one if char == "?" else re.escape(char))
         i += 1
     return re.compile("".join(out), re.DOTALL)
 
@@ -172,8 +246,16 @@ def parse_project(body: Node, source: Source) -> AppProject:
         return AppProject(name=meta.name, origin=source)
     spec.require_map().only(_SPEC_FIELDS)
     destinations = []
+    for index, pattern in enumerate(spec.strings("sourceRepos")):
+        if pattern.strip() == "!*":
+            raise spec.error(
+                "'!*' is not a valid rule: it would deny every repository", f"sourceRepos[{index}]"
+            )
     for item in spec.items("destinations"):
         item.require_map().only(("server", "name", "namespace"))
+        for key in ("server", "name", "namespace"):
+            if item.string(key).strip() == "!*":
+                raise item.error("'!*' is not a valid rule: it would deny every destination", key)
         destinations.append(
             ProjectDestination(item.string("server"), item.string("name"), item.string("namespace"))
         )
@@ -189,7 +271,44 @@ def parse_project(body: Node, source: Source) -> AppProject:
         else _group_kinds(spec, "namespaceResourceWhitelist"),
         namespace_resource_blacklist=_group_kinds(spec, "namespaceResourceBlacklist"),
         description=spec.string("description"),
+        sync_windows=tuple(_sync_window(item) for item in spec.items("syncWindows")),
         origin=source,
+    )
+
+
+def _sync_window(item: Node) -> SyncWindow:
+    """One ``syncWindows`` item; ``SpecError`` naming the field for a bad kind, schedule, duration or
+    time zone, or an unknown field."""
+    item.require_map().only(_WINDOW_FIELDS)
+    kind = item.one_of("kind", ("allow", "deny"))
+    text = item.string("schedule", required=True)
+    try:
+        schedule = parse_schedule(text)
+    except SpecError as exc:
+        raise item.error(str(exc), "schedule") from exc
+    duration_text = item.string("duration", required=True)
+    try:
+        duration = parse_duration(duration_text)
+    except ValueError as exc:
+        raise item.error(str(exc), "duration") from exc
+    if duration <= 0:
+        raise item.error(f"{duration_text} must be a positive duration such as 1h or 30m", "duration")
+    time_zone = item.string("timeZone") or "UTC"
+    try:
+        zone(time_zone)
+    except SpecError as exc:
+        raise item.error(str(exc), "timeZone") from exc
+    return SyncWindow(
+        kind=kind,
+        schedule=schedule,
+        duration=duration,
+        time_zone=time_zone,
+        applications=item.strings("applications"),
+        namespaces=item.strings("namespaces"),
+        clusters=item.strings("clusters"),
+        manual_sync=item.boolean("manualSync"),
+        and_operator=item.boolean("andOperator"),
+        description=item.string("description"),
     )
 
 
