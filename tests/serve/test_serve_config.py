@@ -44,6 +44,8 @@ def test_an_empty_file_gives_the_defaults(base: Path) -> None:
         DEFAULT_MAX_BODY_BYTES,
     )
     assert (config.max_parallel_runs, config.executor) == (4, "local")
+    assert config.applications_poll_interval == 3.0
+    assert _load(base, "applicationsPollInterval: 500ms\n").applications_poll_interval == 0.5
 
 
 def test_every_field(base: Path) -> None:
@@ -118,6 +120,8 @@ def test_remote_listening_needs_allow_remote_and_a_token(base: Path) -> None:
         ("database: x\n", ":1: ServeConfig: database", "use databaseURL"),
         ("pollInterval: soon\n", ":1: ServeConfig: pollInterval", ""),
         ("pollInterval: 10ms\n", ":1: ServeConfig: pollInterval", "at least 1s"),
+        ("applicationsPollInterval: soon\n", ":1: ServeConfig: applicationsPollInterval", ""),
+        ("applicationsPollInterval: 10ms\n", ":1: ServeConfig: applicationsPollInterval", "at least 100ms"),
         ("maxBodyBytes: 10\n", ":1: ServeConfig: maxBodyBytes", ">= 1024"),
         ("pipelines: {executor: docker}\n", ":1: ServeConfig: pipelines.executor", "must be one of"),
         ("pipelines: {maxParallel: 0}\n", ":1: ServeConfig: pipelines.maxParallel", ">= 1"),

@@ -5,7 +5,8 @@ Webhooks: ``POST /hooks/{listener}`` (Tekton EventListener semantics) and ``POST
 CD's push webhook). Argo CD's ``/api/v1`` is ``gitloop.api.v1``. A body over the size cap is refused with 413 before it is read (by its
 ``Content-Length``) or as soon as it grows past the cap (chunked); one not complete in time with 408
 (``gitloop.api.limits``, which also counts every refusal for ``/metrics``). Reads: ``/api/pipelineruns``,
-``/api/applications``, ``/api/trace/{sha}``; ``/healthz``; ``/metrics`` (Prometheus, when
+``/api/applications``, ``/api/trace/{sha}``, ``/api/status`` (the serve config's sources of
+Applications); ``/healthz``; ``/metrics`` (Prometheus, when
 ``prometheus-client`` is installed). With an API token configured, ``/api`` (but the webhook) and
 ``/metrics`` need ``Authorization: Bearer <token>``. Every error is a JSON ``{"message": ...}``;
 unexpected ones are logged (never with the request's body or headers) and answered 500.
@@ -25,7 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitloop import __version__
-from gitloop.api import v1, v1_pipelines
+from gitloop.api import v1, v1_clusters, v1_pipelines, v1_windows
 from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
 from gitloop.api.metrics import Metrics
 from gitloop.errors import GitloopError, SpecError, SyncError, UsageError
@@ -219,7 +220,9 @@ def create_app(
         return _json(await server.sync_application(name, request, wait=wait))
 
     app.include_router(v1.router(server, guarded))
+    app.include_router(v1_windows.router(server, guarded))
     app.include_router(v1_pipelines.router(server, guarded))
+    app.include_router(v1_clusters.router(server, guarded))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 
@@ -227,6 +230,10 @@ def create_app(
     async def trace(sha: str) -> dict[str, Any]:
         found = await asyncio.to_thread(server.trace, sha)
         return found.to_dict()
+
+    @app.get("/api/status", dependencies=guarded)
+    async def status() -> dict[str, Any]:
+        return server.status()
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

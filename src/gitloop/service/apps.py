@@ -14,7 +14,8 @@ Destinations: the clusters are the contexts of the kubeconfig given (``--kubecon
 is the server URL of a context's cluster; the current context is also Argo CD's cluster it runs in —
 ``name: in-cluster`` and ``server: https://kubernetes.default.svc``. Any other destination is refused
 with an ``InvalidSpecError`` condition on that Application and nothing is applied
-(``gitloop.gitops.destinations``).
+(``gitloop.gitops.destinations``). ``gitloop serve`` passes its cluster registry
+(``gitloop.service.clusters``) instead.
 """
 
 from __future__ import annotations
@@ -29,13 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitloop.errors import UsageError
-from gitloop.gitops.destinations import KnownCluster, destination_cluster
 from gitloop.gitops.engine import Engine, Settings
-from gitloop.gitops.live import LiveCache
-from gitloop.gitops.observe import ClusterView
 from gitloop.gitops.source import ManifestSource
 from gitloop.ports import Store
-from gitloop.spec.argocd import Application, load_apps
+from gitloop.service.clusters import ClusterRegistry
+from gitloop.spec.argocd import load_apps
 
 if TYPE_CHECKING:
     from gitloop.git import RepoCreds
@@ -62,56 +61,6 @@ def local_user() -> str:
         return "unknown"
 
 
-class _Clusters:
-    """The kubeconfig's contexts as the clusters Applications deploy to, each opened on first use.
-
-    Every context is a cluster named after it, at the server URL of its cluster; the current context
-    comes first and is the default (``gitloop.gitops.destinations``)."""
-
-    def __init__(self, kubeconfig: str | None) -> None:
-        self._kubeconfig = kubeconfig
-        self._views: dict[str, ClusterView] = {}
-        self._known: tuple[list[KnownCluster], KnownCluster | None] | None = None
-
-    def known(self) -> tuple[list[KnownCluster], KnownCluster | None]:
-        """The clusters of the kubeconfig (the current context first) and the default one."""
-        if self._known is None:
-            from lightkube.config.kubeconfig import KubeConfig
-
-            where = f"kubeconfig {self._kubeconfig or '(from environment)'}"
-            try:
-                config = KubeConfig.from_file(self._kubeconfig) if self._kubeconfig else KubeConfig.from_env()
-            except Exception as exc:  # lightkube's ConfigError, or YAML/KeyError for a malformed file
-                raise UsageError(f"{where}: cannot be read: {exc}") from exc
-            clusters = [
-                KnownCluster(name, getattr(config.clusters.get(context.cluster), "server", ""))
-                for name, context in config.contexts.items()
-            ]
-            current = config.current_context
-            default = next((c for c in clusters if c.name == current), None)
-            if default is not None:
-                clusters = [default, *(c for c in clusters if c is not default)]
-            self._known = (clusters, default)
-        return self._known
-
-    def view_for(self, app: Application) -> ClusterView:
-        """The view of ``app``'s destination; ``UsageError`` when it is not a context of the kubeconfig."""
-        clusters, default = self.known()
-        context = destination_cluster(app.destination, clusters, default).name
-        found = self._views.get(context)
-        if found is None:
-            from gitloop.kube import KubeCluster
-
-            cluster = KubeCluster.from_kubeconfig(self._kubeconfig, context)
-            found = self._views[context] = ClusterView(cluster, LiveCache(cluster))
-        return found
-
-    async def close(self) -> None:
-        for view in self._views.values():
-            await view.cache.close()
-            await view.cluster.close()
-
-
 def open_store(database_url: str | None) -> Store:
     """The store: ``database_url``, else SQLite at ``<state dir>/gitloop.db``."""
     from gitloop.localinfra.paths import state_dir
@@ -126,30 +75,39 @@ def open_store(database_url: str | None) -> Store:
 
 @contextlib.asynccontextmanager
 async def open_apps(
-    config: AppsConfig, *, store: Store | None = None, credentials: Sequence[RepoCreds] = ()
+    config: AppsConfig,
+    *,
+    store: Store | None = None,
+    credentials: Sequence[RepoCreds] = (),
+    empty_ok: bool = False,
+    clusters: ClusterRegistry | None = None,
 ) -> AsyncIterator[Engine]:
     """Load the Application files of ``config``, open the adapters and yield the CD engine on them
     (``SpecError`` for bad files); the adapters are closed on the way out. ``credentials``: the
-    configured repositories' credentials, for the git mirrors."""
+    configured repositories' credentials, for the git mirrors. No Application is a ``UsageError``
+    unless ``empty_ok`` (``gitloop serve``, whose Applications come and go). ``clusters``: the
+    destinations (the caller closes them; default: the contexts of ``config.kubeconfig``)."""
     from gitloop.git import MirrorCache
     from gitloop.localinfra.paths import cache_dir
     from gitloop.render import SourceRenderer
 
     apps = load_apps(config.paths)
-    if not apps.apps:
+    if not apps.apps and not empty_ok:
         raise UsageError(f"no Application in {', '.join(config.paths)}")
     store = store if store is not None else open_store(config.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="gitloop-apps-"))
-    clusters = _Clusters(config.kubeconfig)
+    own_clusters = clusters is None
+    registry = clusters if clusters is not None else ClusterRegistry(config.kubeconfig)
     mirrors = MirrorCache(config.mirrors or cache_dir() / "mirrors")
     if credentials:
         mirrors.credentials.replace(credentials)
     sources = ManifestSource(mirrors.get, SourceRenderer(), workdir)
     settings = Settings(wave_delay=config.wave_delay, poll_interval=config.poll_interval)
     try:
-        yield Engine(apps, sources, clusters.view_for, store, settings=settings)
+        yield Engine(apps, sources, registry.view_for, store, settings=settings)
     finally:
-        await clusters.close()
+        if own_clusters:
+            await registry.close()
         sources.close()
         shutil.rmtree(workdir, ignore_errors=True)
         store.close()

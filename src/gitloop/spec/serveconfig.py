@@ -27,6 +27,7 @@ KIND = "ServeConfig"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_POLL_INTERVAL = 180.0
+DEFAULT_APPLICATIONS_POLL_INTERVAL = 3.0
 DEFAULT_SHUTDOWN_GRACE = 30.0
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_READ_HEADER_TIMEOUT = 10.0
@@ -43,6 +44,7 @@ _TOP = (
     "databaseURL",
     "databaseURLFile",
     "pollInterval",
+    "applicationsPollInterval",
     "shutdownGracePeriod",
     "maxBodyBytes",
     "readHeaderTimeout",
@@ -97,6 +99,13 @@ class ClusterConfig:
     """``None``: ``$KUBECONFIG``, else ``~/.kube/config``."""
     context: str = ""
     """``""``: the kubeconfig's current context."""
+    server: str = ""
+    """The URL Applications name it by (``destination.server``); ``""``: its kubeconfig cluster's."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """Labels the ApplicationSet ``clusters`` generator selects on."""
+    annotations: tuple[tuple[str, str], ...] = ()
+    project: str = ""
+    """The AppProject it is scoped to (``""``: every project)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,8 @@ class ServeConfig:
     post_sync_pipelines: tuple[Path, ...] = ()
     """Pipelines and Tasks an Application's ``gitloop.dev/post-sync-pipeline`` annotation may name."""
     applications: tuple[AppSourceConfig, ...] = ()
+    applications_poll_interval: float = DEFAULT_APPLICATIONS_POLL_INTERVAL
+    """How often the local files and directories of ``applications`` are checked for changes."""
     clusters: tuple[ClusterConfig, ...] = ()
     repositories: tuple[RepositoryConfig, ...] = ()
     webhook_secret_file: Path | None = None
@@ -259,12 +270,27 @@ def _applications(node: Node, paths: _Paths) -> tuple[AppSourceConfig, ...]:
 def _clusters(node: Node, paths: _Paths) -> tuple[ClusterConfig, ...]:
     found: list[ClusterConfig] = []
     for item in node.items("clusters"):
-        item.only(("name", "kubeconfig", "context"))
+        item.only(("name", "kubeconfig", "context", "server", "labels", "annotations", "project"))
         name = item.string("name", required=True)
         if any(entry.name == name for entry in found):
             raise item.field("name").error(f"cluster {name!r} is listed twice")
         kubeconfig = paths.optional(item, "kubeconfig", directory_ok=False)
-        found.append(ClusterConfig(name, kubeconfig, item.string("context")))
+        server = item.string("server").strip()
+        if server and urlsplit(server).scheme not in ("http", "https"):
+            raise item.field("server").error(f"{server!r} is not an http(s) URL")
+        if server and _has_password(server):
+            raise item.field("server").error("must not hold a password")
+        found.append(
+            ClusterConfig(
+                name,
+                kubeconfig,
+                item.string("context"),
+                server=server,
+                labels=tuple(sorted(item.string_map("labels").items())),
+                annotations=tuple(sorted(item.string_map("annotations").items())),
+                project=item.string("project"),
+            )
+        )
     return tuple(found)
 
 
@@ -369,6 +395,9 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
     grace = node.duration("shutdownGracePeriod")
     if poll is not None and poll < 1:
         raise node.field("pollInterval").error("must be at least 1s")
+    apps_poll = node.duration("applicationsPollInterval")
+    if apps_poll is not None and apps_poll < 0.1:
+        raise node.field("applicationsPollInterval").error("must be at least 100ms")
     read_header, read_body = _timeout(node, "readHeaderTimeout"), _timeout(node, "readBodyTimeout")
     return ServeConfig(
         file=file,
@@ -389,6 +418,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         listeners=_listeners(node, paths),
         post_sync_pipelines=post_sync_pipelines,
         applications=_applications(node, paths),
+        applications_poll_interval=DEFAULT_APPLICATIONS_POLL_INTERVAL if apps_poll is None else apps_poll,
         clusters=_clusters(node, paths),
         repositories=_repositories(node, paths),
         webhook_secret_file=webhook_secret,

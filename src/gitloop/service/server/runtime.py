@@ -6,7 +6,8 @@ headers and bytes in and turns the ``Answer`` into a response.
   PipelineRuns launched, each carrying its link to the source commit. Nothing is launched unless the
   handler answered 202; if nothing could be launched the delivery claim is released so the sender's
   retry is not taken for a replay.
-- ``refresh_hook``: a GitHub/GitLab/Gitea push refreshes the matching Applications at once.
+- ``refresh_hook``: a GitHub/GitLab/Gitea push refreshes the matching Applications at once, and
+  has the serve config's git sources of Applications it moves read again at once (``app_sources``).
 - the read side: runs and their logs from the store, Applications from the CD engine, traces.
 - a run's cancel and rerun, by the launcher of the EventListener that started it.
 
@@ -22,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitloop.errors import GitloopError, UsageError
 from gitloop.gitops.operation import SyncRequest
@@ -37,6 +38,10 @@ from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, Pip
 from gitloop.service.server.pushhooks import read_push, source_push
 from gitloop.spec.triggers import ResolvedListener, SecretValues
 from gitloop.triggers import Headers, IncomingEvent, Limits, Outcome, handle
+
+if TYPE_CHECKING:
+    from gitloop.service.clusters import ClusterRegistry
+    from gitloop.service.server.appsources import ConfigApps
 
 log = logging.getLogger("gitloop.serve")
 
@@ -93,6 +98,10 @@ class Server:
     """Set when the server stops: ``/healthz`` answers 503."""
     force: threading.Event = field(default_factory=threading.Event)
     """Set to cut the shutdown's waiting short (a second signal)."""
+    app_sources: ConfigApps | None = None
+    """The serve config's sources of Applications, re-read on change."""
+    clusters: ClusterRegistry | None = None
+    """The cluster registry (``/api/v1/clusters``)."""
 
     def __post_init__(self) -> None:
         self.deliveries = StoreDeliveryLog(self.store, clock=self.clock)
@@ -177,12 +186,14 @@ class Server:
         names = self.apps.apps_for_push(push) if self.apps is not None else []
         if self.apps is not None and names:
             self.apps.refresh(names)
+        rereads = self.app_sources is not None and self.app_sources.pushed(push)
         log.info(
-            "webhook: %s push to %s of %s refreshes %s",
+            "webhook: %s push to %s of %s refreshes %s%s",
             push.provider,
             push.ref,
             push.web_url or push.repo_urls[0],
             names or "nothing",
+            " and re-reads the config's applications" if rereads else "",
         )
         if push.after and push.head_message and not push.deleted:
             try:
@@ -198,7 +209,7 @@ class Server:
         return Answer(
             200,
             {
-                "message": "refreshing" if names else "no Application tracks this push",
+                "message": "refreshing" if names or rereads else "no Application tracks this push",
                 "refreshed": names,
                 "ref": push.ref,
                 "commit": push.after,
@@ -321,6 +332,11 @@ class Server:
             if str(exc).startswith("no lineage"):
                 raise NotFound(str(exc)) from exc
             raise
+
+    def status(self) -> dict[str, Any]:
+        """``GET /api/status``: each source of the serve config's Applications, its last read and
+        why it was not applied (``[]`` without sources)."""
+        return {"applicationSources": self.app_sources.status() if self.app_sources is not None else []}
 
     def health(self) -> Answer:
         in_flight = sum(s.launcher.in_flight() for s in self.listeners.values())

@@ -4,10 +4,11 @@ Opening: the store (``--database-url``, else the file's ``databaseURL``/``databa
 ``<state dir>/gitloop.db``); every EventListener loaded from its files, checked (CEL compiles, Secrets
 present, templates create only PipelineRuns/TaskRuns) and given a launcher; runs a previous process
 queued but never started queued again, runs a dead server left running ended as ``Interrupted``
-(``gitloop.service.interrupted``); the Applications (local files, or a directory exported from a
-git repository), the configured clusters merged into one private kubeconfig, the repository
-credentials; then the reconcile loop is started, and the post-sync pipelines (``postsync``) are
-watched for. Every post-sync pipeline an Application names must be in ``postSync.pipelines``. Any mistake stops the start with a ``SpecError`` or
+(``gitloop.service.interrupted``); the configured clusters merged into one private kubeconfig, the
+repository credentials, the CD engine; the Applications of the serve config read once
+(``appsources.ConfigApps``: local files, or directories of git repositories) before those created
+through the API are registered again; then the reconcile loop is started, the config's sources are
+re-read on change in the background, and the post-sync pipelines (``postsync``) are watched for. Every post-sync pipeline an Application names must be in ``postSync.pipelines``. Any mistake stops the start with a ``SpecError`` or
 ``UsageError`` before anything is served.
 
 Closing (after the HTTP server stopped accepting): no new run starts; running PipelineRuns and sync
@@ -26,9 +27,10 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitloop.errors import SpecError, UsageError
-from gitloop.git import HttpsCredentials, MirrorCache, RepoCredentials, RepoCreds, SshCredentials, redact_url
+from gitloop.git import HttpsCredentials, RepoCreds, SshCredentials
 from gitloop.gitops.postsync import PostSyncPipeline, check_applications
 from gitloop.lineage import Lineage
 from gitloop.localinfra.paths import cache_dir, state_dir
@@ -39,9 +41,12 @@ from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, Pipel
 from gitloop.service.server.postsync import LAUNCHER_NAME, load_pipelines
 from gitloop.service.server.runtime import ServedListener, Server
 from gitloop.spec import triggers as triggers_spec
-from gitloop.spec.serveconfig import AppSourceConfig, ListenerConfig, RepositoryConfig, ServeConfig
+from gitloop.spec.serveconfig import ListenerConfig, RepositoryConfig, ServeConfig
 from gitloop.spec.triggers import ResolvedListener
 from gitloop.triggers import check_listener
+
+if TYPE_CHECKING:
+    from gitloop.service.server.appsources import ConfigApps
 
 log = logging.getLogger("gitloop.serve")
 
@@ -112,31 +117,6 @@ def repo_credentials(entries: Sequence[RepositoryConfig]) -> list[RepoCreds]:
     return creds
 
 
-def export_app_sources(
-    sources: Sequence[AppSourceConfig], credentials: Sequence[RepoCreds], into: Path
-) -> tuple[str, ...]:
-    """The paths to read Applications from: files as configured, git directories exported into ``into``."""
-    mirrors = MirrorCache(cache_dir() / "mirrors", credentials=RepoCredentials(credentials))
-    paths: list[str] = []
-    for number, source in enumerate(sources):
-        if source.files:
-            paths.extend(str(p) for p in source.files)
-            continue
-        mirror = mirrors.get(source.repo_url)
-        mirror.fetch()
-        sha = mirror.resolve(source.revision)
-        root = mirror.export(sha, into / f"{number}-{sha[:12]}")
-        target = root / source.path if source.path else root
-        if not target.exists():
-            where = f"{redact_url(source.repo_url)} at {source.revision} ({sha[:12]})"
-            raise UsageError(f"applications: {source.path} does not exist in {where}")
-        log.info(
-            "Applications from %s of %s at %s", source.path or "/", redact_url(source.repo_url), sha[:12]
-        )
-        paths.append(str(target))
-    return tuple(paths)
-
-
 @dataclass(frozen=True)
 class _PostSync:
     """The post-sync Pipelines and the launcher their runs go through."""
@@ -148,34 +128,46 @@ class _PostSync:
 @contextlib.asynccontextmanager
 async def _applications(
     config: ServeConfig, target: str, lineage: Lineage, workdir: Path, post_sync: _PostSync
-) -> AsyncIterator[AppRefresher | None]:
+) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None]]:
     if not config.applications:
-        yield None
+        yield None, None
         return
     from gitloop.service.apps import AppsConfig, open_apps
+    from gitloop.service.server.appsources import ConfigApps
     from gitloop.service.server.cd import AppsRefresher
     from gitloop.service.server.kubeconfigs import write_merged
     from gitloop.service.server.postsync import PostSyncRunner
     from gitloop.store import open_store
 
     credentials = await asyncio.to_thread(repo_credentials, config.repositories)
-    paths = await asyncio.to_thread(export_app_sources, config.applications, credentials, workdir / "apps")
     kubeconfig = str(write_merged(config.clusters, workdir / "kube")) if config.clusters else None
     apps_config = AppsConfig(
-        paths, kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
+        (), kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
     )
-    async with open_apps(apps_config, store=open_store(target), credentials=credentials) as engine:
+    sources = ConfigApps(
+        config.applications,
+        credentials=credentials,
+        workdir=workdir / "apps",
+        mirrors=cache_dir() / "mirrors",
+        check=lambda found: check_applications(found.apps.values(), post_sync.pipelines),
+        files_interval=config.applications_poll_interval,
+        git_interval=config.poll_interval,
+    )
+    store = open_store(target)
+    async with open_apps(apps_config, store=store, credentials=credentials, empty_ok=True) as engine:
+        await sources.first(engine)
         engine.restore()
-        check_applications(engine.apps.apps.values(), post_sync.pipelines)
         runner = None
         if post_sync.launcher is not None:
             runner = PostSyncRunner(engine, post_sync.launcher, lineage, engine.store, post_sync.pipelines)
             await runner.start()
         refresher = AppsRefresher(engine, lineage)
         await refresher.start()
+        await sources.start()
         try:
-            yield refresher
+            yield refresher, sources
         finally:
+            await sources.stop()
             await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
             if runner is not None:
                 await runner.stop()
@@ -239,7 +231,7 @@ async def open_server(
     try:
         lineage = Lineage(store)
         served, post_sync, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
-        async with _applications(config, target, lineage, workdir, post_sync) as apps:
+        async with _applications(config, target, lineage, workdir, post_sync) as (apps, sources):
             if launcher_factory is None:
                 ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
                 if ended:
@@ -259,11 +251,14 @@ async def open_server(
                 max_body_bytes=config.max_body_bytes,
                 webhook_secret=webhook_secret,
                 api_token=api_token,
+                app_sources=sources,
             )
             try:
                 yield server
             finally:
                 server.stopping.set()
+                if sources is not None:
+                    await sources.stop()
                 await _drain(server, pool, config.shutdown_grace, post_sync.launcher)
     finally:
         store.close()

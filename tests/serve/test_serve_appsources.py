@@ -1,0 +1,166 @@
+"""The serve config's ``applications:`` re-read on change: a file added, changed and removed under a
+configured directory adds, modifies and deletes its Application in the running server; a broken file
+deletes nothing and is shown in ``GET /api/status`` until it is fixed; a name the API holds is not
+taken over; a broken file at start stops the start. The real CD engine behind ``open_server``; the
+destination cluster is never reached (no Application here has the resources finalizer)."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from serve_fakes import FakeLauncher
+
+from gitloop.api.app import create_app
+from gitloop.errors import SpecError
+from gitloop.gitops.query import AppQuery
+from gitloop.service.server import Server, open_server
+from gitloop.service.server.engines import Subscription
+from gitloop.spec.argocd import parse_apps_text
+from gitloop.spec.serveconfig import ServeConfig, load
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+current-context: dev
+contexts: [{name: dev, context: {cluster: nowhere, user: nobody}}]
+clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: nobody, user: {token: unused}}]
+"""
+
+
+def application(name: str, namespace: str = "web") -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Application
+        metadata: {{name: {name}, namespace: argocd}}
+        spec:
+          project: default
+          source: {{repoURL: "http://git.example.invalid/config.git", targetRevision: main, path: k8s}}
+          destination: {{name: dev, namespace: {namespace}}}
+        """)
+
+
+def serve_config(tmp_path: Path, apps: Path) -> ServeConfig:
+    (tmp_path / "kubeconfig").write_text(KUBECONFIG)
+    file = tmp_path / "serve.yaml"
+    file.write_text(
+        textwrap.dedent(f"""\
+            listen: 127.0.0.1:0
+            databaseURL: {tmp_path / "gitloop.db"}
+            applicationsPollInterval: 100ms
+            applications:
+              - files: [{apps}]
+            clusters:
+              - {{name: dev, kubeconfig: kubeconfig}}
+            """)
+    )
+    return load(file)
+
+
+async def _event(
+    subscription: Subscription, kind: str, name: str, check: Callable[[dict[str, Any]], bool] = lambda a: True
+) -> dict[str, Any]:
+    """The next ``kind`` event of ``name`` that passes ``check`` (the stream also says status changes)."""
+    deadline = time.monotonic() + 10
+    while (left := deadline - time.monotonic()) > 0:
+        found = await subscription.next(timeout=left)
+        assert found is not None, "the stream was closed"
+        result = found.get("result", {})
+        app: dict[str, Any] = result.get("application", {})
+        if result.get("type") == kind and app.get("metadata", {}).get("name") == name and check(app):
+            return app
+    raise AssertionError(f"no {kind} event of {name} within 10s")
+
+
+async def _until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+def _names(server: Server) -> list[str]:
+    assert server.apps is not None
+    return server.apps.names()
+
+
+def test_files_added_changed_broken_fixed_and_removed(tmp_path: Path) -> None:
+    apps = tmp_path / "apps"
+    apps.mkdir()  # empty: no Application yet, and the server starts
+    config = serve_config(tmp_path, apps)
+
+    async def scenario() -> None:
+        async with open_server(config, launcher_factory=lambda *_: FakeLauncher()) as server:
+            assert server.apps is not None and _names(server) == []
+            stream = server.apps.subscribe(AppQuery())
+            transport = httpx.ASGITransport(app=create_app(server))
+            async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
+                (apps / "team").mkdir()
+                (apps / "team" / "web.yaml").write_text(application("web"))
+                await _event(stream, "ADDED", "web")
+                [entry] = (await client.get("/api/status")).json()["applicationSources"]
+                assert entry["source"] == str(apps) and "error" not in entry and entry["lastRead"]
+
+                (apps / "team" / "web.yaml").write_text(application("web", namespace="web-2"))
+                shown = await _event(
+                    stream, "MODIFIED", "web", lambda a: a["spec"]["destination"]["namespace"] == "web-2"
+                )
+                assert shown["spec"]["destination"]["name"] == "dev"
+
+                # A broken file and a removal at once: nothing changes, the error is shown.
+                (apps / "api.yaml").write_text(application("api") + "  unknownField: 1\n")
+                (apps / "team" / "web.yaml").unlink()
+                await _until(
+                    lambda: "error" in server.status()["applicationSources"][0], "the error in /api/status"
+                )
+                [entry] = (await client.get("/api/status")).json()["applicationSources"]
+                assert "api.yaml:" in entry["error"] and "unknownField" in entry["error"], entry
+                await asyncio.sleep(0.5)  # several checks later: still nothing deleted
+                assert _names(server) == ["web"]
+
+                (apps / "api.yaml").write_text(application("api"))
+                await _event(stream, "DELETED", "web")
+                await _until(lambda: _names(server) == ["api"], "api registered")
+                assert "error" not in (await client.get("/api/status")).json()["applicationSources"][0]
+
+    asyncio.run(scenario())
+
+
+def test_a_name_the_api_holds_is_not_taken_over(tmp_path: Path) -> None:
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    config = serve_config(tmp_path, apps)
+    mine = parse_apps_text(application("shared", namespace="from-api")).apps["shared"]
+
+    async def scenario() -> None:
+        async with open_server(config, launcher_factory=lambda *_: FakeLauncher()) as server:
+            assert server.apps is not None
+            await server.apps.create(mine, upsert=False)
+            (apps / "shared.yaml").write_text(application("shared", namespace="from-config"))
+            await _until(lambda: "error" in server.status()["applicationSources"][0], "the refusal shown")
+            assert "shared: registered through the API" in server.status()["applicationSources"][0]["error"]
+            shown = await server.apps.application("shared")
+            assert shown["spec"]["destination"]["namespace"] == "from-api"
+
+    asyncio.run(scenario())
+
+
+def test_a_broken_file_at_start_stops_the_start(tmp_path: Path) -> None:
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "web.yaml").write_text(application("web") + "  unknownField: 1\n")
+    config = serve_config(tmp_path, apps)
+
+    async def scenario() -> None:
+        async with open_server(config, launcher_factory=lambda *_: FakeLauncher()):
+            raise AssertionError("the server started")
+
+    with pytest.raises(SpecError, match=r"web\.yaml:.*unknownField"):
+        asyncio.run(scenario())
