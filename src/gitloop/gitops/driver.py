@@ -16,6 +16,13 @@
    results, who started it, start and end.
 
 ``Prune=confirm`` resources are confirmed by a manual sync with ``--prune``; automated syncs wait.
+
+An App of Apps parent's children (``gitloop.gitops.appofapps``) are registered through the
+``ChildRegistrar`` port once an attempt is planned, before its first step (PreSync hooks included) —
+not in sync-wave order: they are the engine's own objects, not the cluster's. The ones git no longer
+holds go only when the sync prunes; a selective sync (``resources``) registers the children it selects
+and prunes none; a dry run registers nothing.
+
 The Application's status is the caller's (the reconciler folds the finished operation in).
 """
 
@@ -27,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from gitloop.errors import GitError, GitloopError, SpecError
+from gitloop.gitops import appofapps
 from gitloop.gitops import operation as op
 from gitloop.gitops.apply import ClusterActions
 from gitloop.gitops.comparison import Comparison
@@ -110,9 +118,11 @@ class Driver:
         wave_delay: float = 0.0,
         poll: float = DEFAULT_POLL,
         clock: Callable[[], float] = time.time,
+        children: appofapps.ChildRegistrar | None = None,
     ) -> None:
         self.refresher = refresher
         self.store = store
+        self.children = children
         self._wave_delay = wave_delay
         self._poll = poll
         self._clock = clock
@@ -201,6 +211,9 @@ class Driver:
             )
         except GitloopError as exc:
             return self._planning_failed(replace(operation, request=request), str(exc))
+        if self.children is not None and not request.dry_run:
+            chosen = appofapps.selected(refreshed.children, request.resources)
+            await self.children.register(app.name, chosen, prune=request.prune and not request.resources)
         commit = await asyncio.to_thread(self._commit, app, request.revisions)
         state = start(planned, wave_delay=self._wave_delay)
         return replace(operation, request=request, state=state, commit=commit)

@@ -8,7 +8,11 @@ driver (``SyncRequest``); its hops are ``Engine.start_sync`` → ``Reconciler.st
 
 The set of Applications is live (``gitloop.gitops.applications``): ``upsert`` registers or replaces
 one, ``delete`` removes one with Argo CD's deletion rules (``gitloop.gitops.deletion``); the
-``changes`` listeners hear ``ADDED``/``MODIFIED``/``DELETED``.
+``changes`` listeners hear ``ADDED``/``MODIFIED``/``DELETED``. App of Apps (``gitloop.gitops.appofapps``,
+``gitloop.gitops.parents``): a parent's sync registers its children through ``replace_owned``; a
+child's status change refreshes its parent; a cascading deletion of a parent deletes its children,
+one without cascade leaves them registered, still owned ``app:<parent>`` (an Application of that name
+adopts them again); ``appset_children`` hooks hear a parent's ApplicationSets.
 
 The adapters are the caller's: git mirrors and the renderer behind ``ManifestSource``, the clusters
 behind ``view_for``, the ``Store``. The caller closes them.
@@ -26,12 +30,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gitloop.errors import SpecError, SyncError, UsageError
-from gitloop.gitops import apiobjects, deletion, tree
+from gitloop.gitops import apiobjects, appofapps, deletion, tree
 from gitloop.gitops.applications import API_OWNER, CONFIG_OWNER, SPEC_KIND, Applications, document
 from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.driver import Driver
 from gitloop.gitops.loop import Loop
 from gitloop.gitops.operation import SyncOperation, SyncRequest
+from gitloop.gitops.parents import AppSetHook, Parents
 from gitloop.gitops.reconciler import Reconciler, Settings
 from gitloop.gitops.refresh import Refreshed, Refresher, ViewFor
 from gitloop.gitops.source import ManifestSource
@@ -42,6 +47,7 @@ from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
 from gitloop.ports import HistoryEntry, Store
 from gitloop.spec.argocd import Application, AppProject, AppSet, parse_apps_text, project_problems
+from gitloop.spec.redact import redact_strings
 
 __all__ = ["Engine", "Owned", "Settings"]
 
@@ -78,8 +84,14 @@ class Engine:
         self.sources, self.store = sources, store
         self.settings = settings or Settings()
         self._clock = clock
+        self.parents = Parents(self.apps, self.status, self.replace_owned)
         self.refresher = Refresher(
-            sources, view_for, self.apps.project, options=self.settings.compare, clock=clock
+            sources,
+            view_for,
+            self.apps.project,
+            options=self.settings.compare,
+            clock=clock,
+            children=self.parents.compare,
         )
         driver = Driver(
             self.refresher,
@@ -87,6 +99,7 @@ class Engine:
             wave_delay=self.settings.wave_delay,
             poll=self.settings.driver_poll,
             clock=clock,
+            children=self.parents,
         )
         self.reconciler = Reconciler(
             self.apps, self.refresher, driver, store, settings=self.settings, clock=clock
@@ -96,6 +109,9 @@ class Engine:
         """Called with every status that changed (beyond its reconcile time), after it is stored."""
         self.refreshed = self.reconciler.refreshed
         """Called after every refresh, changed or not (for metrics)."""
+        self.appset_children: list[AppSetHook] = self.parents.appset_children
+        """Called with ``(owner, manifests)``: the ApplicationSets in a parent's manifests when it syncs."""
+        self.listeners.append(self._child_changed)
         self.changes: list[Callable[[Application, str], None]] = []
         """Called with ``(application, event)`` when the set of Applications changes: ``ADDED``, ``MODIFIED``
         (its spec) or ``DELETED`` — the event types of Argo CD's Application watch."""
@@ -169,6 +185,7 @@ class Engine:
         cluster now (``tree.CHILD_KINDS`` in their namespaces), the objects they own."""
         view = self.refresher.view_for(self.app(name))
         roots = view.cache.objects(name)
+        children = [r for r in self.status(name).resources if appofapps.is_child(r.key)]
         namespaces = sorted({k.namespace for k in roots if k.namespace})
         reads = [
             view.cluster.list(api_version, kind, namespace)
@@ -177,18 +194,24 @@ class Engine:
         ]
         listed = await asyncio.gather(*reads, return_exceptions=True)
         candidates = [obj for found in listed if isinstance(found, list) for obj in found]
-        return tree.resource_tree(roots, candidates)
+        return tree.resource_tree(roots, candidates, children)
 
     async def events(self, name: str) -> list[Manifest]:
         """The Kubernetes Events (``v1`` Event) about ``name``'s resources and the objects they own,
         read from its cluster now."""
         found = await self.resource_tree(name)
         view = self.refresher.view_for(self.app(name))
-        namespaces = sorted({n["namespace"] for n in found["nodes"] if n["namespace"]})
+        nodes = [n for n in found["nodes"] if n["group"] != appofapps.GROUP]  # children: the engine's own
+        namespaces = sorted({n["namespace"] for n in nodes if n["namespace"]})
         listed = await asyncio.gather(*(view.cluster.list("v1", "Event", ns) for ns in namespaces))
         return tree.involved((e for events in listed for e in events), found)
 
     # -- changing ---------------------------------------------------------------------------------
+
+    def _child_changed(self, status: AppStatus) -> None:
+        parent = self.parents.parent_of(status.name)
+        if parent is not None and parent in self.apps.apps:
+            self.loop.changed(parent)
 
     def _tell(self, app: Application, event: str) -> None:
         for listener in self.changes:
@@ -219,9 +242,9 @@ class Engine:
             raise UsageError(f"cannot sync {app.name}: {window.message(manual=True)}")
 
     def restore(self) -> list[str]:
-        """Register again the Applications created through the API (kept in the store as
-        ``SPEC_KIND``), except those the caller registered already; their names. A stored document
-        that no longer validates is skipped and logged."""
+        """Register again the Applications created through the API or by an App of Apps parent (kept in
+        the store as ``SPEC_KIND``, with their owner), except those the caller registered already; their
+        names. A stored document that no longer validates is skipped and logged."""
         restored = []
         for record in self.store.query(SPEC_KIND):
             if record.name in self.apps.apps:
@@ -232,19 +255,22 @@ class Engine:
                 _log.warning("stored Application %s not registered: %s", record.name, exc)
                 continue
             for app in found.apps.values():
-                self.apps.put(app, owner=API_OWNER)
+                self.apps.put(app, owner=record.labels.get("owner", API_OWNER))
                 restored.append(app.name)
         return restored
 
     def upsert(self, app: Application, *, owner: str) -> bool:
         """Register ``app`` or replace the Application of its name; whether it was created or its spec
         changed. A changed one is compared afresh soon (auto-sync follows its policy). Applications
-        of the ``api`` owner are kept in the store (``SPEC_KIND``) and registered again at start."""
+        of the ``api`` owner and App of Apps children (without a URL password) are kept in the store
+        (``SPEC_KIND``) and registered again at start."""
         before = self.apps.apps.get(app.name)
-        changed = before is None or document(before) != document(app)
+        doc = document(app)
+        changed = before is None or document(before) != doc
         self.apps.put(app, owner=owner)
-        if owner == API_OWNER:
-            self.store.put(SPEC_KIND, app.name, document(app))
+        child = owner.startswith(appofapps.owner("")) and changed and redact_strings(doc) == doc
+        if owner == API_OWNER or child:
+            self.store.put(SPEC_KIND, app.name, doc, labels={"owner": owner})
         if changed:
             self.refresher.forget(app.name)
             self.loop.changed(app.name)
@@ -350,6 +376,7 @@ class Engine:
                 except SyncError as exc:
                     await rec.note(name, Condition(ConditionType.DELETION_ERROR, str(exc)))
                     raise
+                await self.parents.release(name)
             self.apps.remove(name)
             self.refresher.forget(name)
             rec.forget(name)

@@ -8,7 +8,13 @@ never stops the others (Argo CD's conditions):
   ``ignoreDifferences`` rule does not validate, the destination cluster is unknown;
 - ``ComparisonError``: git (unreachable repository, unknown revision), rendering (the tool's own
   message: malformed YAML with file and line, a failing ``kustomize build`` or ``helm template``), a
-  kind the cluster does not serve, or a live state that could not be read (cluster unreachable).
+  kind the cluster does not serve, a live state that could not be read (cluster unreachable), or an
+  App of Apps child (``argoproj.io`` Application, AppProject) that does not validate.
+
+An App of Apps parent's children are split off the rendered manifests before placement
+(``gitloop.gitops.appofapps``): they are never applied to the cluster; ``children`` (the engine's
+``Parents.compare``) makes them resources of the parent on every refresh, and ``Refreshed.children``
+carries them to the sync driver, which registers them.
 
 With an error the sync status and health are Unknown and the resources are those last known.
 Unchanged inputs are not recomputed: rendering is cached by ``ManifestSource``, placement by the
@@ -24,11 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from gitloop.errors import ClusterError, GitError, GitloopError, RenderError, SpecError, UsageError
+from gitloop.gitops import appofapps
+from gitloop.gitops.appofapps import Children
 from gitloop.gitops.comparison import Comparison, DiffMemo, compare_app
 from gitloop.gitops.diff import CompareOptions, IgnoreDifferences, IgnoreRule, ResourceDiff, StatusPolicy
 from gitloop.gitops.observe import ClusterView, Placed, digest
 from gitloop.gitops.source import ManifestSource, Rendered
-from gitloop.gitops.status import AppStatus, Condition, ConditionType
+from gitloop.gitops.status import AppStatus, Condition, ConditionType, ResourceStatus
 from gitloop.gitops.sync import SyncOptions, parse_sync_options
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.images import images_in
@@ -38,6 +46,8 @@ from gitloop.spec.argocd import Application, ApplicationSource, AppProject, proj
 
 ViewFor = Callable[[Application], ClusterView]
 """The cluster view of an Application's destination; ``UsageError`` for an unknown destination."""
+CompareChildren = Callable[[str, Children], tuple[list[ResourceStatus], list[Condition]]]
+"""A parent's children as its resource statuses, and their conditions (``Parents.compare``)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Refreshed:
     view: ClusterView | None = None
     options: SyncOptions = field(default_factory=SyncOptions)
     placed: Placed | None = None
+    children: Children = field(default_factory=Children)
 
 
 @dataclass
@@ -58,6 +69,8 @@ class _Memo:
     compare_key: tuple[object, ...] = ()
     comparison: Comparison | None = None
     diffs: dict[tuple[object, ...], ResourceDiff] = field(default_factory=dict)
+    split_key: str = ""
+    split: tuple[Rendered, Children] | None = None
 
 
 def ignore_rules(app: Application) -> IgnoreDifferences:
@@ -106,8 +119,10 @@ class Refresher:
         *,
         options: CompareOptions | None = None,
         clock: Callable[[], float] = time.time,
+        children: CompareChildren | None = None,
     ) -> None:
         self.sources = sources
+        self._children = children
         self._view_for = view_for
         self._project_for = project_for
         self._options = options
@@ -144,6 +159,9 @@ class Refresher:
             rendered = await asyncio.to_thread(self.sources.render, app, revisions, sources=sources)
         except (GitError, RenderError, SpecError) as exc:
             return _failed(previous, ConditionType.COMPARISON_ERROR, f"rpc error: {exc}", now)
+        rendered, children = self._split(app.name, rendered)
+        if children.problems:
+            return _failed(previous, ConditionType.COMPARISON_ERROR, "; ".join(children.problems), now)
         try:
             comparison, placed = await self._compare(app, previous, view, rendered, ignores)
         except _NotPermitted as exc:
@@ -152,6 +170,8 @@ class Refresher:
             return _failed(previous, ConditionType.COMPARISON_ERROR, f"failed to load live state: {exc}", now)
         except GitloopError as exc:
             return _failed(previous, ConditionType.UNKNOWN_ERROR, str(exc), now)
+        if self._children is not None:
+            comparison = appofapps.fold(comparison, *self._children(app.name, children))
         status = replace(
             previous,
             sync_status=comparison.sync_status,
@@ -163,7 +183,16 @@ class Refresher:
         )
         kept = [c for c in previous.conditions if c.type is ConditionType.SYNC_ERROR]
         status = status.with_conditions([*kept, *comparison.conditions], now)
-        return Refreshed(status, comparison, view, options, placed)
+        return Refreshed(status, comparison, view, options, placed, children)
+
+    def _split(self, name: str, rendered: Rendered) -> tuple[Rendered, Children]:
+        """``rendered`` without the App of Apps children, and the children (remembered by render key)."""
+        memo = self._memos.setdefault(name, _Memo())
+        if memo.split is None or memo.split_key != rendered.key:
+            resources, children = appofapps.split(rendered.manifests, parent=name)
+            memo.split = (replace(rendered, manifests=tuple(resources)), children)
+            memo.split_key = rendered.key
+        return memo.split
 
     async def _compare(
         self,
@@ -192,7 +221,7 @@ class Refresher:
         key = (rendered.key, view.cache.version(app.name), app.ignore_differences)
         if memo.comparison is not None and memo.compare_key == key:
             return memo.comparison, placed
-        extra = {(r.api_version, r.key.kind) for r in previous.resources}
+        extra = {(r.api_version, r.key.kind) for r in previous.resources if not appofapps.is_child(r.key)}
         gathered = await view.gather(app.name, placed, extra)
         if gathered.problems:
             reasons = "; ".join(f"{kind}: {why}" for (_, kind), why in sorted(gathered.problems.items()))

@@ -7,6 +7,10 @@ cluster by the caller (``CHILD_KINDS`` in the namespaces of the roots); only tho
 root are kept. Each node carries Argo CD's ``ResourceNode`` fields: group, version, kind, namespace,
 name, uid, resourceVersion, ``parentRefs``, ``health`` (the engine's health rules), ``images`` and
 ``createdAt``. ``involved`` picks the Kubernetes Events about the tree's objects.
+
+An App of Apps parent's children (Applications, AppProjects, ApplicationSets: the engine's own objects,
+not the cluster's) are nodes too, from the parent's resource statuses, with a child Application's own
+health (``child_node``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gitloop.gitops import health
+from gitloop.gitops.status import ResourceStatus
 from gitloop.model.images import images_in
 from gitloop.model.resources import Manifest, ResourceKey
 
@@ -72,6 +77,29 @@ def node(obj: Manifest, parents: Sequence[Manifest] = ()) -> dict[str, Any]:
     return found
 
 
+def child_node(status: ResourceStatus) -> dict[str, Any]:
+    """The ``ResourceNode`` of an App of Apps child, from its status in the parent."""
+    key = status.key
+    found: dict[str, Any] = {
+        "group": key.group,
+        "version": status.api_version.rpartition("/")[2],
+        "kind": key.kind,
+        "namespace": key.namespace,
+        "name": key.name,
+        "uid": "",
+        "resourceVersion": "",
+        "parentRefs": [],
+        "images": [],
+        "createdAt": None,
+        "info": [],
+    }
+    if status.health is not None:
+        found["health"] = {"status": status.health.status.value}
+        if status.health.message:
+            found["health"]["message"] = status.health.message
+    return found
+
+
 def _owners(obj: Manifest) -> list[str]:
     refs = _meta(obj).get("ownerReferences")
     if not isinstance(refs, list):
@@ -102,10 +130,16 @@ def owned(roots: Iterable[Manifest], candidates: Iterable[Manifest]) -> list[tup
     return found
 
 
-def resource_tree(roots: Mapping[ResourceKey, Manifest], candidates: Iterable[Manifest]) -> dict[str, Any]:
-    """Argo CD's ``ApplicationTree`` of an Application whose tracked live objects are ``roots``."""
+def resource_tree(
+    roots: Mapping[ResourceKey, Manifest],
+    candidates: Iterable[Manifest],
+    children: Iterable[ResourceStatus] = (),
+) -> dict[str, Any]:
+    """Argo CD's ``ApplicationTree`` of an Application whose tracked live objects are ``roots`` and whose
+    App of Apps children have the statuses ``children`` (those requiring pruning are left out once gone)."""
     ordered = [roots[k] for k in sorted(roots, key=lambda k: (k.group, k.kind, k.namespace, k.name))]
     nodes = [node(obj) for obj in ordered]
+    nodes += [child_node(status) for status in children]
     nodes += [node(child, parents) for child, parents in owned(ordered, candidates)]
     return {"nodes": nodes, "orphanedNodes": [], "hosts": []}
 
