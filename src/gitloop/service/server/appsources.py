@@ -169,6 +169,8 @@ class ConfigApps:
                 if source.config.files:
                     source.seen = signature(source.config.files)
                     paths.extend(source.config.files)
+                elif source.unread and not fetch:
+                    return None, False  # its fetch failed: nothing to learn before the next one
                 else:
                     paths.append(self._git_root(number, source, fetch))
             except GitloopError as exc:

@@ -1,0 +1,103 @@
+"""A git source of the serve config followed by push webhook: a real ``gitloop serve`` process, the
+real local git server and the real local cluster. A commit adding an Application file, announced by
+the webhook, registers it within a second of the answer (and it syncs to the cluster); a commit
+removing it deletes it, and its resources finalizer deletes its resources from the cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cd_support import CdWorld, configmap
+
+from gitloop.localinfra.cluster import LocalCluster
+from gitloop.localinfra.gitserver import GitServer
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
+from serve_fakes import github_push
+from serve_process import ServeProcess, free_port, serve_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def world(local_cluster: LocalCluster, git_server: GitServer, tmp_path: Path) -> Iterator[CdWorld]:
+    files = {"k8s/a.yaml": configmap("alpha"), "argocd/README.md": "Applications of this repository.\n"}
+    found = CdWorld.create(local_cluster, git_server, tmp_path, files, name="cfg")
+    yield found
+    asyncio.run(found.cleanup())
+
+
+def _application(world: CdWorld) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Application
+        metadata:
+          name: {world.app}
+          namespace: argocd
+          finalizers: [resources-finalizer.argocd.argoproj.io]
+        spec:
+          project: default
+          source: {{repoURL: {world.repo_url}, targetRevision: main, path: k8s}}
+          destination: {{server: https://kubernetes.default.svc, namespace: {world.namespace}}}
+          syncPolicy:
+            automated: {{prune: true}}
+            syncOptions: [CreateNamespace=true]
+        """)
+
+
+def _webhook(client: httpx.Client, world: CdWorld, sha: str) -> float:
+    """The push announced; when its answer came."""
+    body = github_push(repo=world.repo_url.removesuffix(".git"), after=sha)
+    answer = client.post("/api/webhook", content=body, headers={"X-GitHub-Event": "push"})
+    assert answer.status_code == 200, answer.text
+    return time.monotonic()
+
+
+def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def test_a_git_source_follows_pushes_by_webhook(world: CdWorld, tmp_path: Path) -> None:
+    config = tmp_path / "serve.yaml"
+    config.write_text(
+        textwrap.dedent(f"""\
+            listen: 127.0.0.1:{free_port()}
+            pollInterval: 10m
+            applications:
+              - {{repoURL: {world.repo_url}, revision: main, path: argocd}}
+            clusters:
+              - {{name: local, kubeconfig: {world.cluster.kubeconfig}}}
+            """)
+    )
+    env = serve_env(tmp_path / "state")
+    env["GITLOOP_CACHE_DIR"] = str(tmp_path / "cache")
+    app_url = f"/api/v1/applications/{world.app}"
+    with ServeProcess(config, env) as serve, serve.client() as client:
+        [entry] = client.get("/api/status").json()["applicationSources"]
+        assert "error" not in entry and len(entry["revision"]) == 40, entry
+        assert client.get(app_url).status_code == 404
+
+        added = world.commit({"argocd/app.yaml": _application(world)}, "add an Application")
+        answered = _webhook(client, world, added)
+        seen = _until(lambda: client.get(app_url).status_code == 200, 5, "the Application")
+        assert seen - answered < 1.0, f"registered {seen - answered:.2f}s after the webhook answer"
+        assert client.get("/api/status").json()["applicationSources"][0]["revision"] == added
+        _until(lambda: asyncio.run(world.live("v1", "ConfigMap", "alpha")) is not None, 60, "the sync")
+
+        removed = world.commit({"argocd/app.yaml": None}, "remove the Application")
+        _webhook(client, world, removed)
+        _until(lambda: client.get(app_url).status_code == 404, 60, "the deletion")
+        assert asyncio.run(world.live("v1", "ConfigMap", "alpha")) is None
+        assert "deleted " + world.app in serve.output()
+        assert serve.stop() == 0, serve.output()
