@@ -14,7 +14,8 @@ CD decides it (``SyncWindows.Matches`` and ``CanSync``).
   inactive allow windows, when one of them has it.
 
 ``state`` returns a ``WindowState`` (allowed, manual allowed, the windows selecting, active and
-blocking, and when the answer may change next, for re-checking at the boundary).
+blocking, and when the answer may change next, for re-checking at the boundary); its ``response`` is
+what ``GET /api/v1/applications/{name}/syncwindows`` answers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gitloop.spec.argocd import Application
 from gitloop.spec.argocd.project import SyncWindow
@@ -56,6 +58,15 @@ class WindowState:
         else:
             reason = f"no active allow window: {labels}"
         return f"blocked by sync window: {reason}"
+
+    def response(self) -> dict[str, Any]:
+        """Argo CD's ``ApplicationSyncWindowsResponse``: the active and the assigned windows, and
+        ``canSync`` (whether a manual sync may start now)."""
+        return {
+            "activeWindows": [w.to_dict() for w in self.active],
+            "assignedWindows": [w.to_dict() for w in self.assigned],
+            "canSync": self.manual_allowed,
+        }
 
 
 def selects(window: SyncWindow, app: Application) -> bool:

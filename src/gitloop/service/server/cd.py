@@ -296,6 +296,10 @@ class AppsRefresher:
         self._app(name)
         self._engine.terminate(name)
 
+    def sync_windows(self, name: str) -> dict[str, Any]:
+        self._app(name)
+        return self._engine.windows(name).response()
+
     async def resource_tree(self, name: str) -> dict[str, Any]:
         self._app(name)
         return await self._engine.resource_tree(name)

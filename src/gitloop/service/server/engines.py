@@ -143,6 +143,11 @@ class AppRefresher(Protocol):
         """Stop the running operation (``SyncError`` when none runs)."""
         ...
 
+    def sync_windows(self, name: str) -> dict[str, Any]:
+        """Argo CD's ``ApplicationSyncWindowsResponse`` of ``name`` now: ``activeWindows``,
+        ``assignedWindows``, ``canSync`` (a manual sync) — ``NotFound`` if unknown."""
+        ...
+
     async def resource_tree(self, name: str) -> dict[str, Any]:
         """``ApplicationTree``: the resources and the objects they own, read from the cluster now."""
         ...
