@@ -7,6 +7,7 @@ import json
 
 from gitloop.gitops import apiobjects
 from gitloop.gitops.diff import compare
+from gitloop.model.clusters import ClusterRef
 from gitloop.spec.argocd import DEFAULT_PROJECT
 
 SECRET = {
@@ -58,12 +59,13 @@ def test_the_default_project_and_a_list_page() -> None:
 
 
 def test_a_cluster_says_its_connection_state() -> None:
-    shown = apiobjects.cluster(
-        "https://k", "local", status="Failed", message="refused", attempted_at=1.0, applications=3
-    )
+    ref = ClusterRef("local", "https://k", {"env": "dev"})
+    shown = apiobjects.cluster(ref, status="Failed", message="refused", attempted_at=1.0, applications=3)
     assert shown["connectionState"] == {
         "status": "Failed",
         "message": "refused",
         "attemptedAt": "1970-01-01T00:00:01Z",
     }
     assert shown["info"]["applicationsCount"] == 3
+    assert (shown["server"], shown["name"], shown["labels"]) == ("https://k", "local", {"env": "dev"})
+    assert "project" not in shown and shown["config"] == {}

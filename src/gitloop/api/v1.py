@@ -14,8 +14,8 @@ with another spec), ``GET/PUT /api/v1/applications/{name}``, ``DELETE /api/v1/ap
 runs in the background, as Argo CD's), ``POST .../sync``, ``GET .../resource-tree``,
 ``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``PUT .../rollback``,
 ``DELETE .../operation``, ``GET /api/v1/stream/applications`` (server-sent events: ``ADDED``,
-``MODIFIED``, ``DELETED``), ``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``,
-``GET /api/v1/clusters``.
+``MODIFIED``, ``DELETED``), ``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``; the clusters are
+``gitloop.api.v1_clusters``.
 """
 
 from __future__ import annotations
@@ -196,9 +196,5 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
     @routes.get("/projects/{name}")
     async def project(name: str) -> dict[str, Any]:
         return apps().project(name)
-
-    @routes.get("/clusters")
-    async def clusters() -> dict[str, Any]:
-        return await apps().clusters()
 
     return routes

@@ -1,4 +1,10 @@
-"""``gitloop cluster``: build, start, stop and inspect local Kubernetes control planes."""
+"""``gitloop cluster``: two groups of verbs under one name.
+
+Local control plane (``build``, ``up``, ``down``, ``status``, ``kubeconfig``): build, start, stop and
+inspect real Kubernetes control planes on this machine. Registered clusters on a gitloop server
+(``add``, ``list``, ``get``, ``rm``: ``gitloop.cli.cluster_remote``): the destinations a server's
+Applications deploy to. The help lists the two groups apart.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import time
 import click
 from rich.console import Console
 
+from gitloop.cli.cluster_remote import REMOTE_COMMANDS
 from gitloop.localinfra import kubebuild
 from gitloop.localinfra.cluster import LocalCluster, Status, list_clusters
 
@@ -43,9 +50,29 @@ def _describe(st: Status) -> str:
     return line
 
 
-@click.group()
+_LOCAL = ("build", "up", "down", "status", "kubeconfig")
+
+
+class _Groups(click.Group):
+    """Lists the local control-plane verbs and the registered-cluster verbs in two sections."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for title, names in (
+            ("Local control plane (this machine)", _LOCAL),
+            ("Registered clusters (on a gitloop server: --server / $GITLOOP_SERVER)", self._remote()),
+        ):
+            rows = [(n, self.commands[n].get_short_help_str(80)) for n in names if n in self.commands]
+            with formatter.section(title):
+                formatter.write_dl(rows)
+
+    def _remote(self) -> list[str]:
+        return [n for n in self.commands if n not in _LOCAL]
+
+
+@click.group(cls=_Groups)
 def cluster() -> None:
-    """A real local Kubernetes control plane (etcd, apiserver, controllers, hollow nodes) on 127.0.0.1."""
+    """Local Kubernetes control planes (etcd, apiserver, controllers, hollow nodes on 127.0.0.1), and
+    the clusters registered on a gitloop server (as argocd cluster)."""
 
 
 @cluster.command()
@@ -111,3 +138,7 @@ def kubeconfig(name: str) -> None:
         click.echo(f"error: cluster {name} is not running: gitloop cluster up --name {name}", err=True)
         sys.exit(1)
     click.echo(str(st.kubeconfig))
+
+
+for _command in REMOTE_COMMANDS:
+    cluster.add_command(_command)

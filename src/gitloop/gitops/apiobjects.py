@@ -17,6 +17,7 @@ from typing import Any
 from gitloop.gitops.diff import ResourceDiff, mask_secrets
 from gitloop.gitops.diff.render import unified_diff
 from gitloop.gitops.shapes import API_VERSION, timestamp
+from gitloop.model.clusters import ClusterRef
 from gitloop.model.resources import Manifest
 from gitloop.spec.argocd import AppProject
 
@@ -68,17 +69,37 @@ def project_list(projects: Iterable[AppProject]) -> dict[str, Any]:
 
 
 def cluster(
-    server: str, name: str, *, status: str, message: str, attempted_at: float, applications: int
+    ref: ClusterRef,
+    *,
+    status: str,
+    message: str,
+    attempted_at: float | None,
+    server_version: str = "",
+    applications: int = 0,
 ) -> dict[str, Any]:
-    """``Cluster``: ``status`` is ``Successful``, ``Failed`` or ``Unknown``."""
+    """``Cluster``: ``status`` is ``Successful``, ``Failed`` or ``Unknown``; ``config`` stays empty
+    (credentials are never shown)."""
     state = {"status": status, "message": message, "attemptedAt": timestamp(attempted_at)}
-    return {
-        "server": server,
-        "name": name,
+    shown: dict[str, Any] = {
+        "server": ref.server,
+        "name": ref.name,
         "config": {},
         "connectionState": state,
-        "info": {"connectionState": state, "applicationsCount": applications},
+        "serverVersion": server_version,
+        "info": {
+            "connectionState": state,
+            "serverVersion": server_version,
+            "applicationsCount": applications,
+            "cacheInfo": {},
+        },
     }
+    if ref.labels:
+        shown["labels"] = dict(ref.labels)
+    if ref.annotations:
+        shown["annotations"] = dict(ref.annotations)
+    if ref.project:
+        shown["project"] = ref.project
+    return shown
 
 
 def cluster_list(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -112,6 +112,10 @@ class KubeCluster:
                 self._discovered = preferred
             return self._discovered
 
+    async def version(self) -> dict[str, Any]:
+        """The API server's ``/version`` (``major``, ``minor``, ``gitVersion``...): a cheap probe."""
+        return await self._get_json("/version")
+
     async def resources(self) -> list[ApiResource]:
         return list(await self._discover())
 

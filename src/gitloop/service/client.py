@@ -1,5 +1,6 @@
 """A client of a ``gitloop serve``'s ``/api/v1``: Argo CD-shaped Applications for ``gitloop app --server``,
-PipelineRuns (cancel, rerun) for ``gitloop pipeline cancel|rerun``.
+PipelineRuns (cancel, rerun) for ``gitloop pipeline cancel|rerun``, registered clusters for ``gitloop
+cluster add|list|get|rm``.
 
 Every answer is the server's JSON as it came: Argo CD ``argoproj.io/v1alpha1`` Applications
 (``gitloop.gitops.shapes``), ``managed-resources`` items, manifests. Errors become ``GitloopError``s
@@ -250,3 +251,28 @@ class ApiClient:
         """Run ``name`` again under a new name; the new run's name."""
         found = self._call("POST", self._run_path(name, "/rerun"))
         return str(found["name"])
+
+    # -- clusters ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _cluster_path(name_or_server: str) -> str:
+        return f"/api/v1/clusters/{quote(name_or_server, safe='')}"
+
+    def clusters(self) -> list[dict[str, Any]]:
+        """Every registered cluster (``ClusterList.items``), each probed by the server now."""
+        return list(self._call("GET", "/api/v1/clusters").get("items") or [])
+
+    def cluster(self, name_or_server: str) -> dict[str, Any]:
+        """One registered cluster, by name or server URL."""
+        found: dict[str, Any] = self._call("GET", self._cluster_path(name_or_server))
+        return found
+
+    def add_cluster(self, body: Mapping[str, Any], *, upsert: bool = False) -> dict[str, Any]:
+        """Register a kubeconfig context (``body``: ``name``, ``config.kubeconfig``/``context``,
+        labels...); 409 (name or server taken) is a ``GitloopError``."""
+        params = {"upsert": "true"} if upsert else None
+        found: dict[str, Any] = self._call("POST", "/api/v1/clusters", json=dict(body), params=params)
+        return found
+
+    def remove_cluster(self, name_or_server: str) -> None:
+        self._call("DELETE", self._cluster_path(name_or_server))

@@ -33,10 +33,8 @@ from typing import Any
 from gitloop.errors import GitError, GitloopError, OperationInProgress, SpecError, SyncError, UsageError
 from gitloop.gitops import apiobjects, deletion, shapes
 from gitloop.gitops.applications import API_OWNER, document, refuse_url_passwords, unmasked
-from gitloop.gitops.destinations import IN_CLUSTER_NAME, server_url
 from gitloop.gitops.engine import Engine
 from gitloop.gitops.history import rollback_request, rollback_target
-from gitloop.gitops.observe import ClusterView
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery, page
 from gitloop.gitops.status import AppStatus
@@ -46,7 +44,7 @@ from gitloop.model.sync import SyncStatus
 from gitloop.service.apps import local_user
 from gitloop.service.server.engines import Conflict, NotFound, Push, Subscription
 from gitloop.service.server.pushhooks import matching_apps
-from gitloop.spec.argocd import DEFAULT_PROJECT, IN_CLUSTER, Application
+from gitloop.spec.argocd import DEFAULT_PROJECT, Application, Destination
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +73,6 @@ def describe(app: Application, status: AppStatus) -> dict[str, Any]:
     else:
         spec["source"] = dict(app.source.raw)
     return {"metadata": {"name": app.name, "namespace": app.namespace}, "spec": spec, "status": doc}
-
-
-async def _connection(view: ClusterView, timeout: float = 5.0) -> tuple[str, str]:
-    """``Successful`` or ``Failed`` (with the reason) of one request to the cluster's API server."""
-    try:
-        async with asyncio.timeout(timeout):
-            await view.cluster.resource_for("v1", "Namespace")
-    except TimeoutError:
-        return "Failed", f"no answer in {timeout:.0f}s"
-    except GitloopError as exc:
-        return "Failed", str(exc)
-    return "Successful", ""
 
 
 class AppsRefresher:
@@ -412,31 +398,9 @@ class AppsRefresher:
             raise NotFound(f"no AppProject named {name!r}")
         return apiobjects.project(found)
 
-    async def clusters(self) -> dict[str, Any]:
-        by_view: dict[int, tuple[ClusterView, list[Application]]] = {}
-        for name in self._sorted_names():
-            app = self._engine.apps.apps[name]
-            try:
-                view = self._engine.refresher.view_for(app)
-            except (UsageError, GitloopError):
-                continue
-            by_view.setdefault(id(view), (view, []))[1].append(app)
-        checks = await asyncio.gather(*(_connection(view) for view, _ in by_view.values()))
-        items = []
-        for (_, apps), (state, message) in zip(by_view.values(), checks, strict=True):
-            server = next((a.destination.server for a in apps if a.destination.server), "")
-            name = next((a.destination.name for a in apps if a.destination.name), "")
-            items.append(
-                apiobjects.cluster(
-                    server,
-                    name or (IN_CLUSTER_NAME if server_url(server) == IN_CLUSTER else ""),
-                    status=state,
-                    message=message,
-                    attempted_at=self._clock(),
-                    applications=len(apps),
-                )
-            )
-        return apiobjects.cluster_list(items)
+    def destinations(self) -> list[Destination]:
+        """Every Application's destination (the cluster registry counts them per cluster)."""
+        return [app.destination for app in self._engine.apps.apps.values()]
 
     # -- lineage ----------------------------------------------------------------------------------
 

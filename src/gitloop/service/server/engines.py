@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery
 from gitloop.lineage import RunSource
-from gitloop.spec.argocd import Application
+from gitloop.spec.argocd import Application, Destination
 
 LAUNCHABLE_KINDS = ("PipelineRun", "TaskRun")
 """What a TriggerTemplate may create here: there is no cluster to create anything else in."""
@@ -191,8 +191,8 @@ class AppRefresher(Protocol):
         """One ``AppProject`` (``NotFound`` if unknown)."""
         ...
 
-    async def clusters(self) -> dict[str, Any]:
-        """``ClusterList`` of the destination clusters, their connection checked now."""
+    def destinations(self) -> list[Destination]:
+        """Every Application's destination (``/api/v1/clusters`` counts them per cluster)."""
         ...
 
 

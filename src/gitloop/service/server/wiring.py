@@ -46,6 +46,7 @@ from gitloop.spec.triggers import ResolvedListener
 from gitloop.triggers import check_listener
 
 if TYPE_CHECKING:
+    from gitloop.service.clusters import ClusterRegistry
     from gitloop.service.server.appsources import ConfigApps
 
 log = logging.getLogger("gitloop.serve")
@@ -127,7 +128,12 @@ class _PostSync:
 
 @contextlib.asynccontextmanager
 async def _applications(
-    config: ServeConfig, target: str, lineage: Lineage, workdir: Path, post_sync: _PostSync
+    config: ServeConfig,
+    target: str,
+    lineage: Lineage,
+    workdir: Path,
+    post_sync: _PostSync,
+    clusters: ClusterRegistry,
 ) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None]]:
     if not config.applications:
         yield None, None
@@ -135,14 +141,12 @@ async def _applications(
     from gitloop.service.apps import AppsConfig, open_apps
     from gitloop.service.server.appsources import ConfigApps
     from gitloop.service.server.cd import AppsRefresher
-    from gitloop.service.server.kubeconfigs import write_merged
     from gitloop.service.server.postsync import PostSyncRunner
     from gitloop.store import open_store
 
     credentials = await asyncio.to_thread(repo_credentials, config.repositories)
-    kubeconfig = str(write_merged(config.clusters, workdir / "kube")) if config.clusters else None
     apps_config = AppsConfig(
-        (), kubeconfig=kubeconfig, database_url=target, poll_interval=config.poll_interval
+        (), kubeconfig=clusters.kubeconfig, database_url=target, poll_interval=config.poll_interval
     )
     sources = ConfigApps(
         config.applications,
@@ -154,7 +158,8 @@ async def _applications(
         git_interval=config.poll_interval,
     )
     store = open_store(target)
-    async with open_apps(apps_config, store=store, credentials=credentials, empty_ok=True) as engine:
+    opened = open_apps(apps_config, store=store, credentials=credentials, empty_ok=True, clusters=clusters)
+    async with opened as engine:
         await sources.first(engine)
         engine.restore()
         runner = None
@@ -228,10 +233,14 @@ async def open_server(
     api_token = read_secret(config.api_token_file, "apiTokenFile") if config.api_token_file else None
     store = await asyncio.to_thread(open_store, target)
     workdir = Path(tempfile.mkdtemp(prefix="gitloop-serve-"))
+    clusters: ClusterRegistry | None = None
     try:
+        from gitloop.service.clusters import ClusterRegistry
+
+        clusters = await asyncio.to_thread(ClusterRegistry.served, config.clusters, store, workdir / "kube")
         lineage = Lineage(store)
         served, post_sync, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
-        async with _applications(config, target, lineage, workdir, post_sync) as (apps, sources):
+        async with _applications(config, target, lineage, workdir, post_sync, clusters) as (apps, sources):
             if launcher_factory is None:
                 ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
                 if ended:
@@ -252,7 +261,10 @@ async def open_server(
                 webhook_secret=webhook_secret,
                 api_token=api_token,
                 app_sources=sources,
+                clusters=clusters if apps is not None else None,
             )
+            if apps is not None:
+                await clusters.start()
             try:
                 yield server
             finally:
@@ -261,6 +273,8 @@ async def open_server(
                     await sources.stop()
                 await _drain(server, pool, config.shutdown_grace, post_sync.launcher)
     finally:
+        if clusters is not None:
+            await clusters.close()
         store.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
