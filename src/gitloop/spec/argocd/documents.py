@@ -15,12 +15,14 @@ from pathlib import Path
 
 from gitloop.errors import SpecError
 from gitloop.spec.argocd.application import API_VERSION, Application, parse_application
+from gitloop.spec.argocd.applicationset import ApplicationSet, parse_applicationset
 from gitloop.spec.argocd.project import DEFAULT_PROJECT, AppProject, parse_project
 from gitloop.spec.fields import Node, Origin, type_name
 from gitloop.spec.tekton.meta import Source, object_label
 from gitloop.spec.yaml.documents import YAML_SUFFIXES, Document, load_file, load_text
 
-KINDS = ("Application", "AppProject")
+KINDS = ("Application", "AppProject", "ApplicationSet")
+DocumentObject = Application | AppProject | ApplicationSet
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class AppSet:
 
     apps: Mapping[str, Application] = field(default_factory=dict)
     projects: Mapping[str, AppProject] = field(default_factory=dict)
+    appsets: Mapping[str, ApplicationSet] = field(default_factory=dict)
 
     def project(self, name: str) -> AppProject | None:
         found = self.projects.get(name)
@@ -45,8 +48,8 @@ class AppSet:
             raise SpecError(f"no Application named {name!r} (known: {known})") from None
 
 
-def parse_document(document: Document) -> Application | AppProject:
-    """The Application or AppProject in one document."""
+def parse_document(document: Document) -> DocumentObject:
+    """The Application, AppProject or ApplicationSet in one document."""
     origin = Origin(document.file)
     body = Node(document.body, "", origin, document.line)
     kind, api_version = document.body.get("kind"), document.body.get("apiVersion")
@@ -58,7 +61,7 @@ def parse_document(document: Document) -> Application | AppProject:
     assert isinstance(kind, str)
     origin.obj = object_label(kind, body)
     if kind not in KINDS:
-        message = f"unsupported kind {kind!r}: an apps file holds Application and AppProject"
+        message = f"unsupported kind {kind!r}: an apps file holds Application, AppProject and ApplicationSet"
         raise body.field("kind").error(message)
     if api_version != API_VERSION:
         message = f"unsupported apiVersion {api_version!r} for {kind}; use {API_VERSION}"
@@ -66,6 +69,8 @@ def parse_document(document: Document) -> Application | AppProject:
     source = Source(document.file, document.line)
     if kind == "Application":
         return parse_application(body, source)
+    if kind == "ApplicationSet":
+        return parse_applicationset(body, source)
     return parse_project(body, source)
 
 
@@ -76,7 +81,7 @@ def parse_apps_text(text: str, file: str = "<string>") -> AppSet:
 
 def load_apps(paths: Iterable[str | Path]) -> AppSet:
     """Every Application and AppProject in files and (recursively) directories."""
-    objects: list[Application | AppProject] = []
+    objects: list[DocumentObject] = []
     for path in paths:
         for file in _files(Path(path)):
             objects.extend(parse_document(d) for d in load_file(file))
@@ -91,12 +96,17 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def _collect(objects: Iterable[Application | AppProject]) -> AppSet:
+def _collect(objects: Iterable[DocumentObject]) -> AppSet:
     apps: dict[str, Application] = {}
     projects: dict[str, AppProject] = {}
+    appsets: dict[str, ApplicationSet] = {}
     for obj in objects:
-        earlier: Application | AppProject | None = (
-            apps.get(obj.name) if isinstance(obj, Application) else projects.get(obj.name)
+        earlier: DocumentObject | None = (
+            apps.get(obj.name)
+            if isinstance(obj, Application)
+            else appsets.get(obj.name)
+            if isinstance(obj, ApplicationSet)
+            else projects.get(obj.name)
         )
         if earlier is not None:
             kind = type(obj).__name__
@@ -107,9 +117,11 @@ def _collect(objects: Iterable[Application | AppProject]) -> AppSet:
             )
         if isinstance(obj, Application):
             apps[obj.name] = obj
+        elif isinstance(obj, ApplicationSet):
+            appsets[obj.name] = obj
         else:
             projects[obj.name] = obj
-    return AppSet(apps=apps, projects=projects)
+    return AppSet(apps=apps, projects=projects, appsets=appsets)
 
 
 def project_problems(app: Application, project: AppProject | None, *, server: str = "") -> list[str]:
