@@ -80,7 +80,10 @@ def test_a_root_registers_its_children_which_reconcile_on_their_own_and_follow_g
             ),
             "healthy children",
         )
-        status = await engine.refresh("root")
+        await until(  # a child's status change refreshes its parent
+            lambda: engine.status("root").health.status is HealthStatus.HEALTHY, "the root healthy"
+        )
+        status = engine.status("root")
         assert status.sync_status is SyncStatus.SYNCED
         assert {r.health.status for r in status.resources if r.health} == {HealthStatus.HEALTHY}
         tree = await engine.resource_tree("root")
@@ -174,5 +177,32 @@ def test_a_child_of_another_owner_is_refused_and_application_sets_reach_the_hook
         assert heard[-1] == ("app:root", []), "pruned"
         status = await engine.refresh("root")
         assert status.sync_status is SyncStatus.SYNCED and not status.conditions
+
+    run(scenario)
+
+
+def test_dry_run_and_selective_syncs_and_a_restart_keep_the_children_as_they_should(tmp_path: Path) -> None:
+    world = World(tmp_path, ROOT, files("one", "two"))
+
+    async def scenario() -> None:
+        engine = world.engine
+        operation = await engine.sync("root", SyncRequest(dry_run=True))
+        assert operation.phase.value == "Succeeded", operation.summary().message
+        assert engine.apps.owned("app:root") == [], "a dry run registers nothing"
+
+        await sync_request(engine, SyncRequest.manual(resources=["argoproj.io:Application:argocd/two"]))
+        assert engine.apps.owned("app:root") == ["two"], "a selective sync registers what it selects"
+        await sync(engine, "root")
+        world.repo.commit({"apps/two.yaml": None})
+        await sync_request(engine, SyncRequest.manual(prune=True, resources=["argoproj.io:Application:one"]))
+        assert engine.apps.owned("app:root") == ["one", "two"], "a selective sync prunes no child"
+
+        again = world.make()
+        assert again.restore() == ["one", "two"]
+        assert again.apps.owned("app:root") == ["one", "two"], "restored with their owner"
+
+    async def sync_request(engine: Engine, request: SyncRequest) -> None:
+        operation = await engine.sync("root", request)
+        assert operation.phase.value == "Succeeded", operation.summary().message
 
     run(scenario)
