@@ -1,7 +1,8 @@
 """A git source of the serve config followed by push webhook: a real ``gitloop serve`` process, the
 real local git server and the real local cluster. A commit adding an Application file, announced by
 the webhook, registers it within a second of the answer (and it syncs to the cluster); a commit
-removing it deletes it, and its resources finalizer deletes its resources from the cluster."""
+removing the whole directory is an error that deletes nothing; a commit removing the file deletes the
+Application, and its resources finalizer deletes its resources from the cluster."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -60,6 +62,12 @@ def _webhook(client: httpx.Client, world: CdWorld, sha: str) -> float:
     return time.monotonic()
 
 
+def _status(client: httpx.Client) -> dict[str, Any]:
+    [entry] = client.get("/api/status").json()["applicationSources"]
+    assert isinstance(entry, dict)
+    return entry
+
+
 def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
     deadline = time.monotonic() + timeout
     while not check():
@@ -95,9 +103,19 @@ def test_a_git_source_follows_pushes_by_webhook(world: CdWorld, tmp_path: Path) 
         assert client.get("/api/status").json()["applicationSources"][0]["revision"] == added
         _until(lambda: asyncio.run(world.live("v1", "ConfigMap", "alpha")) is not None, 60, "the sync")
 
-        removed = world.commit({"argocd/app.yaml": None}, "remove the Application")
+        # The whole directory gone: an error of the source, nothing deleted.
+        gone = world.commit({"argocd/app.yaml": None, "argocd/README.md": None}, "remove the directory")
+        _webhook(client, world, gone)
+        _until(lambda: "error" in _status(client), 5, "the error in /api/status")
+        assert (
+            "argocd is not a directory" in _status(client)["error"] and gone[:12] in _status(client)["error"]
+        )
+        assert client.get(app_url).status_code == 200
+
+        removed = world.commit({"argocd/README.md": "Applications of this repository.\n"}, "only the README")
         _webhook(client, world, removed)
         _until(lambda: client.get(app_url).status_code == 404, 60, "the deletion")
+        assert "error" not in _status(client) and _status(client)["revision"] == removed
         assert asyncio.run(world.live("v1", "ConfigMap", "alpha")) is None
         assert "deleted " + world.app in serve.output()
         assert serve.stop() == 0, serve.output()

@@ -7,6 +7,7 @@ destination cluster is never reached (no Application here has the resources fina
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
 import time
 from collections.abc import Callable
@@ -15,15 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_fakes import FakeLauncher
+from serve_fakes import FakeLauncher, github_push
 
 from gitloop.api.app import create_app
 from gitloop.errors import SpecError
 from gitloop.gitops.query import AppQuery
 from gitloop.service.server import Server, open_server
+from gitloop.service.server.appsources import ConfigApps, signature
 from gitloop.service.server.engines import Subscription
+from gitloop.service.server.pushhooks import push_of
 from gitloop.spec.argocd import parse_apps_text
-from gitloop.spec.serveconfig import ServeConfig, load
+from gitloop.spec.serveconfig import AppSourceConfig, ServeConfig, load
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -164,3 +167,45 @@ def test_a_broken_file_at_start_stops_the_start(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError, match=r"web\.yaml:.*unknownField"):
         asyncio.run(scenario())
+
+
+SOURCES = (
+    AppSourceConfig(repo_url="http://git.example.com/team/app-config.git", revision="main", path="apps"),
+    AppSourceConfig(repo_url="git@git.example.com:team/platform.git", revision="HEAD"),
+)
+
+
+@pytest.mark.parametrize(
+    ("repo", "ref", "moves"),
+    [
+        ("http://git.example.com/team/app-config", "refs/heads/main", True),
+        ("http://GIT.example.com/team/app-config", "refs/heads/main", True),
+        ("http://git.example.com/team/app-config", "refs/heads/feature", False),
+        ("http://git.example.com/team/app-config", "refs/tags/main", True),
+        ("http://git.example.com/team/platform", "refs/heads/main", True),  # HEAD: the default branch
+        ("http://git.example.com/team/platform", "refs/heads/other", False),
+        ("http://git.example.com/team/other", "refs/heads/main", False),
+    ],
+)
+def test_which_pushes_move_a_git_source(tmp_path: Path, repo: str, ref: str, moves: bool) -> None:
+    reader = ConfigApps(SOURCES, credentials=(), workdir=tmp_path / "w", mirrors=tmp_path / "m")
+    push = push_of("github", json.loads(github_push(ref=ref, repo=repo)))
+    assert push is not None
+    assert reader.pushed(push) is moves
+
+
+def test_the_signature_changes_with_every_file_added_written_or_removed(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.yaml").write_text("x: 1\n")
+    (tmp_path / "a" / "notes.txt").write_text("not read\n")
+    first = signature([tmp_path / "a"])
+    assert [Path(path).name for path, _, _ in first] == ["one.yaml"]
+    (tmp_path / "a" / "notes.txt").write_text("still not read\n")
+    assert signature([tmp_path / "a"]) == first
+    (tmp_path / "a" / "deep").mkdir()
+    (tmp_path / "a" / "deep" / "two.yml").write_text("x: 2\n")
+    second = signature([tmp_path / "a"])
+    assert len(second) == 2
+    (tmp_path / "a" / "deep" / "two.yml").write_text("x: 22\n")
+    assert signature([tmp_path / "a"]) != second
+    assert signature([tmp_path / "gone.yaml"]) == ((str(tmp_path / "gone.yaml"), -1, -1),)
