@@ -61,6 +61,19 @@ class Parents:
         self._replace_owned = replace_owned
         self.appset_children: list[AppSetHook] = []
         self._appsets: dict[str, dict[str, Manifest]] = {}
+        self._owners_key: tuple[int, int] = (-1, -1)
+        self._owners: frozenset[str] = frozenset()
+
+    def _holds_children(self, owner: str) -> bool:
+        """Whether ``owner`` registered anything (the set of owners is recomputed only when the set of
+        names changes: most Applications are no parent, and their refreshes stay O(1))."""
+        key = (self.apps.version, len(self.apps.projects))
+        if key != self._owners_key:
+            apps, projects = self.apps.apps, self.apps.projects
+            found = {self.apps.owner_of(n) for n in apps} | {self.apps.project_owner(n) for n in projects}
+            self._owners = frozenset(o for o in found if o)
+            self._owners_key = key
+        return owner in self._owners or owner in self._appsets
 
     def health(self, name: str) -> HealthResult | None:
         """A registered Application's own health; ``None`` before its first comparison."""
@@ -69,13 +82,16 @@ class Parents:
 
     def compare(self, parent: str, children: Children) -> tuple[list[ResourceStatus], list[Condition]]:
         """``parent``'s children as its resources, and the conditions they raise."""
-        given = self._appsets.get(appofapps.owner(parent), {})
+        owner = appofapps.owner(parent)
+        if not (children.keys or children.repeated or self._holds_children(owner)):
+            return [], []
+        given = self._appsets.get(owner, {})
         return appofapps.compare_children(parent, children, self.apps, self.health, given)
 
     async def register(self, parent: str, children: Children, *, prune: bool) -> None:
         """Make ``parent``'s children ``children``; the ones no longer given go only with ``prune``."""
         owner = appofapps.owner(parent)
-        if children.apps or children.projects or self.apps.owned(owner) or self.apps.owned_projects(owner):
+        if children.apps or children.projects or self._holds_children(owner):
             done = await self._replace_owned(owner, children.apps, children.projects, prune=prune)
             _log.info("%s: children registered: %s", parent, done)
         given = {str(m["metadata"]["name"]): m for m in children.appsets}
