@@ -84,7 +84,6 @@ def _parse(text: str, name: str, options: tuple[str, ...]) -> Template:
         if key != "missingkey" or value not in _MISSING_KEYS:
             raise SpecError(f"template: {name}: unrecognized option: {option}")
         missing_key = _MISSING_KEYS[value]
-    parser = Parser([], FUNCTIONS.__contains__)
     try:
         parser = Parser(tokenize(text), FUNCTIONS.__contains__)
         body = parser.parse()
