@@ -130,7 +130,7 @@ class Executor:
         elif isinstance(value, list | tuple):
             items = list(enumerate(value))
         elif isinstance(value, dict):
-            items = [(k, value[k]) for k in sorted(value)]
+            items = [(k, value[k]) for k in sorted(value, key=str)]
         elif is_int(value):
             if len(node.pipe.decl) > 1:
                 raise self._fail(f"can't use {value} to iterate over more than one variable")

@@ -202,6 +202,19 @@ def _merge(dst: Any, *srcs: Any, overwrite: bool) -> dict[str, Any]:
     return target
 
 
+def _dig(*args: Any) -> Any:
+    """Sprig's ``dig "a" "b" default dict``: the nested value, or the default where a key is missing."""
+    if len(args) < 3:
+        raise FuncError(f"dig needs at least three arguments, got {len(args)}")
+    *keys, fallback, mapping = args
+    value: Any = _map(mapping, "dig")
+    for key in keys:
+        if not isinstance(value, dict) or strval(key) not in value:
+            return fallback
+        value = value[strval(key)]
+    return value
+
+
 def _ternary(true_value: Any, false_value: Any, condition: bool) -> Any:
     return true_value if condition else false_value
 
@@ -248,6 +261,7 @@ DATA_FUNCS: Final = {
     "sortAlpha": Func(lambda v: sorted(strval(x) for x in _list(v, "sortAlpha") or []), ("any",)),
     "until": Func(_until, ("int",)),
     "dict": Func(_dict, (), "any"),
+    "dig": Func(_dig, (), "any"),
     "get": Func(lambda d, k: _map(d, "get").get(k, ""), ("map", "str")),
     "set": Func(_set, ("map", "str", "any")),
     "unset": Func(_unset, ("map", "str")),

@@ -159,6 +159,52 @@ def _regex_split(pattern: str, text: str, count: int) -> list[Any]:
     return pieces
 
 
+def go_clean(path: str) -> str:
+    """Go's path.Clean: the shortest equivalent slash path; "" is "."."""
+    rooted = path.startswith("/")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append(part)
+            continue
+        parts.append(part)
+    cleaned = ("/" if rooted else "") + "/".join(parts)
+    return cleaned or "."
+
+
+def _base(path: str) -> str:
+    if path == "":
+        return "."
+    trimmed = path.rstrip("/")
+    return trimmed.rsplit("/", 1)[-1] if trimmed else "/"
+
+
+def _dir(path: str) -> str:
+    return go_clean(path[: path.rfind("/") + 1])
+
+
+def _ext(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:] if dot >= 0 else ""
+
+
+def _splitn(sep: str, count: int, text: str) -> dict[str, Any]:
+    if count == 0:
+        return {}
+    parts = _split(sep, text) if count < 0 else text.split(sep, count - 1) if sep else list(text)
+    return {f"_{i}": part for i, part in enumerate(parts)}
+
+
+def _quote_meta(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\.+*?()|[]{}^$" else ch for ch in text)
+
+
 def _b64dec(text: str) -> str:
     try:
         return base64.b64decode(text, validate=True).decode(errors="replace")
@@ -280,7 +326,7 @@ TEXT_FUNCS: Final = {
     "upper": Func(str.upper, ("str",)),
     "lower": Func(str.lower, ("str",)),
     "title": Func(_title, ("str",)),
-    "trim": Func(lambda s: s.strip(" \t\n\r\v\f\u0085\u00a0"), ("str",)),
+    "trim": Func(str.strip, ("str",)),
     "trimAll": Func(lambda cut, s: s.strip(cut), ("str", "str")),
     "trimPrefix": Func(lambda p, s: s.removeprefix(p), ("str", "str")),
     "trimSuffix": Func(lambda p, s: s.removesuffix(p), ("str", "str")),
@@ -311,6 +357,13 @@ TEXT_FUNCS: Final = {
     "regexReplaceAll": Func(_regex_replace, ("str", "str", "str")),
     "regexReplaceAllLiteral": Func(_regex_replace_literal, ("str", "str", "str")),
     "regexSplit": Func(_regex_split, ("str", "str", "int")),
+    "base": Func(_base, ("str",)),
+    "dir": Func(_dir, ("str",)),
+    "ext": Func(_ext, ("str",)),
+    "clean": Func(go_clean, ("str",)),
+    "isAbs": Func(lambda p: p.startswith("/"), ("str",)),
+    "splitn": Func(_splitn, ("str", "int", "str")),
+    "regexQuoteMeta": Func(_quote_meta, ("str",)),
     "b64enc": Func(lambda s: base64.b64encode(s.encode()).decode(), ("str",)),
     "b64dec": Func(_b64dec, ("str",)),
     "sha256sum": Func(lambda s: hashlib.sha256(s.encode()).hexdigest(), ("str",)),
