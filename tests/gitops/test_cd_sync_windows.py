@@ -29,6 +29,14 @@ CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: 
 START = datetime.fromisoformat("2026-12-07T10:59:59.400Z").timestamp()
 """Fake time at the start of each scenario: 0.6 s before the 10:00-11:00 UTC window closes."""
 DENY = "{kind: deny, schedule: '0 10 * * *', duration: 1h, applications: ['shop-*']}"
+DENY_DICT = {
+    "kind": "deny",
+    "schedule": "0 10 * * *",
+    "duration": "1h0m0s",
+    "timeZone": "UTC",
+    "manualSync": False,
+    "applications": ["shop-*"],
+}
 DENY_LABEL = "deny window (schedule '0 10 * * *', duration 1h0m0s, timeZone UTC)"
 
 
@@ -115,6 +123,13 @@ def test_manual_sync_is_refused_naming_the_window(tmp_path: Path) -> None:
         with pytest.raises(UsageError) as raised:
             await world.engine.sync("shop-web", SyncRequest())
         assert str(raised.value) == f"cannot sync shop-web: blocked by sync window: active {DENY_LABEL}"
+        with pytest.raises(UsageError, match="cannot sync shop-web: blocked by sync window"):
+            await world.engine.rollback("shop-web", None)
+        assert world.engine.windows("shop-web").response() == {
+            "activeWindows": [DENY_DICT],
+            "assignedWindows": [DENY_DICT],
+            "canSync": False,
+        }
         assert not world.synced()
 
     run(scenario())
