@@ -6,6 +6,7 @@ their resources); a cascading deletion of the root deletes them; an invalid chil
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +89,18 @@ def test_a_root_registers_its_children_which_reconcile_on_their_own_and_follow_g
         assert {r.health.status for r in status.resources if r.health} == {HealthStatus.HEALTHY}
         tree = await engine.resource_tree("root")
         assert sorted(n["name"] for n in tree["nodes"] if n["kind"] == "Application") == [
+            "one",
+            "three",
+            "two",
+        ]
+        [node] = [n for n in tree["nodes"] if n["name"] == "one"]
+        assert (node["group"], node["namespace"], node["health"]) == (
+            "argoproj.io",
+            "argocd",
+            {"status": "Healthy"},
+        )
+        shown = [json.loads(m) for m in (await engine.manifest_response("root"))["manifests"]]
+        assert sorted(m["metadata"]["name"] for m in shown if m["kind"] == "Application") == [
             "one",
             "three",
             "two",

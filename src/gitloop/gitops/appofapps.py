@@ -70,6 +70,8 @@ class Children:
     """The resource key of each child by ``(kind, name)``."""
     problems: tuple[str, ...] = ()
     repeated: tuple[str, ...] = ()
+    manifests: tuple[Manifest, ...] = ()
+    """Every child as written, in the order of the manifests."""
 
     def key(self, kind: str, name: str) -> ResourceKey:
         return self.keys.get((kind, name)) or ResourceKey(GROUP, kind, NAMESPACE, name)
@@ -109,6 +111,7 @@ def split(desired: Sequence[Manifest], *, parent: str = "") -> tuple[list[Manife
     """The manifests to apply, and the children among ``desired`` (``parent`` names the Application in
     a problem's text)."""
     resources: list[Manifest] = []
+    written: list[Manifest] = []
     by_key: dict[tuple[str, str], Application | AppProject | Manifest] = {}
     keys: dict[tuple[str, str], ResourceKey] = {}
     problems: list[str] = []
@@ -119,6 +122,7 @@ def split(desired: Sequence[Manifest], *, parent: str = "") -> tuple[list[Manife
         if not is_child(key):
             resources.append(obj)
             continue
+        written.append(obj)
         found: Application | AppProject | Manifest = obj
         if key.kind != "ApplicationSet":
             try:
@@ -146,6 +150,7 @@ def split(desired: Sequence[Manifest], *, parent: str = "") -> tuple[list[Manife
         keys=keys,
         problems=tuple(problems),
         repeated=tuple(dict.fromkeys(repeated)),
+        manifests=tuple(written),
     )
     return resources, children
 

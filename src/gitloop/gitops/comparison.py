@@ -40,6 +40,8 @@ class Comparison:
     live: Mapping[ResourceKey, Manifest] = field(default_factory=dict)
     """Live objects the Application tracks (hooks included), and desired ones found untracked."""
     conditions: tuple[Condition, ...] = ()
+    children: tuple[Manifest, ...] = ()
+    """App of Apps children as written (``gitloop.gitops.appofapps``): the engine's own, never applied."""
 
     def resource(self, key: ResourceKey) -> ResourceStatus | None:
         return next((r for r in self.resources if r.key == key), None)

@@ -170,11 +170,12 @@ class Engine:
         ]
 
     async def manifest_response(self, name: str) -> dict[str, Any]:
-        """Argo CD's ``ManifestResponse``: the desired manifests as gitloop applies them."""
+        """Argo CD's ``ManifestResponse``: the desired manifests as gitloop applies them, and an App of
+        Apps parent's children as written."""
         app = self.app(name)
         comparison = await self.compared(name)
         return apiobjects.manifest_response(
-            comparison.desired,
+            (*comparison.desired, *comparison.children),
             revision=comparison.revisions[0] if comparison.revisions else "",
             namespace=app.destination.namespace,
             server=app.destination.server or app.destination.name,

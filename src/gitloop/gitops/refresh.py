@@ -172,6 +172,8 @@ class Refresher:
             return _failed(previous, ConditionType.UNKNOWN_ERROR, str(exc), now)
         if self._children is not None:
             comparison = appofapps.fold(comparison, *self._children(app.name, children))
+        if children.manifests:
+            comparison = replace(comparison, children=children.manifests)
         status = replace(
             previous,
             sync_status=comparison.sync_status,
