@@ -25,6 +25,7 @@ from gitloop.spec.gotemplate.values import (
 MAX_OUTPUT: Final = 1 << 20
 MAX_STEPS: Final = 1_000_000
 MAX_DEPTH: Final = 100
+MAX_VALUE_NODES: Final = 100_000
 _NO_FINAL: Final = object()
 
 
@@ -279,11 +280,31 @@ class Executor:
             values.append(self._check(final, kinds[-1]))
         self._node = ident
         try:
-            return func.impl(*values)
+            return self._bounded(func.impl(*values), ident.name)
         except FuncError as exc:
             raise self._fail(f"error calling {ident.name}: {exc}") from None
         except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
             raise self._fail(f"error calling {ident.name}: {exc}") from None
+
+    def _bounded(self, result: Any, name: str) -> Any:
+        """A function's result within the bounds: a string up to MAX_OUTPUT characters, a list or map up to
+        MAX_VALUE_NODES values (counting shared ones each time), so no template doubles its way out."""
+        if isinstance(result, str):
+            if len(result) > MAX_OUTPUT:
+                raise self._fail(f"{name} made a string longer than {MAX_OUTPUT} characters")
+        elif isinstance(result, list | tuple | dict):
+            count = 0
+            stack = [result]
+            while stack:
+                value = stack.pop()
+                count += 1
+                if count > MAX_VALUE_NODES:
+                    raise self._fail(f"{name} made a value of more than {MAX_VALUE_NODES} items")
+                if isinstance(value, dict):
+                    stack.extend(value.values())
+                elif isinstance(value, list | tuple):
+                    stack.extend(value)
+        return result
 
     def _and_or(self, dot: Any, ident: n.Identifier, arg_nodes: tuple[Any, ...], final: Any) -> Any:
         value: Any = NO_VALUE
