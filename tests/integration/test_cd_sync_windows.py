@@ -171,6 +171,7 @@ def test_a_served_application_shows_its_window_and_refuses_a_manual_sync(
                 assert time.monotonic() < deadline, (shown.text, serve.output())
                 time.sleep(0.2)
             assert label in blocked[0]["message"]
+            in_force = client.get(app).json()["status"]["gitloop"]["syncWindows"]
             windows = client.get(f"{app}/syncwindows")
             assert windows.status_code == 200, windows.text
             expected = {
@@ -186,6 +187,7 @@ def test_a_served_application_shows_its_window_and_refuses_a_manual_sync(
                 "assignedWindows": [expected],
                 "canSync": False,
             }
+            assert in_force == windows.json()
             refused = client.post(f"{app}/sync", json={"prune": True})
             assert refused.status_code == 400, refused.text
             assert refused.json()["code"] == 3

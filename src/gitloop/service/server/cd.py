@@ -223,7 +223,11 @@ class AppsRefresher:
         if refresh:
             status = await self._engine.refresh(name, hard=refresh == "hard", auto_sync=True)
         history = await asyncio.to_thread(self._engine.history, name)
-        return self._deleting(shapes.application(app, status, history))
+        shown = shapes.application(app, status, history)
+        windows = self._engine.windows(name)
+        if windows.assigned:  # gitloop's addition: the sync windows in force, as .../syncwindows answers
+            shown["status"].setdefault("gitloop", {})["syncWindows"] = windows.response()
+        return self._deleting(shown)
 
     def _deleting(self, shown: dict[str, Any]) -> dict[str, Any]:
         """``metadata.deletionTimestamp`` on an Application being deleted, as Argo CD shows it."""
