@@ -2,8 +2,8 @@
 Argo CD renders it: every string value and map key of the template, either by fasttemplate's
 ``{{param}}`` substitution over flat string parameters (unknown tags stay as written) or, with
 ``goTemplate: true``, as a Go template over the nested parameters (``gitloop.spec.gotemplate``);
-then ``templatePatch`` (Go template → YAML → strategic merge: maps merge, ``null`` deletes, lists are
-replaced, as the Application type has no merge keys).
+then ``templatePatch`` (Go template → YAML → either a strategic merge — maps merge, ``null`` deletes, lists
+are replaced, as the Application type has no merge keys — or, for a list, an RFC 6902 JSON patch).
 """
 
 from __future__ import annotations
@@ -64,13 +64,28 @@ def render_application(
         raise SpecError(str(exc), obj=where or None, field="templatePatch") from exc
     if patch is None:
         return rendered
-    if not isinstance(patch, dict):
+    if isinstance(patch, list):
+        patched = json_patch(rendered, patch, where=where)
+    elif isinstance(patch, dict):
+        patched = strategic_merge(rendered, patch, where=where)
+    else:
         raise SpecError(
-            f"the rendered patch must be a mapping, not {type(patch).__name__}",
+            f"the rendered patch must be a mapping or a JSON patch list, not {type(patch).__name__}",
             obj=where or None,
             field="templatePatch",
         )
-    return strategic_merge(rendered, patch, where=where)
+    if _project(patched) != _project(rendered):
+        raise SpecError(
+            "templatePatch may not change spec.project (Argo CD does not support it); set it in template",
+            obj=where or None,
+            field="templatePatch",
+        )
+    return patched
+
+
+def _project(app: Mapping[str, Any]) -> Any:
+    spec = app.get("spec")
+    return spec.get("project") if isinstance(spec, Mapping) else None
 
 
 class _Renderer:
@@ -157,3 +172,110 @@ def strategic_merge(
         else:
             result[key] = copy.deepcopy(value)
     return result
+
+
+def json_patch(target: dict[str, Any], operations: list[Any], *, where: str = "") -> dict[str, Any]:
+    """RFC 6902 JSON Patch (Argo CD's ``json+patch`` templatePatch): add, remove, replace, move, copy, test."""
+    doc: Any = copy.deepcopy(target)
+    for index, operation in enumerate(operations):
+        field = f"templatePatch[{index}]"
+        try:
+            doc = _apply_operation(doc, operation)
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            reason = exc.args[0] if exc.args else str(exc)
+            raise SpecError(str(reason), obj=where or None, field=field) from None
+    if not isinstance(doc, dict):
+        raise SpecError("the patched Application is not a mapping", obj=where or None, field="templatePatch")
+    return doc
+
+
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str) or (path and not path.startswith("/")):
+        raise ValueError(f"path {path!r} is not a JSON pointer")
+    return [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:]]
+
+
+def _parent(doc: Any, parts: list[str], path: str) -> Any:
+    for part in parts[:-1]:
+        if isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            raise KeyError(f"path {path!r} does not exist")
+    return doc
+
+
+def _get(doc: Any, path: str) -> Any:
+    parts = _pointer(path)
+    if not parts:
+        return doc
+    parent, last = _parent(doc, parts, path), parts[-1]
+    if isinstance(parent, dict) and last in parent:
+        return parent[last]
+    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        return parent[int(last)]
+    raise KeyError(f"path {path!r} does not exist")
+
+
+def _remove(doc: Any, path: str) -> Any:
+    value = _get(doc, path)
+    parts = _pointer(path)
+    if not parts:
+        raise ValueError("cannot remove the whole document")
+    parent = _parent(doc, parts, path)
+    if isinstance(parent, dict):
+        del parent[parts[-1]]
+    else:
+        del parent[int(parts[-1])]
+    return value
+
+
+def _add(doc: Any, path: str, value: Any, *, replace: bool) -> Any:
+    parts = _pointer(path)
+    if not parts:
+        return value
+    parent, last = _parent(doc, parts, path), parts[-1]
+    if isinstance(parent, dict):
+        if replace and last not in parent:
+            raise KeyError(f"path {path!r} does not exist")
+        parent[last] = value
+    elif isinstance(parent, list):
+        if last == "-" and not replace:
+            parent.append(value)
+        elif last.isdigit() and int(last) < len(parent) + (0 if replace else 1):
+            if replace:
+                parent[int(last)] = value
+            else:
+                parent.insert(int(last), value)
+        else:
+            raise IndexError(f"index {last!r} of {path!r} is out of range")
+    else:
+        raise KeyError(f"path {path!r} does not exist")
+    return doc
+
+
+def _apply_operation(doc: Any, operation: Any) -> Any:
+    if not isinstance(operation, dict) or "op" not in operation or "path" not in operation:
+        raise ValueError("a JSON patch operation is a mapping with op and path")
+    op, path = operation["op"], operation["path"]
+    if op in ("add", "replace", "test") and "value" not in operation:
+        raise ValueError(f"{op} needs a value")
+    if op == "add":
+        return _add(doc, path, copy.deepcopy(operation["value"]), replace=False)
+    if op == "replace":
+        return _add(doc, path, copy.deepcopy(operation["value"]), replace=True)
+    if op == "remove":
+        _remove(doc, path)
+        return doc
+    if op in ("move", "copy"):
+        source = operation.get("from")
+        if not isinstance(source, str):
+            raise ValueError(f"{op} needs from, a JSON pointer")
+        value = _remove(doc, source) if op == "move" else copy.deepcopy(_get(doc, source))
+        return _add(doc, path, value, replace=False)
+    if op == "test":
+        if _get(doc, path) != operation["value"]:
+            raise ValueError(f"test of {path!r} failed")
+        return doc
+    raise ValueError(f"unknown JSON patch op {op!r} (add, remove, replace, move, copy, test)")
