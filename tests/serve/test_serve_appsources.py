@@ -50,7 +50,7 @@ def application(name: str, namespace: str = "web") -> str:
         """)
 
 
-def serve_config(tmp_path: Path, apps: Path) -> ServeConfig:
+def serve_config(tmp_path: Path, *dirs: Path) -> ServeConfig:
     (tmp_path / "kubeconfig").write_text(KUBECONFIG)
     file = tmp_path / "serve.yaml"
     file.write_text(
@@ -59,9 +59,11 @@ def serve_config(tmp_path: Path, apps: Path) -> ServeConfig:
             databaseURL: {tmp_path / "gitloop.db"}
             applicationsPollInterval: 100ms
             applications:
-              - files: [{apps}]
+            """)
+        + "".join(f"  - files: [{d}]\n" for d in dirs)
+        + textwrap.dedent("""\
             clusters:
-              - {{name: dev, kubeconfig: kubeconfig}}
+              - {name: dev, kubeconfig: kubeconfig}
             """)
     )
     return load(file)
@@ -95,9 +97,10 @@ def _names(server: Server) -> list[str]:
 
 
 def test_files_added_changed_broken_fixed_and_removed(tmp_path: Path) -> None:
-    apps = tmp_path / "apps"
+    apps, more = tmp_path / "apps", tmp_path / "more"
     apps.mkdir()  # empty: no Application yet, and the server starts
-    config = serve_config(tmp_path, apps)
+    more.mkdir()
+    config = serve_config(tmp_path, apps, more)
 
     async def scenario() -> None:
         async with open_server(config, launcher_factory=lambda *_: FakeLauncher()) as server:
@@ -108,8 +111,9 @@ def test_files_added_changed_broken_fixed_and_removed(tmp_path: Path) -> None:
                 (apps / "team").mkdir()
                 (apps / "team" / "web.yaml").write_text(application("web"))
                 await _event(stream, "ADDED", "web")
-                [entry] = (await client.get("/api/status")).json()["applicationSources"]
-                assert entry["source"] == str(apps) and "error" not in entry and entry["lastRead"]
+                entries = (await client.get("/api/status")).json()["applicationSources"]
+                assert [e["source"] for e in entries] == [str(apps), str(more)]
+                assert all("error" not in e and e["lastRead"] for e in entries), entries
 
                 (apps / "team" / "web.yaml").write_text(application("web", namespace="web-2"))
                 shown = await _event(
@@ -117,21 +121,32 @@ def test_files_added_changed_broken_fixed_and_removed(tmp_path: Path) -> None:
                 )
                 assert shown["spec"]["destination"]["name"] == "dev"
 
-                # A broken file and a removal at once: nothing changes, the error is shown.
-                (apps / "api.yaml").write_text(application("api") + "  unknownField: 1\n")
+                # A broken file in one source and a removal in the other: nothing changes.
+                (more / "api.yaml").write_text(application("api") + "  unknownField: 1\n")
                 (apps / "team" / "web.yaml").unlink()
                 await _until(
-                    lambda: "error" in server.status()["applicationSources"][0], "the error in /api/status"
+                    lambda: "error" in server.status()["applicationSources"][1], "the error in /api/status"
                 )
-                [entry] = (await client.get("/api/status")).json()["applicationSources"]
-                assert "api.yaml:" in entry["error"] and "unknownField" in entry["error"], entry
+                first, broken = (await client.get("/api/status")).json()["applicationSources"]
+                assert "api.yaml:" in broken["error"] and "unknownField" in broken["error"], broken
+                assert "error" not in first
                 await asyncio.sleep(0.5)  # several checks later: still nothing deleted
                 assert _names(server) == ["web"]
 
-                (apps / "api.yaml").write_text(application("api"))
+                (more / "api.yaml").write_text(application("api"))
                 await _event(stream, "DELETED", "web")
                 await _until(lambda: _names(server) == ["api"], "api registered")
-                assert "error" not in (await client.get("/api/status")).json()["applicationSources"][0]
+                assert all("error" not in e for e in server.status()["applicationSources"])
+
+                # One name in two sources: an error naming both files, nothing changes.
+                (apps / "api.yaml").write_text(application("api", namespace="elsewhere"))
+                await _until(
+                    lambda: any("error" in e for e in server.status()["applicationSources"]), "twice"
+                )
+                said = " ".join(e.get("error", "") for e in server.status()["applicationSources"])
+                assert "'api' is defined twice" in said and str(more / "api.yaml") in said, said
+                shown = await server.apps.application("api")
+                assert shown["spec"]["destination"]["namespace"] == "web"
 
     asyncio.run(scenario())
 
