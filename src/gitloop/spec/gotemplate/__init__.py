@@ -26,9 +26,10 @@ from gitloop.spec.gotemplate.execute import ExecFailure, Executor, Func
 from gitloop.spec.gotemplate.lexer import LexError, tokenize
 from gitloop.spec.gotemplate.parser import ParseError, Parser
 from gitloop.spec.gotemplate.sprig_data import DATA_FUNCS
+from gitloop.spec.gotemplate.sprig_semver import SEMVER_FUNCS
 from gitloop.spec.gotemplate.sprig_text import TEXT_FUNCS
 
-FUNCTIONS: Final[Mapping[str, Func]] = {**DATA_FUNCS, **TEXT_FUNCS, **GO_BUILTINS}
+FUNCTIONS: Final[Mapping[str, Func]] = {**DATA_FUNCS, **TEXT_FUNCS, **SEMVER_FUNCS, **GO_BUILTINS}
 _MISSING_KEYS: Final = {"default": "default", "invalid": "default", "zero": "zero", "error": "error"}
 
 __all__ = ["FUNCTIONS", "Template", "parse"]
