@@ -143,8 +143,10 @@ def test_files_added_changed_broken_fixed_and_removed(tmp_path: Path) -> None:
                 await _until(
                     lambda: any("error" in e for e in server.status()["applicationSources"]), "twice"
                 )
-                said = " ".join(e.get("error", "") for e in server.status()["applicationSources"])
-                assert "'api' is defined twice" in said and str(more / "api.yaml") in said, said
+                first, second = server.status()["applicationSources"]
+                assert "error" not in first  # the error is the later file's: the second source's
+                assert "'api' is defined twice" in second["error"], second
+                assert str(more / "api.yaml") in second["error"] and str(apps / "api.yaml") in second["error"]
                 shown = await server.apps.application("api")
                 assert shown["spec"]["destination"]["namespace"] == "web"
 

@@ -101,10 +101,9 @@ class _Source:
         return entry
 
     def owns(self, where: str) -> bool:
-        """Whether a file named in ``where`` (an error, an origin) is one of this source's."""
-        if self.root is not None:
-            return str(self.root) in where
-        return any(str(p) in where for p in self.config.files)
+        """Whether a file named in ``where`` (an error's file, an origin) is one of this source's."""
+        roots = [self.root] if self.root is not None else self.config.files
+        return any(where == str(r) or f"{r}/" in where or f"{r}:" in where for r in roots)
 
 
 class ConfigApps:
@@ -185,7 +184,8 @@ class ConfigApps:
             found = load_apps(paths)
             self._check(found)
         except SpecError as exc:
-            culprit = next((s for s in self._sources if s.owns(str(exc))), self._sources[0])
+            where = exc.file or str(exc)
+            culprit = next((s for s in self._sources if s.owns(where)), self._sources[0])
             culprit.error = self._message(exc, culprit)
             return None, True
         return found, True
