@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitloop import __version__
-from gitloop.api import v1, v1_clusters, v1_pipelines, v1_windows
+from gitloop.api import v1, v1_appsets, v1_clusters, v1_pipelines, v1_windows
 from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
 from gitloop.api.metrics import Metrics
 from gitloop.errors import GitloopError, SpecError, SyncError, UsageError
@@ -223,6 +223,7 @@ def create_app(
     app.include_router(v1_windows.router(server, guarded))
     app.include_router(v1_pipelines.router(server, guarded))
     app.include_router(v1_clusters.router(server, guarded))
+    app.include_router(v1_appsets.router(server, guarded))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 

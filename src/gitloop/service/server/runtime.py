@@ -41,6 +41,7 @@ from gitloop.triggers import Headers, IncomingEvent, Limits, Outcome, handle
 
 if TYPE_CHECKING:
     from gitloop.service.clusters import ClusterRegistry
+    from gitloop.service.server.appsets import AppSets
     from gitloop.service.server.appsources import ConfigApps
 
 log = logging.getLogger("gitloop.serve")
@@ -102,6 +103,8 @@ class Server:
     """The serve config's sources of Applications, re-read on change."""
     clusters: ClusterRegistry | None = None
     """The cluster registry (``/api/v1/clusters``)."""
+    appsets: AppSets | None = None
+    """The ApplicationSets (``/api/v1/applicationsets``)."""
 
     def __post_init__(self) -> None:
         self.deliveries = StoreDeliveryLog(self.store, clock=self.clock)
@@ -187,6 +190,8 @@ class Server:
         if self.apps is not None and names:
             self.apps.refresh(names)
         rereads = self.app_sources is not None and self.app_sources.pushed(push)
+        if self.appsets is not None:
+            self.appsets.on_push(push)
         log.info(
             "webhook: %s push to %s of %s refreshes %s%s",
             push.provider,

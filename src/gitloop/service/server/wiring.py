@@ -47,6 +47,7 @@ from gitloop.triggers import check_listener
 
 if TYPE_CHECKING:
     from gitloop.service.clusters import ClusterRegistry
+    from gitloop.service.server.appsets import AppSets
     from gitloop.service.server.appsources import ConfigApps
 
 log = logging.getLogger("gitloop.serve")
@@ -134,11 +135,12 @@ async def _applications(
     workdir: Path,
     post_sync: _PostSync,
     clusters: ClusterRegistry,
-) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None]]:
+) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None, AppSets | None]]:
     if not config.applications:
-        yield None, None
+        yield None, None, None
         return
     from gitloop.service.apps import AppsConfig, open_apps
+    from gitloop.service.server.appsets import start_appsets
     from gitloop.service.server.appsources import ConfigApps
     from gitloop.service.server.cd import AppsRefresher
     from gitloop.service.server.postsync import PostSyncRunner
@@ -169,9 +171,11 @@ async def _applications(
         refresher = AppsRefresher(engine, lineage)
         await refresher.start()
         await sources.start()
+        appsets = await start_appsets(engine, credentials, clusters.refs, workdir / "appsets")
         try:
-            yield refresher, sources
+            yield refresher, sources, appsets
         finally:
+            await appsets.stop()
             await sources.stop()
             await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
             if runner is not None:
@@ -240,7 +244,8 @@ async def open_server(
         clusters = await asyncio.to_thread(ClusterRegistry.served, config.clusters, store, workdir / "kube")
         lineage = Lineage(store)
         served, post_sync, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
-        async with _applications(config, target, lineage, workdir, post_sync, clusters) as (apps, sources):
+        opened = _applications(config, target, lineage, workdir, post_sync, clusters)
+        async with opened as (apps, sources, appsets):
             if launcher_factory is None:
                 ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
                 if ended:
@@ -261,6 +266,7 @@ async def open_server(
                 webhook_secret=webhook_secret,
                 api_token=api_token,
                 app_sources=sources,
+                appsets=appsets,
                 clusters=clusters if apps is not None else None,
             )
             if apps is not None:
