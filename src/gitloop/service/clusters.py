@@ -144,6 +144,7 @@ class ClusterRegistry:
         self._lock = threading.Lock()
         self._views: dict[str, ClusterView] = {}
         self._clients: dict[str, KubeCluster] = {}
+        self._retired: list[ClusterView] = []
         self._states: dict[str, ConnectionState] = {}
         self._prober: asyncio.Task[None] | None = None
 
@@ -360,7 +361,7 @@ class ClusterRegistry:
         self._replace(entry)
         return entry
 
-    def _replace(self, entry: Registered) -> ClusterView | None:
+    def _replace(self, entry: Registered) -> None:
         with self._lock:
             old = self._added.entries.pop(entry.ref.name, None)
             self._added.entries[entry.ref.name] = entry
@@ -368,7 +369,9 @@ class ClusterRegistry:
             shutil.rmtree(Path(old.kubeconfig).parent, ignore_errors=True)
         self._states.pop(entry.ref.name, None)
         self._clients.pop(entry.ref.name, None)
-        return self._views.pop(entry.ref.name, None)
+        view = self._views.pop(entry.ref.name, None)
+        if view is not None:  # in use until the Applications' next refresh; closed with the registry
+            self._retired.append(view)
 
     def relabel(
         self, name: str, labels: Mapping[str, str], annotations: Mapping[str, str], project: str | None
@@ -444,9 +447,10 @@ class ClusterRegistry:
             self._prober.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._prober
-        for view in self._views.values():
+        for view in [*self._views.values(), *self._retired]:
             await _close(view)
         self._views.clear()
+        self._retired.clear()
         self._clients.clear()
 
 
