@@ -173,6 +173,9 @@ def test_a_git_directory_applicationset_follows_git_and_an_error_deletes_nothing
         assert _deployed(client, world, "prod") and _deployed(client, world, "qa"), "an error deletes nothing"
         shown = client.get(f"/api/v1/applicationsets/{world.app}").json()
         assert _resources(shown) == sorted([prod, qa])
+        assert {(r["status"], r["health"]["status"]) for r in shown["status"]["resources"]} == {
+            ("Synced", "Healthy")
+        }
         assert _conditions(shown)["ErrorOccurred"]["status"] == "True"
 
         assert client.delete(f"/api/v1/applicationsets/{world.app}").json() == {}

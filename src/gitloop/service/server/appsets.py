@@ -182,6 +182,7 @@ class AppSets:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.controller = AppSetController(EngineSink(engine), git, clusters, clock=clock)
+        self._engine = engine
         self._store, self._clock = store, clock
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -385,8 +386,22 @@ class AppSets:
         status = entry.status or AppSetStatus(
             applications=tuple(sorted(self.controller.sink.owned(entry.appset.owner)))
         )
-        shown["status"] = status_json(status)
+        shown["status"] = status_json(status, self._resources(status.applications))
         return shown
+
+    def _resources(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Each generated Application's namespace, sync status and health, as the CD engine knows them."""
+        found: dict[str, dict[str, Any]] = {}
+        for name in names:
+            app = self._engine.apps.apps.get(name)
+            if app is None:
+                continue
+            status = self._engine.status(name)
+            health = {"status": status.health.status.value}
+            if status.health.message:
+                health["message"] = status.health.message
+            found[name] = {"namespace": app.namespace, "status": status.sync_status.value, "health": health}
+        return found
 
     def listed(self, *, projects: Sequence[str] = (), selector: str = "") -> dict[str, Any]:
         """``GET /api/v1/applicationsets``: every ApplicationSet (``projects``: whose template's project is
