@@ -22,7 +22,8 @@ from gitloop.gitops.reconciler import Settings
 from gitloop.gitops.source import ManifestSource
 from gitloop.lineage import Lineage
 from gitloop.service.server import Server
-from gitloop.service.server.appsets import SPEC_KIND, AppSets
+from gitloop.service.server.appsets import SPEC_KIND, AppSets, parse_appset
+from gitloop.service.server.engines import Push
 from gitloop.spec.argocd import AppSet
 from gitloop.store.memory import MemoryStore
 
@@ -181,3 +182,57 @@ def test_applicationsets_created_through_the_api_come_back_at_start(client: Test
 
     assert asyncio.run(restart()) == ["shop"]
     assert again.shown("shop")["spec"] == _appset()["spec"]
+
+
+def _manifest(name: str, **spec: Any) -> dict[str, Any]:
+    doc = _appset(name, ("dev",))
+    doc["spec"].update(spec)
+    return doc
+
+
+def test_an_app_of_apps_parent_registers_its_applicationsets_through_the_hook(world: World) -> None:
+    hook = world.engine.appset_children
+    assert world.appsets.hook not in hook, "start_appsets connects it; here the test calls it"
+
+    async def scenario() -> None:
+        await world.appsets.start()
+        await world.appsets.hook("app:root", [_manifest("child")])
+        assert world.appsets.names() == ["child"]
+        for _ in range(100):
+            if world.engine.apps.owned("appset:child"):
+                break
+            await asyncio.sleep(0.02)
+        assert world.engine.apps.owned("appset:child") == ["child-dev"], "reconciled by the loop at once"
+        await world.appsets.hook("app:other", [_manifest("child", goTemplate=False)])
+        assert world.appsets.shown("child")["spec"] == _appset("child", ("dev",))["spec"], "not taken over"
+        await world.appsets.hook("app:root", [_manifest("child", generators=[{"gitt": {}}])])
+        assert world.appsets.names() == ["child"], "an invalid child changes nothing"
+        await world.appsets.hook("app:root", [])
+        assert world.appsets.names() == []
+        assert world.engine.apps.owned("appset:child") == []
+        await world.appsets.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_push_reconciles_the_applicationsets_whose_git_generator_it_names(world: World) -> None:
+    git = {"git": {"repoURL": URL, "revision": "main", "directories": [{"path": "*"}]}}
+
+    async def scenario() -> None:
+        await world.appsets.replace_owned(
+            "config", [parse_appset(_manifest("on-main", generators=[git]), "t")]
+        )
+        other = {"git": {**git["git"], "revision": "release"}}
+        await world.appsets.replace_owned(
+            "config",
+            [
+                parse_appset(_manifest("on-main", generators=[git]), "t"),
+                parse_appset(_manifest("on-release", generators=[other]), "t"),
+            ],
+        )
+        push = Push("github", (URL,), "", "refs/heads/main", "c0ffee", default_branch="main")
+        assert world.appsets.on_push(push) == ["on-main"]
+        elsewhere = Push("github", ("https://git.example/other.git",), "", "refs/heads/main", "c0ffee")
+        assert world.appsets.on_push(elsewhere) == []
+
+    asyncio.run(scenario())

@@ -276,8 +276,9 @@ class AppSets:
     # -- who registers them -----------------------------------------------------------------------
 
     async def replace_owned(self, owner: str, appsets: Iterable[ApplicationSet]) -> list[str]:
-        """Make ``owner``'s ApplicationSets exactly ``appsets``: new and changed ones are reconciled now,
-        the ones no longer given are deleted with their Applications. A name another owner registered
+        """Make ``owner``'s ApplicationSets exactly ``appsets``: new and changed ones are reconciled at once
+        by the loop (this call does not wait for git), the ones no longer given are deleted with their
+        Applications before it returns. A name another owner registered
         is not taken over; those names are returned (and logged)."""
         given = {a.name: a for a in appsets}
         refused = []
