@@ -236,3 +236,13 @@ def test_a_push_reconciles_the_applicationsets_whose_git_generator_it_names(worl
         assert world.appsets.on_push(elsewhere) == []
 
     asyncio.run(scenario())
+
+
+def test_a_url_password_of_a_config_applicationset_is_never_shown(client: TestClient, world: World) -> None:
+    doc = _appset()
+    doc["spec"]["template"]["spec"]["source"]["repoURL"] = "https://me:s3cret@git.example/shop.git"
+    asyncio.run(world.appsets.replace_owned("config", [parse_appset(doc, "config.yaml")]))
+    shown = client.get("/api/v1/applicationsets/shop")
+    assert shown.status_code == 200 and "s3cret" not in shown.text
+    assert "s3cret" not in client.get("/api/v1/applicationsets").text
+    assert "me:" in shown.json()["spec"]["template"]["spec"]["source"]["repoURL"]

@@ -371,7 +371,8 @@ class AppSets:
         return None if entry is None else entry.status
 
     def shown(self, name: str) -> dict[str, Any]:
-        """The ApplicationSet ``name`` as Argo CD shows it: ``metadata``, ``spec`` as given, ``status``."""
+        """The ApplicationSet ``name`` as Argo CD shows it: ``metadata``, ``spec`` as given (a URL password
+        masked: one from a config file or an App of Apps parent is never shown), ``status``."""
         entry = self._entries.get(name)
         if entry is None:
             raise NotFound(f"ApplicationSet {name!r} not found")
@@ -382,7 +383,7 @@ class AppSets:
             "apiVersion": doc.get("apiVersion"),
             "kind": "ApplicationSet",
             "metadata": metadata,
-            "spec": doc.get("spec"),
+            "spec": redact_strings(doc.get("spec")),
         }
         status = entry.status or AppSetStatus(
             applications=tuple(sorted(self.controller.sink.owned(entry.appset.owner)))
