@@ -21,7 +21,9 @@ import json
 import logging
 import math
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,38 +81,47 @@ class EngineSink:
 
 class MirrorTree:
     """``GitTree`` over the server's git mirrors: a revision is fetched and resolved, its files exported
-    once per commit under ``workdir`` (the previous commit's export of the same repository removed)."""
+    once per commit under ``workdir``; the ``KEEP_EXPORTS`` most recently used exports are kept. Listing
+    and reading happen under one lock, so an export is never removed while it is read (ApplicationSets
+    are generated in threads)."""
+
+    KEEP_EXPORTS = 16
 
     def __init__(self, mirrors: MirrorCache, workdir: Path) -> None:
         self._mirrors, self._workdir = mirrors, workdir
-        self._exports: dict[str, tuple[str, Path]] = {}
+        self._exports: OrderedDict[tuple[str, str], Path] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _root(self, repo_url: str, sha: str) -> Path:
-        key = hashlib.sha256(repo_url.encode()).hexdigest()[:16]
-        held = self._exports.get(key)
-        if held is not None and held[0] == sha:
-            return held[1]
-        dest = self._workdir / key / sha
+        key = (hashlib.sha256(repo_url.encode()).hexdigest()[:16], sha)
+        found = self._exports.get(key)
+        if found is not None:
+            self._exports.move_to_end(key)
+            return found
+        dest = self._workdir / key[0] / sha
         if not dest.exists():
             self._mirrors.get(repo_url).export(sha, dest)
-        if held is not None:
-            shutil.rmtree(held[1], ignore_errors=True)
-        self._exports[key] = (sha, dest)
+        self._exports[key] = dest
+        while len(self._exports) > self.KEEP_EXPORTS:
+            _, oldest = self._exports.popitem(last=False)
+            shutil.rmtree(oldest, ignore_errors=True)
         return dest
 
     def files(self, repo_url: str, revision: str) -> tuple[str, list[str]]:
         mirror = self._mirrors.get(repo_url)
         mirror.fetch()
         sha = mirror.resolve(revision)
-        root = self._root(repo_url, sha)
-        return sha, sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+        with self._lock:
+            root = self._root(repo_url, sha)
+            return sha, sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
     def read(self, repo_url: str, sha: str, path: str) -> bytes:
-        root = self._root(repo_url, sha)
-        target = (root / path).resolve()
-        if not target.is_relative_to(root.resolve()) or not target.is_file():
-            raise GitError(f"{path} is not a file of {sha[:12]}")
-        return target.read_bytes()
+        with self._lock:
+            root = self._root(repo_url, sha)
+            target = (root / path).resolve()
+            if not target.is_relative_to(root.resolve()) or not target.is_file():
+                raise GitError(f"{path} is not a file of {sha[:12]}")
+            return target.read_bytes()
 
 
 class RegistryClusters:
