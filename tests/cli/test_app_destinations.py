@@ -68,8 +68,8 @@ def test_an_unknown_destination_is_an_invalid_spec_and_is_never_synced(
     assert shown.exit_code == 0, shown.output
     assert f"InvalidSpecError: {message}" in shown.output
     synced = run(files, destination, "sync")
-    assert synced.exit_code == 1, synced.output
-    assert f"Message: InvalidSpecError: {message}" in synced.output
+    assert synced.exit_code == 2, "a sync the engine would not run is refused as invalid input"
+    assert f"error: cannot sync web: {message}" in synced.output
 
 
 @pytest.mark.parametrize(
