@@ -211,3 +211,46 @@ def test_the_live_set_reads_as_an_app_set_and_counts_its_changes() -> None:
     assert apps.version == version and apps.owner("a") == "app:root", "a replacement keeps the names"
     apps.remove("a")
     assert apps.version == version + 1 and sorted(apps.apps) == ["b"]
+
+
+@pytest.mark.parametrize("hooked", [False, True], ids=["no-delete-hooks", "delete-hooks"])
+def test_an_application_whose_path_left_git_is_deleted_from_its_live_objects(
+    tmp_path: Path, hooked: bool
+) -> None:
+    """As when an ApplicationSet's directory is removed: the Application can no longer be rendered.
+    Its last comparison stands in, and its tracked objects go — unless it had delete hooks, which
+    cannot run unrendered: then nothing is deleted and the reason is a condition."""
+    hook = {"app/pre.yaml": job("backup", {"argocd.argoproj.io/hook": "PreDelete"})} if hooked else {}
+    world = World(tmp_path, with_finalizer(app_yaml()), {**FILES, **hook}, controller=complete_jobs())
+
+    async def scenario() -> None:
+        await world.engine.sync("guestbook", SyncRequest())
+        world.repo.commit({path: None for path in {**FILES, **hook}})
+        if hooked:
+            with pytest.raises(SyncError, match="PreDelete/PostDelete hooks cannot be rendered: .*app"):
+                await world.engine.delete("guestbook")
+            assert world.live("ConfigMap", "middle") is not None, "nothing was deleted"
+            assert "guestbook" in world.engine.apps.apps
+            return
+        await world.engine.delete("guestbook")
+        assert [world.live("ConfigMap", n) for n in ("early", "middle")] == [None, None]
+        assert world.live("Deployment", "late") is None
+        assert "guestbook" not in world.engine.apps.apps
+
+    run(scenario)
+
+
+def test_without_an_earlier_comparison_an_unrenderable_application_keeps_its_resources(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, with_finalizer(app_yaml()), FILES, controller=complete_jobs())
+
+    async def scenario() -> None:
+        await world.engine.sync("guestbook", SyncRequest())
+        world.repo.commit(dict.fromkeys(FILES))
+        again = world.make()  # a restarted process: nothing remembered
+        with pytest.raises(SyncError, match="deletion stopped: "):
+            await again.delete("guestbook")
+        assert world.live("ConfigMap", "middle") is not None
+
+    run(scenario)

@@ -13,8 +13,13 @@ revision freshly rendered:
 3. runs its ``PostDelete`` hooks the same way.
 
 A hook whose ``hook-delete-policy`` is ``HookSucceeded`` is deleted once it succeeded; otherwise it
-stays (Argo CD's default ``BeforeHookCreation`` deletes it before it is created again). A comparison
-that fails (git unreachable, a render error) stops the deletion before anything is deleted.
+stays (Argo CD's default ``BeforeHookCreation`` deletes it before it is created again).
+
+A comparison that fails (git unreachable, the path removed, a render error) stands in for by the
+Application's last comparison in this process, when there is one without PreDelete/PostDelete hooks:
+its tracked live objects are deleted, as Argo CD deletes from the live state. Otherwise (hooks that
+cannot be rendered, or no earlier comparison since the start) the deletion stops before anything is
+deleted, with the reason.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 
 from gitloop.errors import ClusterError, NotFoundError, SyncError
 from gitloop.gitops import health
+from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.observe import ClusterView
 from gitloop.gitops.refresh import Refreshed
 from gitloop.gitops.sync.annotation import HOOK_FINALIZER
@@ -39,6 +45,7 @@ from gitloop.spec.argocd.application import BACKGROUND_RESOURCES_FINALIZER, RESO
 
 FOREGROUND, BACKGROUND = "Foreground", "Background"
 PROPAGATIONS = {"foreground": FOREGROUND, "background": BACKGROUND}
+_DELETE_HOOKS = {HookType.PRE_DELETE, HookType.POST_DELETE}
 DEFAULT_TIMEOUT = 300.0
 """Seconds a deletion waits for a hook to complete or a wave to be gone."""
 
@@ -89,27 +96,47 @@ class Deletion:
         self.view: ClusterView
         self._timeout, self._poll, self._clock = timeout, poll, clock
 
-    async def run(self, refreshed: Refreshed) -> None:
-        """PreDelete hooks, the tracked resources by reverse wave, PostDelete hooks."""
+    async def run(
+        self, refreshed: Refreshed, *, last: Comparison | None = None, view: ClusterView | None = None
+    ) -> None:
+        """PreDelete hooks, the tracked resources by reverse wave, PostDelete hooks.
+
+        When the Application cannot be rendered now (its path removed from git, as when an
+        ApplicationSet's directory goes), ``last`` — its last comparison in this process — stands in:
+        if it had no PreDelete/PostDelete hook, the objects it tracks on ``view`` are deleted (Argo CD
+        deletes from the live state, not from git); otherwise, or without ``last``, nothing is deleted."""
         comparison = refreshed.comparison
         if comparison is None or refreshed.view is None:
             errors = [c.message for c in refreshed.status.conditions if c.type.is_error]
-            raise SyncError(
-                f"{self.app.name}: deletion stopped: " + ("; ".join(errors) or "comparison failed")
-            )
+            reason = "; ".join(errors) or "comparison failed"
+            if last is None or view is None:
+                raise SyncError(f"{self.app.name}: deletion stopped: {reason}")
+            if any(_DELETE_HOOKS & set(hook_types(o)) for o in last.desired):
+                raise SyncError(
+                    f"{self.app.name}: deletion stopped: its PreDelete/PostDelete hooks cannot be rendered: "
+                    f"{reason}"
+                )
+            self.view = view
+            live = {**last.live, **view.cache.objects(self.app.name)}
+            await self._delete_tracked(live.values(), ())
+            return
         self.view = refreshed.view
         pre = _hooks(comparison.desired, HookType.PRE_DELETE)
         kept = await self._hooks(pre, HookType.PRE_DELETE)
+        await self._delete_tracked(comparison.live.values(), kept)
+        await self._hooks(_hooks(comparison.desired, HookType.POST_DELETE), HookType.POST_DELETE)
+
+    async def _delete_tracked(self, live: Iterable[Manifest], kept: Sequence[Manifest]) -> None:
+        """Delete the objects of ``live`` the Application tracks, and the ``kept`` hooks, by reverse wave."""
         tracked = {
             ResourceKey.of(obj): obj
-            for obj in comparison.live.values()
+            for obj in live
             if tracked_by(obj) == self.app.name and HookType.POST_DELETE not in hook_types(obj)
         }
         tracked.update((ResourceKey.of(obj), obj) for obj in kept)
         by_wave = sorted(tracked.values(), key=wave, reverse=True)
         for _, group in groupby(by_wave, key=wave):
             await self._delete_wave(list(group))
-        await self._hooks(_hooks(comparison.desired, HookType.POST_DELETE), HookType.POST_DELETE)
 
     async def _delete(self, obj: Manifest) -> None:
         """Delete ``obj`` (a hook's finalizer, left by an interrupted sync, removed first)."""

@@ -35,6 +35,7 @@ from gitloop.gitops.applications import API_OWNER, CONFIG_OWNER, SPEC_KIND, Appl
 from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.driver import Driver
 from gitloop.gitops.loop import Loop
+from gitloop.gitops.observe import ClusterView
 from gitloop.gitops.operation import SyncOperation, SyncRequest
 from gitloop.gitops.parents import AppSetHook, Parents
 from gitloop.gitops.reconciler import Reconciler, Settings
@@ -372,7 +373,7 @@ class Engine:
                 refreshed = await self.refresher.refresh(app, previous, fetched_after=self._clock())
                 try:
                     await deletion.Deletion(app, propagation=how, poll=self.settings.driver_poll / 5).run(
-                        refreshed
+                        refreshed, last=self.refresher.last(name), view=self._view(app)
                     )
                 except SyncError as exc:
                     await rec.note(name, Condition(ConditionType.DELETION_ERROR, str(exc)))
@@ -385,6 +386,11 @@ class Engine:
         finally:
             rec.deleting.pop(name, None)
         self._tell(app, "DELETED")
+
+    def _view(self, app: Application) -> ClusterView | None:
+        with contextlib.suppress(UsageError, SpecError):
+            return self.refresher.view_for(app)
+        return None
 
     def terminate(self, name: str) -> None:
         """Stop the running sync operation of ``name`` at its next step (running hooks deleted, the

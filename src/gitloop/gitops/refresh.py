@@ -263,6 +263,11 @@ class Refresher:
         options = self._options or CompareOptions()
         return options.normalize.status is StatusPolicy.ALL
 
+    def last(self, name: str) -> Comparison | None:
+        """The last comparison of ``name`` in this process (``None``: none yet, or forgotten)."""
+        memo = self._memos.get(name)
+        return memo.comparison if memo is not None else None
+
     def forget(self, name: str) -> None:
         """Drop what is remembered of an Application (its spec changed or it was removed)."""
         self._memos.pop(name, None)
