@@ -226,3 +226,43 @@ def test_the_signature_changes_with_every_file_added_written_or_removed(tmp_path
     (tmp_path / "a" / "deep" / "two.yml").write_text("x: 22\n")
     assert signature([tmp_path / "a"]) != second
     assert signature([tmp_path / "gone.yaml"]) == ((str(tmp_path / "gone.yaml"), -1, -1),)
+
+
+APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: envs, namespace: argocd}
+spec:
+  syncPolicy: {preserveResourcesOnDeletion: true}  # the cluster here is never reached
+  generators:
+    - list:
+        elements: [{env: dev}, {env: qa}]
+  template:
+    metadata: {name: "web-{{env}}"}
+    spec:
+      project: default
+      source: {repoURL: "http://git.example.invalid/config.git", targetRevision: main, path: "envs/{{env}}"}
+      destination: {name: dev, namespace: "web-{{env}}"}
+"""
+
+
+def test_an_applicationset_in_a_config_file_generates_and_goes_with_its_file(tmp_path: Path) -> None:
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "envs.yaml").write_text(APPSET)
+    config = serve_config(tmp_path, apps)
+
+    async def scenario() -> None:
+        async with open_server(config, launcher_factory=lambda *_: FakeLauncher()) as server:
+            engine = server.apps
+            assert engine is not None
+            await _until(lambda: _names(server) == ["web-dev", "web-qa"], "the generated Applications")
+            assert server.appsets is not None
+
+            (apps / "envs.yaml").write_text(APPSET.replace("{env: qa}", "{env: qa}, {env: prod}"))
+            await _until(lambda: _names(server) == ["web-dev", "web-prod", "web-qa"], "a third element")
+
+            (apps / "envs.yaml").unlink()
+            await _until(lambda: _names(server) == [], "the ApplicationSet goes with its file, and its apps")
+
+    asyncio.run(scenario())

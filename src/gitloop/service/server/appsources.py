@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitloop.errors import GitloopError, SpecError, UsageError
 from gitloop.git import MirrorCache, RepoCredentials, RepoCreds, redact_url
@@ -40,6 +40,9 @@ from gitloop.spec.argocd import AppSet, load_apps
 from gitloop.spec.serveconfig import AppSourceConfig
 from gitloop.spec.yaml.documents import YAML_SUFFIXES
 
+if TYPE_CHECKING:
+    from gitloop.service.server.appsets import AppSets
+
 __all__ = ["ConfigApps", "apply_config", "describe_source"]
 
 log = logging.getLogger("gitloop.serve")
@@ -48,9 +51,14 @@ Signature = tuple[tuple[str, int, int], ...]
 """Every YAML/JSON file under a local source: ``(path, mtime ns, size)``; ``-1`` for a missing path."""
 
 
-async def apply_config(engine: Engine, found: AppSet) -> Owned:
-    """Make the engine's ``config`` Applications and AppProjects exactly those ``found`` defines."""
-    return await engine.replace_owned(CONFIG_OWNER, found.apps.values(), found.projects.values())
+async def apply_config(engine: Engine, found: AppSet, appsets: AppSets | None = None) -> Owned:
+    """Make the engine's ``config`` Applications and AppProjects, and the ``config`` ApplicationSets of
+    ``appsets``, exactly those ``found`` defines. An ApplicationSet another owner holds is ``refused``."""
+    done = await engine.replace_owned(CONFIG_OWNER, found.apps.values(), found.projects.values())
+    if appsets is not None:
+        refused = await appsets.replace_owned(CONFIG_OWNER, found.appsets.values())
+        done.refused.extend(f"ApplicationSet/{name}" for name in refused)
+    return done
 
 
 def describe_source(source: AppSourceConfig) -> str:
@@ -133,6 +141,8 @@ class ConfigApps:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._engine: Engine | None = None
+        self.appsets: AppSets | None = None
+        """Where the config's ApplicationSets go (set before ``first``; ``None``: they are ignored)."""
         self._logged = ""
         self._retry = False
 
@@ -233,10 +243,10 @@ class ConfigApps:
 
     async def _apply(self, found: AppSet) -> None:
         assert self._engine is not None
-        done = await apply_config(self._engine, found)
+        done = await apply_config(self._engine, found, self.appsets)
         self._retry = bool(done.failed or done.refused)  # tried again on every check until done
         for name in done.refused:
-            app = found.apps.get(name)
+            app = found.apps.get(name) or found.appsets.get(name.removeprefix("ApplicationSet/"))
             where = str(app.origin) if app is not None and app.origin else name
             source = next((s for s in self._sources if s.owns(where)), self._sources[0])
             refused = f"{name}: registered through the API under the same name, not taken over"

@@ -162,24 +162,29 @@ async def _applications(
     store = open_store(target)
     opened = open_apps(apps_config, store=store, credentials=credentials, empty_ok=True, clusters=clusters)
     async with opened as engine:
-        await sources.first(engine)
-        engine.restore()
-        runner = None
-        if post_sync.launcher is not None:
-            runner = PostSyncRunner(engine, post_sync.launcher, lineage, engine.store, post_sync.pipelines)
-            await runner.start()
-        refresher = AppsRefresher(engine, lineage)
-        await refresher.start()
-        await sources.start()
         appsets = await start_appsets(engine, credentials, clusters.refs, workdir / "appsets")
+        sources.appsets = appsets
         try:
-            yield refresher, sources, appsets
+            await sources.first(engine)
+            engine.restore()
+            runner = None
+            if post_sync.launcher is not None:
+                runner = PostSyncRunner(
+                    engine, post_sync.launcher, lineage, engine.store, post_sync.pipelines
+                )
+                await runner.start()
+            refresher = AppsRefresher(engine, lineage)
+            await refresher.start()
+            await sources.start()
+            try:
+                yield refresher, sources, appsets
+            finally:
+                await sources.stop()
+                await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
+                if runner is not None:
+                    await runner.stop()
         finally:
             await appsets.stop()
-            await sources.stop()
-            await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
-            if runner is not None:
-                await runner.stop()
 
 
 def _launchers(
