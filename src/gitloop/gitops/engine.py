@@ -47,7 +47,7 @@ from gitloop.model.health import HealthStatus
 from gitloop.model.resources import Manifest
 from gitloop.model.sync import SyncStatus
 from gitloop.ports import HistoryEntry, Store
-from gitloop.spec.argocd import Application, AppProject, AppSet, parse_apps_text, project_problems
+from gitloop.spec.argocd import Application, AppProject, AppSet, parse_apps_text
 from gitloop.spec.redact import redact_strings
 
 __all__ = ["Engine", "Owned", "Settings"]
@@ -222,12 +222,7 @@ class Engine:
     def problems(self, app: Application) -> list[str]:
         """Why the engine would not reconcile ``app``: its project's source and destination rules, an
         unknown destination cluster (empty when none)."""
-        problems = project_problems(app, self.apps.project(app.project))
-        try:
-            self.refresher.view_for(app)
-        except (UsageError, SpecError) as exc:
-            problems.append(str(exc))
-        return problems
+        return self.refresher.problems(app)
 
     def windows(self, name: str) -> WindowState:
         """What the sync windows of ``name``'s project say now (``gitloop.gitops.windows``)."""

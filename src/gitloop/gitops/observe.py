@@ -104,8 +104,19 @@ def _crd_scopes(manifests: Sequence[Manifest]) -> dict[tuple[str, str], bool]:
 class ClusterView:
     """Reads of one cluster for the engine; shared by every Application deployed to it."""
 
-    def __init__(self, cluster: Cluster, cache: LiveCache | None = None, *, concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        cache: LiveCache | None = None,
+        *,
+        concurrency: int = 16,
+        name: str = "",
+        server: str = "",
+    ) -> None:
         self.cluster = cluster
+        self.name, self.server = name, server
+        """The registered cluster's name and server URL (``""``: not known), for the project's
+        destination rules when an Application names only one of them."""
         self.cache = cache if cache is not None else LiveCache(cluster)
         self._limit = asyncio.Semaphore(concurrency)
         self._kinds: dict[tuple[str, str], tuple[ApiResource | None, float]] = {}

@@ -144,7 +144,7 @@ class Refresher:
     ) -> Refreshed:
         """A fresh status of ``app``; ``revisions``/``sources`` pin what to compare (a rollback)."""
         now = self._clock()
-        problems = project_problems(app, self._project_for(app.project))
+        problems = self.problems(app)
         if problems:
             return _failed(previous, ConditionType.INVALID_SPEC_ERROR, "; ".join(problems), now)
         try:
@@ -262,6 +262,16 @@ class Refresher:
         """Whether comparisons ignore ``status`` (then a status change cannot change a diff)."""
         options = self._options or CompareOptions()
         return options.normalize.status is StatusPolicy.ALL
+
+    def problems(self, app: Application) -> list[str]:
+        """Why ``app`` may not be reconciled (empty when it may): its project's source and destination
+        rules — its destination cluster's server and name inferred from the one it gives — and a
+        destination that is no known cluster."""
+        try:
+            view = self._view_for(app)
+        except (UsageError, SpecError) as exc:
+            return [*project_problems(app, self._project_for(app.project)), str(exc)]
+        return project_problems(app, self._project_for(app.project), server=view.server, name=view.name)
 
     def last(self, name: str) -> Comparison | None:
         """The last comparison of ``name`` in this process (``None``: none yet, or forgotten)."""

@@ -257,7 +257,9 @@ class ClusterRegistry:
 
             cluster = KubeCluster.from_kubeconfig(entry.kubeconfig, entry.context)
             self._clients[entry.ref.name] = cluster
-            found = self._views[entry.ref.name] = ClusterView(cluster, LiveCache(cluster))
+            found = self._views[entry.ref.name] = ClusterView(
+                cluster, LiveCache(cluster), name=entry.ref.name, server=entry.ref.server
+            )
         return found
 
     def view_for(self, app: Application) -> ClusterView:

@@ -124,9 +124,11 @@ def _collect(objects: Iterable[DocumentObject]) -> AppSet:
     return AppSet(apps=apps, projects=projects, appsets=appsets)
 
 
-def project_problems(app: Application, project: AppProject | None, *, server: str = "") -> list[str]:
-    """Why ``project`` does not permit ``app`` (empty when it does). ``server`` is the destination's
-    cluster URL when the Application names its cluster by ``name``."""
+def project_problems(
+    app: Application, project: AppProject | None, *, server: str = "", name: str = ""
+) -> list[str]:
+    """Why ``project`` does not permit ``app`` (empty when it does). ``server`` and ``name`` are its
+    destination cluster's, inferred as Argo CD does when the Application gives only the other one."""
     if project is None:
         return [f"Application referencing project {app.project} which does not exist"]
     problems = []
@@ -136,7 +138,7 @@ def project_problems(app: Application, project: AppProject | None, *, server: st
                 f"application repo {source.repo_url} is not permitted in project '{project.name}'"
             )
     dest = app.destination
-    if not project.permits_destination(dest.server or server, dest.name, dest.namespace):
+    if not project.permits_destination(dest.server or server, dest.name or name, dest.namespace):
         problems.append(
             f"application destination server '{dest.server or dest.name}' and namespace "
             f"'{dest.namespace}' do not match any of the allowed destinations in project '{project.name}'"
