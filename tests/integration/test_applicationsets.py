@@ -110,6 +110,8 @@ def _webhook(client: httpx.Client, world: CdWorld, sha: str) -> None:
     body = github_push(repo=world.repo_url.removesuffix(".git"), after=sha)
     answer = client.post("/api/webhook", content=body, headers={"X-GitHub-Event": "push"})
     assert answer.status_code == 200, answer.text
+    said = answer.json()
+    assert said["applicationSets"] == [world.app] and said["message"] == "refreshing", said
 
 
 def _conditions(shown: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -190,15 +190,15 @@ class Server:
         if self.apps is not None and names:
             self.apps.refresh(names)
         rereads = self.app_sources is not None and self.app_sources.pushed(push)
-        if self.appsets is not None:
-            self.appsets.on_push(push)
+        generators = self.appsets.on_push(push) if self.appsets is not None else []
         log.info(
-            "webhook: %s push to %s of %s refreshes %s%s",
+            "webhook: %s push to %s of %s refreshes %s%s%s",
             push.provider,
             push.ref,
             push.web_url or push.repo_urls[0],
             names or "nothing",
             " and re-reads the config's applications" if rereads else "",
+            f" and regenerates ApplicationSets {', '.join(generators)}" if generators else "",
         )
         if push.after and push.head_message and not push.deleted:
             try:
@@ -214,8 +214,11 @@ class Server:
         return Answer(
             200,
             {
-                "message": "refreshing" if names or rereads else "no Application tracks this push",
+                "message": "refreshing"
+                if names or rereads or generators
+                else "no Application tracks this push",
                 "refreshed": names,
+                "applicationSets": generators,
                 "ref": push.ref,
                 "commit": push.after,
             },
