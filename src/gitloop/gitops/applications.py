@@ -19,8 +19,9 @@ from types import MappingProxyType
 from typing import Any
 
 from gitloop.errors import SpecError, UsageError
+from gitloop.spec import redact
 from gitloop.spec.argocd import API_VERSION, DEFAULT_PROJECT, Application, AppProject, AppSet, parse_apps_text
-from gitloop.spec.redact import MASK, has_masked_password, keep_masked, redact_strings
+from gitloop.spec.redact import MASK, has_masked_password, keep_masked
 
 CONFIG_OWNER = "config"
 API_OWNER = "api"
@@ -149,10 +150,4 @@ def unmasked(given: Application, current: Application | None) -> Application:
 
 def refuse_url_passwords(app: Application) -> None:
     """``UsageError`` for an Application the store would keep with a password in a URL: it keeps none."""
-    spec = dict(app.spec)
-    if redact_strings(spec) != spec:
-        raise UsageError(
-            f"Application {app.name}: a repository URL holds a password, and Applications created through "
-            "the API are kept in the store, which never holds one: give the repository's credentials in "
-            "the serve config's repositories: (passwordFile) instead"
-        )
+    redact.refuse_url_passwords(f"Application {app.name}", dict(app.spec))

@@ -26,6 +26,8 @@ from urllib.parse import quote, quote_plus
 
 import yaml
 
+from gitloop.errors import UsageError
+
 REDACTED = "<redacted>"
 """What stands for every value of a Secret's ``data`` and ``stringData`` in a stored copy."""
 REDACTED_HASH = "gitloop.dev/redacted-sha256"
@@ -102,6 +104,17 @@ def redact_strings(value: Any) -> Any:
     if not isinstance(value, str) and not _may_hold_url_password(value):
         return value
     return _redact_strings(value)
+
+
+def refuse_url_passwords(what: str, doc: Any) -> None:
+    """``UsageError`` for ``what`` (``"Application web"``) when ``doc`` holds a password in a URL: it is
+    about to be kept in the store, which never holds one."""
+    if redact_strings(doc) != doc:
+        raise UsageError(
+            f"{what}: a repository URL holds a password, and objects created through the API are kept in "
+            "the store, which never holds one: give the repository's credentials in the serve config's "
+            "repositories: (passwordFile) instead"
+        )
 
 
 def keep_masked(given: Any, stored: Any) -> Any:

@@ -31,7 +31,7 @@ from typing import Any
 
 from gitloop.appset.controller import AppSetController, AppSetStatus, DesiredError, status_json
 from gitloop.appset.ports import ClusterSource
-from gitloop.errors import GitError, GitloopError, SpecError, UsageError
+from gitloop.errors import GitError, GitloopError, SpecError
 from gitloop.git import MirrorCache, RepoCredentials, RepoCreds
 from gitloop.gitops.engine import Engine
 from gitloop.localinfra.paths import cache_dir
@@ -41,6 +41,7 @@ from gitloop.model.selectors import parse_selector
 from gitloop.ports import Store
 from gitloop.service.server.engines import Conflict, NotFound, Push
 from gitloop.service.server.pushhooks import matching_apps
+from gitloop.spec import redact
 from gitloop.spec.argocd import parse_apps_text
 from gitloop.spec.argocd.applicationset import (
     ApplicationSet,
@@ -163,13 +164,7 @@ def _uses_clusters(generators: Iterable[Any]) -> bool:
 
 def refuse_url_passwords(appset: ApplicationSet) -> None:
     """``UsageError`` for an ApplicationSet the store would keep with a password in a URL."""
-    doc = dict(appset.document)
-    if redact_strings(doc) != doc:
-        raise UsageError(
-            f"ApplicationSet {appset.name}: a repository URL holds a password, and ApplicationSets created "
-            "through the API are kept in the store, which never holds one: give the repository's credentials "
-            "in the serve config's repositories: (passwordFile) instead"
-        )
+    redact.refuse_url_passwords(f"ApplicationSet {appset.name}", dict(appset.document))
 
 
 def parse_appset(doc: Mapping[str, Any], source: str) -> ApplicationSet:
