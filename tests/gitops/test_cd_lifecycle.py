@@ -225,9 +225,9 @@ def test_an_application_whose_path_left_git_is_deleted_from_its_live_objects(
 
     async def scenario() -> None:
         await world.engine.sync("guestbook", SyncRequest())
-        world.repo.commit({path: None for path in {**FILES, **hook}})
+        world.repo.commit(dict.fromkeys({**FILES, **hook}))
         if hooked:
-            with pytest.raises(SyncError, match="PreDelete/PostDelete hooks cannot be rendered: .*app"):
+            with pytest.raises(SyncError, match=r"PreDelete/PostDelete hooks cannot be rendered: .*app"):
                 await world.engine.delete("guestbook")
             assert world.live("ConfigMap", "middle") is not None, "nothing was deleted"
             assert "guestbook" in world.engine.apps.apps

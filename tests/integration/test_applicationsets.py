@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cd_support import CdWorld, configmap
+from serve_support import serve_config, until
 
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
 from serve_fakes import github_push
-from serve_process import ServeProcess, free_port, serve_env
+from serve_process import ServeProcess
 
 pytestmark = pytest.mark.integration
 
@@ -81,14 +81,6 @@ def _appset(world: CdWorld, revision: str = "main") -> dict[str, Any]:
     }
 
 
-def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.05)
-    return time.monotonic()
-
-
 def _deployed(client: httpx.Client, world: CdWorld, env: str) -> bool:
     answer = client.get(f"/api/v1/applications/{env}-{world.app}")
     if answer.status_code != 200:
@@ -125,19 +117,7 @@ def _resources(shown: dict[str, Any]) -> list[str]:
 def test_a_git_directory_applicationset_follows_git_and_an_error_deletes_nothing(
     world: CdWorld, tmp_path: Path
 ) -> None:
-    config = tmp_path / "serve.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-            listen: 127.0.0.1:{free_port()}
-            pollInterval: 10m
-            applications:
-              - files: [{world.apps_file.parent}]
-            clusters:
-              - {{name: local, kubeconfig: {world.cluster.kubeconfig}}}
-            """)
-    )
-    env = serve_env(tmp_path / "state")
-    env["GITLOOP_CACHE_DIR"] = str(tmp_path / "cache")
+    config, env = serve_config(world, tmp_path, f"files: [{world.apps_file.parent}]")
     dev, prod, qa = (f"{e}-{world.app}" for e in ("dev", "prod", "qa"))
     with ServeProcess(config, env) as serve, serve.client() as client:
         created = client.post("/api/v1/applicationsets", json=_appset(world))
@@ -151,17 +131,17 @@ def test_a_git_directory_applicationset_follows_git_and_an_error_deletes_nothing
         listed = client.get("/api/v1/applicationsets").json()
         assert [i["metadata"]["name"] for i in listed["items"]] == [world.app]
         for name in ("dev", "prod"):
-            _until(lambda n=name: _deployed(client, world, n), 90, f"{name} Synced, Healthy and deployed")
+            until(lambda n=name: _deployed(client, world, n), 90, f"{name} Synced, Healthy and deployed")
 
         added = world.commit(_environment("qa"), "a qa environment")
         _webhook(client, world, added)
-        _until(lambda: client.get(f"/api/v1/applications/{qa}").status_code == 200, 10, f"{qa} created")
-        _until(lambda: _deployed(client, world, "qa"), 90, "qa deployed")
+        until(lambda: client.get(f"/api/v1/applications/{qa}").status_code == 200, 10, f"{qa} created")
+        until(lambda: _deployed(client, world, "qa"), 90, "qa deployed")
 
         removed = world.commit({"envs/dev/README.md": None}, "no dev environment any more")
         _webhook(client, world, removed)
-        _until(lambda: _gone(client, world, "dev"), 60, f"{dev} deleted")
-        _until(lambda: not _live(world, "dev"), 30, "the finalizer deleting cm-dev")
+        until(lambda: _gone(client, world, "dev"), 60, f"{dev} deleted")
+        until(lambda: not _live(world, "dev"), 30, "the finalizer deleting cm-dev")
 
         broken = client.post(
             "/api/v1/applicationsets?upsert=true", json=_appset(world, revision="no-such-branch")

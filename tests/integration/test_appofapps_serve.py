@@ -10,20 +10,21 @@ import asyncio
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cd_support import CdWorld, configmap
+from serve_support import serve_config, until
 
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
 from serve_fakes import github_push
-from serve_process import ServeProcess, free_port, serve_env
+from serve_process import ServeProcess
 
 pytestmark = pytest.mark.integration
 
@@ -73,14 +74,6 @@ def _webhook(client: httpx.Client, world: CdWorld, sha: str) -> float:
     return time.monotonic()
 
 
-def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.02)
-    return time.monotonic()
-
-
 def _synced_healthy(client: httpx.Client, name: str) -> bool:
     answer = client.get(f"/api/v1/applications/{name}")
     if answer.status_code != 200:
@@ -94,25 +87,13 @@ def _live(world: CdWorld, name: str) -> bool:
 
 
 def test_a_root_application_registers_its_children_and_follows_pushes(world: CdWorld, tmp_path: Path) -> None:
-    config = tmp_path / "serve.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-            listen: 127.0.0.1:{free_port()}
-            pollInterval: 10m
-            applications:
-              - files: [{world.apps_file.parent}]
-            clusters:
-              - {{name: local, kubeconfig: {world.cluster.kubeconfig}}}
-            """)
-    )
-    env = serve_env(tmp_path / "state")
-    env["GITLOOP_CACHE_DIR"] = str(tmp_path / "cache")
+    config, env = serve_config(world, tmp_path, f"files: [{world.apps_file.parent}]")
     one, two, three, four = (f"{world.app}-{n}" for n in ("one", "two", "three", "four"))
     with ServeProcess(config, env) as serve, serve.client() as client:
         for name in (one, two, three):
-            _until(lambda n=name: _synced_healthy(client, n), 90, f"{name} Synced and Healthy")
+            until(lambda n=name: _synced_healthy(client, n), 90, f"{name} Synced and Healthy")
             assert _live(world, name), f"the ConfigMap of {name} is in the cluster"
-        _until(lambda: _synced_healthy(client, world.app), 30, "the root Synced and Healthy")
+        until(lambda: _synced_healthy(client, world.app), 30, "the root Synced and Healthy")
         root = client.get(f"/api/v1/applications/{world.app}").json()
         children = {r["name"]: r for r in root["status"]["resources"] if r["kind"] == "Application"}
         assert sorted(children) == sorted([one, two, three])
@@ -124,13 +105,13 @@ def test_a_root_application_registers_its_children_and_follows_pushes(world: CdW
 
         added = world.commit(_files(world, four), "a fourth child")
         answered = _webhook(client, world, added)
-        seen = _until(lambda: client.get(f"/api/v1/applications/{four}").status_code == 200, 10, four)
+        seen = until(lambda: client.get(f"/api/v1/applications/{four}").status_code == 200, 10, four)
         assert seen - answered < 1.0, f"registered {seen - answered:.2f}s after the webhook answer"
-        _until(lambda: _synced_healthy(client, four) and _live(world, four), 90, f"{four} deployed")
+        until(lambda: _synced_healthy(client, four) and _live(world, four), 90, f"{four} deployed")
 
         removed = world.commit({f"apps/{two}.yaml": None}, "the second child goes")
         _webhook(client, world, removed)
-        _until(lambda: client.get(f"/api/v1/applications/{two}").status_code == 404, 60, f"{two} deleted")
+        until(lambda: client.get(f"/api/v1/applications/{two}").status_code == 404, 60, f"{two} deleted")
         assert not _live(world, two), "its finalizer deleted its ConfigMap"
         assert _live(world, one) and _live(world, four)
         assert serve.stop() == 0, serve.output()

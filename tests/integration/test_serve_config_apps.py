@@ -10,20 +10,21 @@ import asyncio
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cd_support import CdWorld, configmap
+from serve_support import serve_config, until
 
 from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
 from serve_fakes import github_push
-from serve_process import ServeProcess, free_port, serve_env
+from serve_process import ServeProcess
 
 pytestmark = pytest.mark.integration
 
@@ -68,28 +69,10 @@ def _status(client: httpx.Client) -> dict[str, Any]:
     return entry
 
 
-def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.02)
-    return time.monotonic()
-
-
 def test_a_git_source_follows_pushes_by_webhook(world: CdWorld, tmp_path: Path) -> None:
-    config = tmp_path / "serve.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-            listen: 127.0.0.1:{free_port()}
-            pollInterval: 10m
-            applications:
-              - {{repoURL: {world.repo_url}, revision: main, path: argocd}}
-            clusters:
-              - {{name: local, kubeconfig: {world.cluster.kubeconfig}}}
-            """)
+    config, env = serve_config(
+        world, tmp_path, f"{{repoURL: {world.repo_url}, revision: main, path: argocd}}"
     )
-    env = serve_env(tmp_path / "state")
-    env["GITLOOP_CACHE_DIR"] = str(tmp_path / "cache")
     app_url = f"/api/v1/applications/{world.app}"
     with ServeProcess(config, env) as serve, serve.client() as client:
         [entry] = client.get("/api/status").json()["applicationSources"]
@@ -98,15 +81,15 @@ def test_a_git_source_follows_pushes_by_webhook(world: CdWorld, tmp_path: Path) 
 
         added = world.commit({"argocd/app.yaml": _application(world)}, "add an Application")
         answered = _webhook(client, world, added)
-        seen = _until(lambda: client.get(app_url).status_code == 200, 5, "the Application")
+        seen = until(lambda: client.get(app_url).status_code == 200, 5, "the Application")
         assert seen - answered < 1.0, f"registered {seen - answered:.2f}s after the webhook answer"
         assert client.get("/api/status").json()["applicationSources"][0]["revision"] == added
-        _until(lambda: asyncio.run(world.live("v1", "ConfigMap", "alpha")) is not None, 60, "the sync")
+        until(lambda: asyncio.run(world.live("v1", "ConfigMap", "alpha")) is not None, 60, "the sync")
 
         # The whole directory gone: an error of the source, nothing deleted.
         gone = world.commit({"argocd/app.yaml": None, "argocd/README.md": None}, "remove the directory")
         _webhook(client, world, gone)
-        _until(lambda: "error" in _status(client), 5, "the error in /api/status")
+        until(lambda: "error" in _status(client), 5, "the error in /api/status")
         assert (
             "argocd is not a directory" in _status(client)["error"] and gone[:12] in _status(client)["error"]
         )
@@ -114,7 +97,7 @@ def test_a_git_source_follows_pushes_by_webhook(world: CdWorld, tmp_path: Path) 
 
         removed = world.commit({"argocd/README.md": "Applications of this repository.\n"}, "only the README")
         _webhook(client, world, removed)
-        _until(lambda: client.get(app_url).status_code == 404, 60, "the deletion")
+        until(lambda: client.get(app_url).status_code == 404, 60, "the deletion")
         assert "error" not in _status(client) and _status(client)["revision"] == removed
         assert asyncio.run(world.live("v1", "ConfigMap", "alpha")) is None
         assert "deleted " + world.app in serve.output()

@@ -4,7 +4,9 @@ hook so its operation can be terminated). Each answer is checked for the keys an
 swagger gives its objects (``Application``, ``ApplicationList``, ``ApplicationTree``,
 ``ResourceDiff``, ``ManifestResponse``, ``EventList``, ``AppProject``, ``Cluster``, the stream's
 ``{"result": {"type", "application"}}`` and the error ``{"error", "code", "message"}``); Applications are
-created (``POST``), replaced (``PUT``) and deleted (``DELETE``)."""
+created (``POST``), replaced (``PUT``) and deleted (``DELETE``); then the control plane's routes:
+sync windows, an ``ApplicationSet`` (``ApplicationSetList``) created, read and deleted with the
+Applications it generated, a ``Cluster`` registered, read, relabelled and removed, and ``/api/status``."""
 
 from __future__ import annotations
 
@@ -215,7 +217,9 @@ class Stream:
 
 
 @pytest.fixture
-def world(local_cluster: LocalCluster, tmp_path: Path) -> Iterator[tuple[ServeProcess, dict[str, str]]]:
+def world(
+    local_cluster: LocalCluster, second_cluster: LocalCluster, tmp_path: Path
+) -> Iterator[tuple[ServeProcess, dict[str, str]]]:
     suffix = uuid.uuid4().hex[:6]
     names = {
         "web": f"web-{suffix}",
@@ -237,6 +241,7 @@ def world(local_cluster: LocalCluster, tmp_path: Path) -> Iterator[tuple[ServePr
             + _app(names["hung"], url, "hung", names["hung-ns"], "{team: ops}")
         )
         assert local_cluster.kubeconfig is not None
+        names["kubeconfig"] = str(second_cluster.kubeconfig)  # registered through the API
         (tmp_path / "serve.yaml").write_text(
             "listen: 127.0.0.1:0\npollInterval: 10m\napplications:\n  - files: [apps]\n"
             f"clusters:\n  - {{name: local, kubeconfig: {local_cluster.kubeconfig}}}\n"
@@ -264,6 +269,7 @@ def test_every_v1_route_answers_argo_cds_shapes(world: tuple[ServeProcess, dict[
     try:
         with serve.client() as client:
             _walk(client, stream, names, web, hung)
+            _walk_control_plane(client, web, names["kubeconfig"])
             assert stream.content_type.startswith("text/event-stream")
     finally:
         stream.close()
@@ -397,6 +403,91 @@ def _walk(client: httpx.Client, stream: Stream, names: dict[str, str], web: str,
 
     # The old paths stay: aliases of today's shapes.
     assert client.get("/api/applications").json()["items"]
+
+
+APPLICATION_SET = {
+    "apiVersion": str,
+    "kind": str,
+    "metadata": {"name": str, "namespace": str},
+    "spec": {"generators": list, "template": {"metadata": dict, "spec": dict}},
+    "status": {"conditions": list, "resources": list},
+}
+CLUSTER = {
+    "server": str,
+    "name": str,
+    "labels": dict,
+    "connectionState": {"status": str, "message": str},
+    "info": {"applicationsCount": int, "connectionState": dict},
+}
+
+
+def _walk_control_plane(client: httpx.Client, web: str, kubeconfig: str) -> None:
+    # Sync windows of an Application (its project has none: it may sync).
+    windows = client.get(f"/api/v1/applications/{web}/syncwindows").json()
+    has(windows, {"activeWindows": list, "assignedWindows": list, "canSync": bool}, "SyncWindows")
+    assert windows["canSync"] is True
+    error(client.get("/api/v1/applications/nope/syncwindows"), 404)
+
+    # ApplicationSet: created from a list generator, listed, read, deleted with its Applications.
+    appset = f"{web}-set"
+    template = client.get(f"/api/v1/applications/{web}").json()["spec"]
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": appset},
+        "spec": {
+            "syncPolicy": {"preserveResourcesOnDeletion": True},
+            "generators": [{"list": {"elements": [{"env": "a"}, {"env": "b"}]}}],
+            "template": {"metadata": {"name": f"{appset}-{{{{env}}}}"}, "spec": template},
+        },
+    }
+    created = client.post("/api/v1/applicationsets", json=doc)
+    assert created.status_code == 200, created.text
+    has(created.json(), APPLICATION_SET, "ApplicationSet")
+    assert client.post("/api/v1/applicationsets", json=doc).status_code == 200, "the same spec again"
+    other = {**doc, "spec": {**doc["spec"], "generators": [{"list": {"elements": [{"env": "c"}]}}]}}
+    error(client.post("/api/v1/applicationsets", json=other), 409)
+    error(client.post("/api/v1/applicationsets", json={"kind": "ApplicationSet"}), 400)
+    generated = [f"{appset}-a", f"{appset}-b"]
+    _until(
+        lambda: all(client.get(f"/api/v1/applications/{n}").status_code == 200 for n in generated),
+        30,
+        "the generated Applications",
+    )
+    listed = client.get("/api/v1/applicationsets").json()
+    has(listed, {"metadata": dict, "items": list}, "ApplicationSetList")
+    assert [a["metadata"]["name"] for a in listed["items"]] == [appset]
+    shown = client.get(f"/api/v1/applicationsets/{appset}").json()
+    has(shown, APPLICATION_SET, "ApplicationSet")
+    assert sorted(r["name"] for r in shown["status"]["resources"]) == generated
+    error(client.get("/api/v1/applicationsets/nope"), 404)
+    assert client.delete(f"/api/v1/applicationsets/{appset}").status_code == 200
+    _until(
+        lambda: all(client.get(f"/api/v1/applications/{n}").status_code == 404 for n in generated),
+        30,
+        "the generated Applications deleted with their ApplicationSet",
+    )
+    error(client.delete(f"/api/v1/applicationsets/{appset}"), 404)
+
+    # Cluster: registered, read by name and by server, relabelled, removed.
+    body = {"name": "again", "labels": {"env": "test"}, "config": {"kubeconfig": kubeconfig}}
+    added = client.post("/api/v1/clusters", json=body)
+    assert added.status_code == 200, added.text
+    has(added.json(), CLUSTER, "Cluster")
+    error(client.post("/api/v1/clusters", json=body), 409)
+    error(client.post("/api/v1/clusters", json={**body, "name": "x", "config": {"kubeconfig": "/nope"}}), 400)
+    again = client.get("/api/v1/clusters/again").json()
+    has(again, CLUSTER, "Cluster")
+    assert again["labels"] == {"env": "test"}
+    relabelled = client.put("/api/v1/clusters/again", json={"labels": {"env": "other"}})
+    assert relabelled.status_code == 200 and relabelled.json()["labels"] == {"env": "other"}, relabelled.text
+    assert client.delete("/api/v1/clusters/again").status_code == 200
+    error(client.get("/api/v1/clusters/again"), 404)
+
+    # The control plane's own status: where the config's Applications came from.
+    status = client.get("/api/status").json()
+    (source,) = status["applicationSources"]
+    assert "error" not in source and source["lastRead"], source
 
 
 def _synced(client: httpx.Client, name: str) -> dict[str, Any] | None:
