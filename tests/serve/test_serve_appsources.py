@@ -20,6 +20,7 @@ from serve_fakes import FakeLauncher, github_push
 
 from gitloop.api.app import create_app
 from gitloop.errors import SpecError
+from gitloop.gitops.applications import SPEC_KIND
 from gitloop.gitops.query import AppQuery
 from gitloop.service.server import Server, open_server
 from gitloop.service.server.appsources import ConfigApps, signature
@@ -27,6 +28,7 @@ from gitloop.service.server.engines import Subscription
 from gitloop.service.server.pushhooks import push_of
 from gitloop.spec.argocd import parse_apps_text
 from gitloop.spec.serveconfig import AppSourceConfig, ServeConfig, load
+from gitloop.store import open_store
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -266,3 +268,32 @@ def test_an_applicationset_in_a_config_file_generates_and_goes_with_its_file(tmp
             await _until(lambda: _names(server) == [], "the ApplicationSet goes with its file, and its apps")
 
     asyncio.run(scenario())
+
+
+def test_an_application_removed_while_the_server_was_down_is_deleted_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "web.yaml").write_text(application("web"))
+    (apps / "shop.yaml").write_text(application("shop"))
+    config = serve_config(tmp_path, apps)
+
+    async def serve_once() -> list[str]:
+        async with open_server(config, launcher_factory=lambda *_: FakeLauncher()) as server:
+            return _names(server)
+
+    def kept() -> dict[str, str]:
+        store = open_store(str(tmp_path / "gitloop.db"))
+        try:
+            return {r.name: r.labels.get("owner", "") for r in store.query(SPEC_KIND)}
+        finally:
+            store.close()
+
+    assert asyncio.run(serve_once()) == ["shop", "web"]
+    assert kept() == {"shop": "config", "web": "config"}, "the store remembers whose they are"
+    (apps / "web.yaml").unlink()
+    assert asyncio.run(serve_once()) == ["shop"]
+    assert kept() == {"shop": "config"}, "web was deleted at the start, not merely left out"
+    (apps / "web.yaml").write_text(application("web"))
+    assert asyncio.run(serve_once()) == ["shop", "web"]

@@ -239,9 +239,10 @@ class Engine:
             raise UsageError(f"cannot sync {app.name}: {window.message(manual=True)}")
 
     def restore(self) -> list[str]:
-        """Register again the Applications created through the API or by an App of Apps parent (kept in
-        the store as ``SPEC_KIND``, with their owner), except those the caller registered already; their
-        names. A stored document that no longer validates is skipped and logged."""
+        """Register again the Applications kept in the store (``SPEC_KIND``), each under its owner, except
+        those registered already; their names. Call it before the owners give their Applications, so
+        that they delete the ones they no longer give. A stored document that no longer validates is
+        skipped and logged."""
         restored = []
         for record in self.store.query(SPEC_KIND):
             if record.name in self.apps.apps:
@@ -258,15 +259,16 @@ class Engine:
 
     def upsert(self, app: Application, *, owner: str) -> bool:
         """Register ``app`` or replace the Application of its name; whether it was created or its spec
-        changed. A changed one is compared afresh soon (auto-sync follows its policy). Applications
-        of the ``api`` owner and App of Apps children (without a URL password) are kept in the store
-        (``SPEC_KIND``) and registered again at start."""
+        changed. A changed one is compared afresh soon (auto-sync follows its policy). Every
+        Application without a URL password is kept in the store (``SPEC_KIND``, with its owner) and
+        registered again at start (``restore``), so an owner that no longer gives it after a restart
+        (a file removed while the server was down) deletes it with ``replace_owned``."""
         before = self.apps.apps.get(app.name)
         doc = document(app)
         changed = before is None or document(before) != doc
+        moved = before is not None and self.apps.owner_of(app.name) != owner
         self.apps.put(app, owner=owner)
-        child = owner.startswith(appofapps.owner("")) and changed and redact_strings(doc) == doc
-        if owner == API_OWNER or child:
+        if (changed or moved) and (owner == API_OWNER or redact_strings(doc) == doc):
             self.store.put(SPEC_KIND, app.name, doc, labels={"owner": owner})
         if changed:
             self.refresher.forget(app.name)

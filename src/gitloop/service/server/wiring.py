@@ -162,11 +162,11 @@ async def _applications(
     store = open_store(target)
     opened = open_apps(apps_config, store=store, credentials=credentials, empty_ok=True, clusters=clusters)
     async with opened as engine:
+        engine.restore()  # before the sources and ApplicationSets give theirs: they delete what they no longer give
         appsets = await start_appsets(engine, credentials, clusters.refs, workdir / "appsets")
         sources.appsets = appsets
         try:
             await sources.first(engine)
-            engine.restore()
             runner = None
             if post_sync.launcher is not None:
                 runner = PostSyncRunner(
