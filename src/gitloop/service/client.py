@@ -276,3 +276,18 @@ class ApiClient:
 
     def remove_cluster(self, name_or_server: str) -> None:
         self._call("DELETE", self._cluster_path(name_or_server))
+
+    # -- sealed secrets ---------------------------------------------------------------------------
+
+    def sealing_certificate(self) -> bytes:
+        """The PEM certificate the server unseals for (``GET /v1/cert.pem``, as the sealed-secrets
+        controller serves it), for ``gitloop seal --fetch-cert`` and ``gitloop seal --server``."""
+        try:
+            response = self._http.get("/v1/cert.pem")
+        except httpx.TransportError as exc:
+            raise GitloopError(f"cannot reach {self.server}: {exc}") from exc
+        if not response.is_success:
+            raise GitloopError(
+                f"{self.server}/v1/cert.pem: HTTP {response.status_code}: {_message(response)}"
+            )
+        return response.content
