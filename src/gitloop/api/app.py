@@ -240,6 +240,14 @@ def create_app(
     async def healthz() -> JSONResponse:
         return _json(server.health())
 
+    @app.get("/v1/cert.pem")
+    async def certificate() -> Response:
+        """The Sealed Secrets certificate to seal with, as the controller serves it (public, open)."""
+        if server.sealing_key is None:
+            raise StarletteHTTPException(404, "this server keeps no Sealed Secrets keys")
+        key = await asyncio.to_thread(server.sealing_key)
+        return Response(key.certificate_pem, media_type="application/x-pem-file")
+
     @app.get("/metrics", dependencies=guarded)
     async def prometheus() -> Response:
         data = metrics.render()

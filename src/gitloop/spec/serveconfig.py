@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from gitloop.errors import SpecError
 from gitloop.model.sizes import parse_size
 from gitloop.spec.fields import Node, Origin
+from gitloop.spec.serve_sealing import SealingConfig, parse_sealing
 from gitloop.spec.yaml.documents import load_file
 
 API_VERSION = "gitloop.dev/v1alpha1"
@@ -41,6 +42,7 @@ _TOP = (
     "listen",
     "allowRemote",
     "apiTokenFile",
+    "sealedSecrets",
     "databaseURL",
     "databaseURLFile",
     "pollInterval",
@@ -151,6 +153,7 @@ class ServeConfig:
     clusters: tuple[ClusterConfig, ...] = ()
     repositories: tuple[RepositoryConfig, ...] = ()
     webhook_secret_file: Path | None = None
+    sealed_secrets: SealingConfig = field(default_factory=SealingConfig)
 
     @property
     def address(self) -> str:
@@ -422,6 +425,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         clusters=_clusters(node, paths),
         repositories=_repositories(node, paths),
         webhook_secret_file=webhook_secret,
+        sealed_secrets=parse_sealing(node, lambda found: paths.one(found, must_exist=False)),
     )
 
 
