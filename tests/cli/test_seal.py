@@ -146,7 +146,7 @@ def test_raw_seals_one_value(tmp_path: Path, keys: KeyDirectory) -> None:
         "--raw", "--name", "db", "--namespace", "prod", "--from-file", str(tmp_path / "password.txt")
     )
     assert result.exit_code == 0, result.output
-    sealed = {
+    sealed: dict[str, Any] = {
         "apiVersion": "bitnami.com/v1alpha1",
         "kind": "SealedSecret",
         "metadata": {"name": "db", "namespace": "prod"},

@@ -121,13 +121,15 @@ def test_key_ring_newest_first_and_old_keys_still_unseal(
         unseal(by_new, [old_key, stranger_key], namespace="prod")
 
 
-def _independent_encrypt(certificate_pem: bytes, plaintext: bytes, label: bytes) -> str:
+def _independent_encrypt(
+    certificate_pem: bytes, plaintext: bytes, label: bytes, *, key_bytes: int = 32
+) -> str:
     """The format as sealed-secrets' docs describe it, written here apart from gitloop.sealing: a fresh
     32-byte AES-256-GCM key seals the value under a zero 12-byte nonce; RSA-OAEP(SHA-256) with the
     scope's label wraps that key; the output is the wrapped key's length (uint16, big-endian), the
     wrapped key and the AES-GCM output, in standard base64."""
     public_key = certificate_of(certificate_pem)
-    session = os.urandom(32)
+    session = os.urandom(key_bytes)
     oaep = padding.OAEP(
         mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=label or None
     )
@@ -171,3 +173,10 @@ def test_sealed_values_open_with_an_independent_decryptor(
     assert _independent_decrypt(new_key, value, label) == b"pw-raw"
     secret = unseal(_sealed({"token": value}, annotations), [new_key], namespace="prod")
     assert base64.b64decode(secret["data"]["token"]) == b"pw-raw"
+
+
+def test_a_session_key_that_is_not_aes_256_is_refused(new_key: SealingKey) -> None:
+    value = _independent_encrypt(new_key.certificate_pem, b"pw-aes128", b"prod/db", key_bytes=16)
+    with pytest.raises(SealingError, match="no key could decrypt it") as raised:
+        unseal(_sealed({"token": value}), [new_key], namespace="prod")
+    assert "pw-aes128" not in str(raised.value)
