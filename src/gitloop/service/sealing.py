@@ -70,7 +70,7 @@ def key_of(secret: dict[str, Any]) -> SealingKey:
     """The key pair a controller key Secret holds; ``SealingError`` naming the Secret and field."""
     meta = secret.get("metadata") or {}
     name = str(meta.get("name", ""))
-    where = f"Secret/{KEY_NAMESPACE}/{name}"
+    where = f"Secret/{meta.get('namespace') or KEY_NAMESPACE}/{name}"
     data = secret.get("data") or {}
     pems: list[bytes] = []
     for field in ("tls.key", "tls.crt"):
@@ -84,13 +84,13 @@ def key_of(secret: dict[str, Any]) -> SealingKey:
     return SealingKey(name, pems[0], pems[1], _timestamp(meta.get("creationTimestamp")))
 
 
-def key_secret(key: SealingKey) -> dict[str, Any]:
-    """The controller's Secret for ``key``."""
+def key_secret(key: SealingKey, namespace: str = KEY_NAMESPACE) -> dict[str, Any]:
+    """The controller's Secret for ``key`` in ``namespace``."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "kubernetes.io/tls",
-        "metadata": {"name": key.name, "namespace": KEY_NAMESPACE, "labels": {KEY_LABEL: "active"}},
+        "metadata": {"name": key.name, "namespace": namespace, "labels": {KEY_LABEL: "active"}},
         "data": {
             "tls.crt": base64.b64encode(key.certificate_pem).decode(),
             "tls.key": base64.b64encode(key.private_key_pem).decode(),
@@ -99,13 +99,15 @@ def key_secret(key: SealingKey) -> dict[str, Any]:
 
 
 class ClusterKeyStore:
-    """The key pairs in ``kube-system`` of one cluster (``kubeconfig``, ``context``)."""
+    """The key pairs in ``namespace`` (the controller's ``--key-namespace``: ``kube-system``) of one
+    cluster (``kubeconfig``, ``context``)."""
 
     def __init__(
         self,
         kubeconfig: str | None,
         context: str | None,
         *,
+        namespace: str = KEY_NAMESPACE,
         bits: int = KEY_BITS,
         ttl: float = 30.0,
         clock: Callable[[], float] = time.time,
@@ -113,6 +115,7 @@ class ClusterKeyStore:
         self._kubeconfig = kubeconfig
         self._context = context
         self._bits = bits
+        self.namespace = namespace
         self._ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
@@ -145,7 +148,7 @@ class ClusterKeyStore:
 
     def _read(self) -> list[SealingKey]:
         async def listed(cluster: KubeCluster) -> list[dict[str, Any]]:
-            return await cluster.list("v1", "Secret", KEY_NAMESPACE, f"{KEY_LABEL}=active")
+            return await cluster.list("v1", "Secret", self.namespace, f"{KEY_LABEL}=active")
 
         found = [key_of(secret) for secret in self._run(listed)]
         found.sort(key=lambda key: (key.created, key.name), reverse=True)
@@ -174,12 +177,12 @@ class ClusterKeyStore:
         key = generate_key(bits=self._bits, name=f"{KEY_PREFIX}{_suffix()}")
 
         async def created(cluster: KubeCluster) -> dict[str, Any]:
-            return await cluster.apply(key_secret(key), force=False)
+            return await cluster.apply(key_secret(key, self.namespace), force=False)
 
         answer = self._run(created)
         stamp = _timestamp((answer.get("metadata") or {}).get("creationTimestamp")) or key.created
         made = SealingKey(key.name, key.private_key_pem, key.certificate_pem, stamp)
-        log.info("sealing key %s/%s created", KEY_NAMESPACE, key.name)
+        log.info("sealing key %s/%s created", self.namespace, key.name)
         self._read()
         return made
 
