@@ -24,10 +24,10 @@ from gitloop.spec.yaml import InputLimits, check_size, load_all, read_bytes
 
 
 def key_directory() -> KeyDirectory:
-    """The local mode's sealing keys, under the state directory."""
-    from gitloop.localinfra.paths import state_dir
+    """The local mode's sealing keys: the directory ``gitloop app`` unseals with."""
+    from gitloop.service.sealing import local_key_directory
 
-    return KeyDirectory(state_dir() / "sealing-keys")
+    return local_key_directory()
 
 
 def _stdin_bytes() -> bytes:
