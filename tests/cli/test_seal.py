@@ -217,3 +217,15 @@ def test_usage_errors_exit_2(args: list[str], error: str, keys: KeyDirectory) ->
     assert result.exit_code == 2
     assert error in result.output
     assert "pw-usage" not in result.output
+
+
+def test_every_secret_of_a_stream_is_sealed(keys: KeyDirectory) -> None:
+    other = SECRET.replace("name: db", "name: cache").replace("pw-cli-secret", "pw-cli-other")
+    result = _run(stdin=f"{SECRET}---\n{other}")
+    assert result.exit_code == 0, result.output
+    first, second = yaml.safe_load_all(result.output)
+    assert (first["metadata"]["name"], second["metadata"]["name"]) == ("db", "cache")
+    assert _password(first, keys.keys()) == b"pw-cli-secret"
+    assert _password(second, keys.keys()) == b"pw-cli-other"
+    empty = _run(stdin="")
+    assert empty.exit_code == 2 and "<stdin>: no Secret to seal" in empty.output
