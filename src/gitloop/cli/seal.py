@@ -18,6 +18,7 @@ from typing import Any
 import click
 import yaml
 
+from gitloop.cli.client_tls import client_tls, client_tls_options
 from gitloop.errors import SealingError, UsageError
 from gitloop.sealing import SCOPES, KeyDirectory, certificate_of, fingerprint, seal, seal_value
 from gitloop.spec.yaml import InputLimits, check_size, load_all, read_bytes
@@ -60,7 +61,7 @@ def _certificate(cert: str | None, server: str | None, auth_token: str | None) -
     if server:
         from gitloop.service.client import ApiClient
 
-        with ApiClient(server, auth_token) as client:
+        with ApiClient(server, auth_token, tls=client_tls()) as client:
             return client.sealing_certificate(), f"{server.rstrip('/')}/v1/cert.pem"
     directory = key_directory()
     if not directory.keys():
@@ -100,6 +101,7 @@ def _render(sealed: list[dict[str, Any]], output: str) -> str:
     help="Seal for this gitloop server's key: its /v1/cert.pem (default: $GITLOOP_SERVER).",
 )
 @click.option("--auth-token", envvar="GITLOOP_AUTH_TOKEN", metavar="TOKEN", help="The server's API token.")
+@client_tls_options
 @click.option(
     "--scope",
     type=click.Choice(SCOPES),
