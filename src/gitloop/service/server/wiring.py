@@ -258,7 +258,8 @@ async def open_server(
 
         clusters = await asyncio.to_thread(ClusterRegistry.served, config.clusters, store, workdir / "kube")
         keys = await asyncio.to_thread(served_key_ring, config.sealed_secrets, clusters)
-        renewing = asyncio.create_task(keep_renewed(keys, config.sealed_secrets.key_renew_period))
+        if config.applications:  # keys are renewed where they unseal
+            renewing = asyncio.create_task(keep_renewed(keys, config.sealed_secrets.key_renew_period))
         lineage = Lineage(store)
         served, post_sync, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
         opened = _applications(config, target, lineage, workdir, post_sync, clusters, keys)
