@@ -228,4 +228,32 @@ def test_every_secret_of_a_stream_is_sealed(keys: KeyDirectory) -> None:
     assert _password(first, keys.keys()) == b"pw-cli-secret"
     assert _password(second, keys.keys()) == b"pw-cli-other"
     empty = _run(stdin="")
-    assert empty.exit_code == 2 and "<stdin>: no Secret to seal" in empty.output
+    assert empty.exit_code == 2 and "<stdin>: no Secret in it" in empty.output
+
+
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_merge_into_adds_values_in_place(suffix: str, tmp_path: Path, keys: KeyDirectory) -> None:
+    target = tmp_path / f"sealed.{suffix}"
+    first = _run("-o", suffix, "--scope", "namespace-wide", "-w", str(target), stdin=SECRET)
+    assert first.exit_code == 0, first.output
+    before = yaml.safe_load(target.read_text())
+    more = "apiVersion: v1\nkind: Secret\nmetadata: {name: whatever}\nstringData: {token: pw-merged}\n"
+    result = _run("--merge-into", str(target), stdin=more)
+    assert result.exit_code == 0, result.output
+    assert result.output == "" and "pw-merged" not in target.read_text()
+    assert target.read_text().lstrip().startswith("{") == (suffix == "json")
+    after = yaml.safe_load(target.read_text())
+    assert after["metadata"] == before["metadata"]
+    kept = {k: v for k, v in after["spec"]["encryptedData"].items() if k != "token"}
+    assert kept == before["spec"]["encryptedData"]
+    secret = unseal(after, keys.keys(), namespace="prod")
+    assert base64.b64decode(secret["data"]["token"]) == b"pw-merged"
+    assert base64.b64decode(secret["data"]["password"]) == b"pw-cli-secret"
+
+
+def test_merge_into_refuses_what_is_not_a_sealed_secret(tmp_path: Path, keys: KeyDirectory) -> None:
+    (tmp_path / "plain.yaml").write_text(SECRET)
+    result = _run("--merge-into", str(tmp_path / "plain.yaml"), stdin=SECRET)
+    assert result.exit_code == 2
+    assert "plain.yaml: kind: expected one bitnami.com/v1alpha1 SealedSecret to merge into" in result.output
+    assert (tmp_path / "plain.yaml").read_text() == SECRET

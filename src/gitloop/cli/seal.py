@@ -4,7 +4,8 @@ the sealing key can turn back, so the SealedSecret can live in a config repo.
 The certificate comes from ``--cert FILE|URL``, from a server (``--server URL`` / ``$GITLOOP_SERVER``,
 its ``/v1/cert.pem``), or else from the local key directory (``<state dir>/sealing-keys``, a key
 generated on first use) that ``gitloop app sync`` unseals with. ``--raw`` seals one value,
-``--fetch-cert`` prints the certificate, ``--rotate`` starts a new local key. The logic lives in
+``--merge-into FILE`` adds a Secret's values to an existing SealedSecret file, ``--fetch-cert`` prints
+the certificate, ``--rotate`` starts a new local key. The logic lives in
 ``gitloop.sealing``; this module reads flags and input and prints.
 """
 
@@ -20,7 +21,17 @@ import yaml
 
 from gitloop.cli.client_tls import client_tls, client_tls_options
 from gitloop.errors import SealingError, UsageError
-from gitloop.sealing import SCOPES, KeyDirectory, certificate_of, fingerprint, seal, seal_value
+from gitloop.sealing import (
+    API_VERSION,
+    KIND,
+    SCOPES,
+    KeyDirectory,
+    certificate_of,
+    fingerprint,
+    scope_of,
+    seal,
+    seal_value,
+)
 from gitloop.spec.yaml import InputLimits, check_size, load_all, read_bytes
 
 
@@ -69,18 +80,44 @@ def _certificate(cert: str | None, server: str | None, auth_token: str | None) -
     return directory.ensure().certificate_pem, str(directory.path)
 
 
-def _secrets(data: bytes, source: str) -> list[dict[str, Any]]:
+def _secrets(data: bytes, source: str, *, what: str = "Secret") -> list[dict[str, Any]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SealingError(f"not UTF-8 text (byte {exc.start})", file=source) from exc
     documents = [document for document in load_all(text, source=source) if document is not None]
     if not documents:
-        raise SealingError("no Secret to seal", file=source)
+        raise SealingError(f"no {what} in it", file=source)
     for index, document in enumerate(documents):
         if not isinstance(document, dict):
             raise SealingError(f"document {index + 1} is not a mapping", file=source)
     return documents
+
+
+def _merge_into(target: str, secrets: list[dict[str, Any]], pem: bytes) -> None:
+    """kubeseal's ``--merge-into``: seal the Secrets' values for the SealedSecret in ``target`` (its name,
+    namespace and scope) and write them into its ``encryptedData`` in place, keeping its other values."""
+    data = read_bytes(Path(target))
+    documents = _secrets(data, target, what="SealedSecret")
+    existing = documents[0]
+    if len(documents) != 1 or existing.get("apiVersion") != API_VERSION or existing.get("kind") != KIND:
+        raise SealingError(f"expected one {API_VERSION} {KIND} to merge into", file=target, field="kind")
+    metadata, spec = existing.get("metadata"), existing.get("spec")
+    if not isinstance(metadata, dict) or not isinstance(spec, dict):
+        raise SealingError("a SealedSecret needs metadata and spec mappings", file=target, field="spec")
+    encrypted = spec.setdefault("encryptedData", {})
+    if not isinstance(encrypted, dict):
+        raise SealingError("must be a mapping", file=target, field="spec.encryptedData")
+    where = {"name": metadata.get("name"), "namespace": metadata.get("namespace") or "default"}
+    scope = scope_of(metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else None)
+    for secret in secrets:
+        renamed = {**secret, "metadata": {**(secret.get("metadata") or {}), **where}}
+        try:
+            encrypted.update(seal(renamed, pem, scope=scope)["spec"]["encryptedData"])
+        except SealingError as exc:
+            raise SealingError(str(exc), file=target) from exc
+    as_json = data.lstrip().startswith(b"{")
+    Path(target).write_text(_render([existing], "json" if as_json else "yaml"))
 
 
 def _render(sealed: list[dict[str, Any]], output: str) -> str:
@@ -109,6 +146,12 @@ def _render(sealed: list[dict[str, Any]], output: str) -> str:
 )
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("-w", "--sealed-secret-file", "out", metavar="FILE", help="Write the SealedSecret here.")
+@click.option(
+    "--merge-into",
+    "merge_into",
+    metavar="FILE",
+    help="Add the Secret's values to this SealedSecret file, in place (its name, namespace and scope).",
+)
 @click.option("--raw", is_flag=True, help="Seal one value (--from-file or stdin) for encryptedData.")
 @click.option("--name", default="", help="With --raw: the SealedSecret's name (strict scope).")
 @click.option(
@@ -129,6 +172,7 @@ def seal_command(
     scope: str | None,
     output: str,
     out: str | None,
+    merge_into: str | None,
     raw: bool,
     name: str,
     namespace: str,
@@ -141,13 +185,13 @@ def seal_command(
     \b
       gitloop seal -f secret.yaml -w sealed.yaml            local keys (generated on first use)
       gitloop seal --server https://gitloop:8080 < s.yaml   the server's key
+      gitloop seal --merge-into sealed.yaml < more.yaml     add values to a SealedSecret
       gitloop seal --raw --name db --namespace prod --from-file password.txt
       gitloop seal --fetch-cert --server https://gitloop:8080 > cert.pem
       gitloop seal --rotate
     """
-    modes = [
-        flag for flag, given in (("--raw", raw), ("--fetch-cert", fetch_cert), ("--rotate", rotate)) if given
-    ]
+    flags = (("--raw", raw), ("--merge-into", merge_into), ("--fetch-cert", fetch_cert), ("--rotate", rotate))
+    modes = [flag for flag, given in flags if given]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} exclude each other")
     if rotate:
@@ -167,6 +211,9 @@ def seal_command(
         click.echo(sealed_value, nl=False)
         return
     data, where = _input(path)
+    if merge_into:
+        _merge_into(merge_into, _secrets(data, where), pem)
+        return
     sealed = []
     for secret in _secrets(data, where):
         try:
