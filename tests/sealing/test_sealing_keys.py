@@ -115,6 +115,15 @@ def test_key_directory_is_private_and_rotates_keeping_old_keys(tmp_path: Path) -
     assert unseal(sealed, reread, namespace="prod")["data"]["password"] == "cHctYmVmb3JlLXJvdGF0aW9u"
 
 
+def test_a_key_is_never_overwritten(tmp_path: Path, new_key: SealingKey) -> None:
+    directory = KeyDirectory(tmp_path)
+    directory.add(new_key)
+    with pytest.raises(
+        SealingError, match=r"sealed-secrets-key-new\.key: cannot store the key pair: File exists"
+    ):
+        directory.add(new_key)
+
+
 def test_key_directory_names_a_stray_file(tmp_path: Path) -> None:
     (tmp_path / "notes.key").write_text("x")
     with pytest.raises(SealingError, match=r"notes\.key: not named <created-ns>-<name>\.key"):

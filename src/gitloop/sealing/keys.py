@@ -167,10 +167,15 @@ class KeyDirectory:
         self._private()
         stem = f"{int(key.created * 1e9)}-{key.name}"
         key_file = self.path / f"{stem}.key"
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(key.private_key_pem)
-        (self.path / f"{stem}.crt").write_bytes(key.certificate_pem)
+        try:
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(key.private_key_pem)
+            (self.path / f"{stem}.crt").write_bytes(key.certificate_pem)
+        except OSError as exc:
+            raise SealingError(
+                f"cannot store the key pair: {exc.strerror or exc}", file=str(key_file)
+            ) from exc
 
     def ensure(self, *, bits: int = 4096) -> SealingKey:
         """The newest key; generates and stores one when there is none."""
