@@ -167,17 +167,23 @@ def _refusal(
     ciphertext: bytes,
     keys: Sequence[tuple[str, RSAPrivateKey]],
     scope: str,
-    declared: str,
+    declared: tuple[str, str],
     namespace: str,
     name: str,
 ) -> str:
-    """Why no key decrypted: a truncated value, a value bound to another namespace, or no matching key."""
+    """Why no key decrypted: a truncated value, a value bound to another namespace or (strict) name —
+    the ones the SealedSecret and its template declare —, or no matching key."""
     if len(ciphertext) < 2 or len(ciphertext) < 2 + int.from_bytes(ciphertext[:2], "big"):
         return "bad length: the value is shorter than its wrapped key"
-    if scope != "cluster-wide" and declared and declared != namespace:
-        label = hybrid.scope_label(scope, namespace=declared, name=name)
+    other_namespace, other_name = declared
+    if scope != "cluster-wide" and other_namespace and other_namespace != namespace:
+        label = hybrid.scope_label(scope, namespace=other_namespace, name=name)
         if _decrypt(ciphertext, keys, label) is not None:
-            return f"sealed for namespace {declared} ({scope} scope), applied in {namespace}"
+            return f"sealed for namespace {other_namespace} ({scope} scope), applied in {namespace}"
+    if scope == "strict" and other_name and other_name != name:
+        label = hybrid.scope_label(scope, namespace=namespace, name=other_name)
+        if _decrypt(ciphertext, keys, label) is not None:
+            return f"sealed for the name {other_name} (strict scope), applied as {name}"
     return f"no key could decrypt it (tried {len(keys)} key{'s' if len(keys) != 1 else ''}, {scope} scope)"
 
 
@@ -186,7 +192,7 @@ def unseal(sealed: Mapping[str, Any], keys: Sequence[SealingKey], *, namespace: 
     SealedSecret, with ``spec.template``'s labels, annotations and type, ``data`` in base64. Keys are
     tried newest first."""
     metadata = _mapping(sealed.get("metadata"), KIND, "metadata")
-    name, declared = metadata.get("name"), metadata.get("namespace") or ""
+    name = metadata.get("name")
     obj = f"{KIND}/{namespace}/{name}"
     if sealed.get("apiVersion") != API_VERSION or sealed.get("kind") != KIND:
         found = f"{sealed.get('apiVersion')}/{sealed.get('kind')}"
@@ -198,6 +204,12 @@ def unseal(sealed: Mapping[str, Any], keys: Sequence[SealingKey], *, namespace: 
         raise SealingError(
             "the pre-v0.6 single-blob format is not supported; reseal it", obj=obj, field="spec.data"
         )
+    template = _mapping(spec.get("template"), obj, "spec.template")
+    template_metadata = _mapping(template.get("metadata"), obj, "spec.template.metadata")
+    declared = (
+        str(metadata.get("namespace") or template_metadata.get("namespace") or ""),
+        str(template_metadata.get("name") or ""),
+    )
     scope = scope_of(_mapping(metadata.get("annotations"), obj, "metadata.annotations"))
     label = hybrid.scope_label(scope, namespace=namespace, name=name)
     ring = [(key.name, key.private_key()) for key in sorted(keys, key=lambda k: k.created, reverse=True)]
