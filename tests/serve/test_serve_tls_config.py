@@ -206,3 +206,9 @@ def test_client_verification_settings(base: Path) -> None:
         ClientTLS(base / "missing.pem").verify()
     with pytest.raises(UsageError, match=r"--server-ca .*token: cannot use it"):
         ClientTLS(base / "token").verify()
+
+
+def test_a_state_directory_that_cannot_keep_the_certificate_is_named(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x\n")
+    with pytest.raises(GitloopError, match="cannot keep a self-signed certificate in .*file/tls"):
+        self_signed("127.0.0.1", tmp_path / "file" / "tls")

@@ -116,6 +116,17 @@ def self_signed(host: str, directory: Path, *, now: datetime.datetime | None = N
             existing = None
         if existing is not None and _covers(existing, host, now):
             return ServedCertificate(cert_file, key_file, fingerprint(existing))
+    try:
+        return _make(host, directory, cert_file, key_file, now)
+    except OSError as exc:
+        raise GitloopError(
+            f"cannot keep a self-signed certificate in {directory}: {exc.strerror or exc}"
+        ) from None
+
+
+def _make(
+    host: str, directory: Path, cert_file: Path, key_file: Path, now: datetime.datetime
+) -> ServedCertificate:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gitloop serve")])
