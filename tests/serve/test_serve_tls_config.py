@@ -210,5 +210,5 @@ def test_client_verification_settings(base: Path) -> None:
 
 def test_a_state_directory_that_cannot_keep_the_certificate_is_named(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x\n")
-    with pytest.raises(GitloopError, match="cannot keep a self-signed certificate in .*file/tls"):
+    with pytest.raises(GitloopError, match=r"cannot keep a self-signed certificate in .*file/tls"):
         self_signed("127.0.0.1", tmp_path / "file" / "tls")
