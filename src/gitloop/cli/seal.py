@@ -61,7 +61,7 @@ def _certificate(cert: str | None, server: str | None, auth_token: str | None) -
         import httpx
 
         try:
-            response = httpx.get(cert, timeout=30.0, follow_redirects=True)
+            response = httpx.get(cert, timeout=30.0, follow_redirects=True, verify=client_tls().verify())
         except httpx.TransportError as exc:
             raise UsageError(f"--cert {cert}: cannot fetch: {exc}") from exc
         if not response.is_success:
