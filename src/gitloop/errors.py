@@ -7,7 +7,8 @@ the user's input (exit 2), everything else is a failure of the operation (exit 1
     GitloopError
     ├── UsageError          bad command-line use or configuration (exit 2)
     ├── SpecError           a YAML document that does not validate; names file, object and field (exit 2)
-    │   └── InputLimitError the input is too large, nests too deep or its aliases expand too far
+    │   ├── InputLimitError the input is too large, nests too deep or its aliases expand too far
+    │   └── SealingError    a SealedSecret or sealing key that cannot be used; never quotes plaintext
     ├── GitError            git repositories, clones, pushes
     ├── ClusterError        the Kubernetes API server answered with an error or is unreachable
     │   ├── NotFoundError
@@ -58,6 +59,11 @@ class InputLimitError(SpecError):
     def __init__(self, problem: str, *, file: str | None = None, hint: str = "") -> None:
         self.problem = problem
         super().__init__(f"{problem} ({hint})" if hint else problem, file=file)
+
+
+class SealingError(SpecError):
+    """A SealedSecret that cannot be sealed or unsealed, or a sealing key or certificate that cannot be
+    used. Names the object and field and the reason; never carries any plaintext."""
 
 
 class GitError(GitloopError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -57,8 +58,9 @@ class ServeProcess:
             self._err.flush()
         return self.log.read_text(errors="replace")
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30.0)
+    def client(self, verify: ssl.SSLContext | bool = True) -> httpx.Client:
+        """A client of ``url``; ``verify`` checks an ``https://`` server's certificate."""
+        return httpx.Client(base_url=self.url, timeout=30.0, verify=verify)
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM, then the exit status (the process is killed if it does not end in ``timeout``)."""

@@ -112,7 +112,6 @@ def test_remote_listening_needs_allow_remote_and_a_token(base: Path) -> None:
     ("text", "where", "message"),
     [
         ("listen: 0.0.0.0:8080\n", ":1: ServeConfig: listen", "not a loopback address"),
-        ("listen: 0.0.0.0:8080\nallowRemote: true\n", ":2: ServeConfig: allowRemote", "needs apiTokenFile"),
         ("listen: example.com:80\n", ":1: ServeConfig: listen", "not an IP address"),
         ("listen: 127.0.0.1\n", ":1: ServeConfig: listen", "not HOST:PORT"),
         ("listen: 127.0.0.1:70000\n", ":1: ServeConfig: listen", "out of range"),

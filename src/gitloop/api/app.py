@@ -6,7 +6,7 @@ CD's push webhook). Argo CD's ``/api/v1`` is ``gitloop.api.v1``. A body over the
 ``Content-Length``) or as soon as it grows past the cap (chunked); one not complete in time with 408
 (``gitloop.api.limits``, which also counts every refusal for ``/metrics``). Reads: ``/api/pipelineruns``,
 ``/api/applications``, ``/api/trace/{sha}``, ``/api/status`` (the serve config's sources of
-Applications); ``/healthz``; ``/metrics`` (Prometheus, when
+Applications); ``/healthz``; ``/v1/cert.pem`` (the Sealed Secrets certificate, open as the controller's); ``/metrics`` (Prometheus, when
 ``prometheus-client`` is installed). With an API token configured, ``/api`` (but the webhook) and
 ``/metrics`` need ``Authorization: Bearer <token>``. Every error is a JSON ``{"message": ...}``;
 unexpected ones are logged (never with the request's body or headers) and answered 500.
@@ -239,6 +239,14 @@ def create_app(
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         return _json(server.health())
+
+    @app.get("/v1/cert.pem")
+    async def certificate() -> Response:
+        """The Sealed Secrets certificate to seal with, as the controller serves it (public, open)."""
+        if server.sealing_key is None:
+            raise StarletteHTTPException(404, "this server keeps no Sealed Secrets keys")
+        key = await asyncio.to_thread(server.sealing_key)
+        return Response(key.certificate_pem, media_type="application/x-pem-file")
 
     @app.get("/metrics", dependencies=guarded)
     async def prometheus() -> Response:

@@ -10,6 +10,10 @@ SIGINT stops accepting connections, lets requests in flight be answered and then
 in the store); a second signal cuts the waiting short. Either way ``serve`` returns normally, so the
 process exits 0. Uvicorn's own signal handling is replaced because it re-raises the signal after
 its shutdown, which would end the process with the signal's status instead.
+
+With ``ssl_context`` (``gitloop.service.server.tls.server_context``: TLS 1.2+) the same server speaks
+HTTPS on the same socket: the head and body bounds apply to the decrypted request as they do to plain
+HTTP (the protocol class sees the bytes after the handshake, which asyncio bounds at 60 s).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import logging
 import signal
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 
 import uvicorn
@@ -62,8 +67,10 @@ async def serve(
     database_url: str | None = None,
     on_ready: Callable[[str], None] | None = None,
     launcher_factory: LauncherFactory | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
-    """Serve until SIGTERM or SIGINT; ``on_ready`` gets the base URL once requests are accepted."""
+    """Serve until SIGTERM or SIGINT (HTTPS with ``ssl_context``); ``on_ready`` gets the base URL once
+    requests are accepted."""
     sock = listen_socket(config.host, config.port)
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -79,6 +86,7 @@ async def serve(
                 log_config=None,
                 server_header=False,
                 timeout_graceful_shutdown=max(1, int(config.shutdown_grace)),
+                ssl_context_factory=None if ssl_context is None else (lambda _config, _default: ssl_context),
             )
             web = _Uvicorn(settings)
 
@@ -97,7 +105,8 @@ async def serve(
                 loop.add_signal_handler(number, stop, number)
                 installed.append(number)
             host, port = sock.getsockname()[:2]
-            base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+            scheme = "http" if ssl_context is None else "https"
+            base = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
             serving = asyncio.create_task(web.serve(sockets=[sock]))
             while not web.started and not serving.done():
                 await asyncio.sleep(0.01)

@@ -28,6 +28,7 @@ import click
 
 from gitloop.cli import app_output as out
 from gitloop.cli.app_lifecycle import create, delete, set_app
+from gitloop.cli.client_tls import client_tls, client_tls_options
 from gitloop.errors import GitloopError, UsageError
 from gitloop.spec.yaml import load_json
 
@@ -65,6 +66,7 @@ def _common(command: F) -> F:
             metavar="URL",
             help="Ask this gitloop server's API instead of reading -f files (default: $GITLOOP_SERVER).",
         ),
+        client_tls_options,
         click.option(
             "--auth-token",
             envvar="GITLOOP_AUTH_TOKEN",
@@ -100,7 +102,7 @@ def _apps(
             )
         from gitloop.service.client import ApiClient
 
-        client = ApiClient(server, auth_token)
+        client = ApiClient(server, auth_token, tls=client_tls())
         click.get_current_context().call_on_close(client.close)
         return ServerApps(client)
     if not paths:

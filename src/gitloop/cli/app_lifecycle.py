@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gitloop.cli.client_tls import client_tls, client_tls_options
 from gitloop.errors import UsageError
 
 if TYPE_CHECKING:
@@ -35,12 +36,13 @@ def _client(verb: str, server: str | None, auth_token: str | None) -> ApiClient:
         )
     from gitloop.service.client import ApiClient
 
-    client = ApiClient(server, auth_token)
+    client = ApiClient(server, auth_token, tls=client_tls())
     click.get_current_context().call_on_close(client.close)
     return client
 
 
 def _server_options(command: Any) -> Any:
+    command = client_tls_options(command)
     command = click.option(
         "--auth-token", envvar="GITLOOP_AUTH_TOKEN", metavar="TOKEN", help="The server's API token."
     )(command)

@@ -17,6 +17,8 @@ from typing import Any
 import click
 import yaml
 
+from gitloop.cli.client_tls import client_tls, with_client_tls
+
 _server = click.option(
     "--server",
     envvar="GITLOOP_SERVER",
@@ -24,6 +26,7 @@ _server = click.option(
     required=True,
     help="The gitloop server whose clusters these are (default: $GITLOOP_SERVER).",
 )
+_server = with_client_tls(_server)
 _auth_token = click.option(
     "--auth-token",
     envvar="GITLOOP_AUTH_TOKEN",
@@ -78,7 +81,7 @@ def _print(found: Any, output: str) -> None:
 def _with_client(server: str, auth_token: str | None, action: Callable[[Any], Any]) -> Any:
     from gitloop.service.client import ApiClient
 
-    with ApiClient(server, auth_token) as client:
+    with ApiClient(server, auth_token, tls=client_tls()) as client:
         return action(client)
 
 

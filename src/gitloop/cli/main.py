@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "health": "gitloop.cli.health:health",
     "image": "gitloop.cli.image:image",
     "pipeline": "gitloop.cli.pipeline:pipeline",
+    "seal": "gitloop.cli.seal:seal_command",
     "serve": "gitloop.cli.serve:serve",
     "task": "gitloop.cli.pipeline:task",
     "trace": "gitloop.cli.trace:trace",

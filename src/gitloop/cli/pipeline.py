@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gitloop.cli.client_tls import client_tls, with_client_tls
 from gitloop.errors import UsageError
 
 if TYPE_CHECKING:
@@ -307,6 +308,7 @@ _server = click.option(
     required=True,
     help="The gitloop server that runs the run (default: $GITLOOP_SERVER).",
 )
+_server = with_client_tls(_server)
 _auth_token = click.option(
     "--auth-token",
     envvar="GITLOOP_AUTH_TOKEN",
@@ -331,7 +333,7 @@ def cancel_pipeline_run(run: str, status: str, server: str, auth_token: str | No
     """Cancel a queued or running run of a gitloop server (exit 1 if it has finished)."""
     from gitloop.service.client import ApiClient
 
-    with ApiClient(server, auth_token) as client:
+    with ApiClient(server, auth_token, tls=client_tls()) as client:
         answer = client.cancel_pipeline_run(run, status)
     click.echo(f"PipelineRun {run}: {answer.get('status', status)}")
 
@@ -344,7 +346,7 @@ def rerun_pipeline_run(run: str, server: str, auth_token: str | None) -> None:
     """Run a run of a gitloop server again, under a new name (printed), with the same resource."""
     from gitloop.service.client import ApiClient
 
-    with ApiClient(server, auth_token) as client:
+    with ApiClient(server, auth_token, tls=client_tls()) as client:
         click.echo(f"PipelineRun started: {client.rerun_pipeline_run(run)}")
 
 

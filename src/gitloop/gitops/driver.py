@@ -32,6 +32,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, TypeGuard
 
 from gitloop.errors import GitError, GitloopError, SpecError
 from gitloop.gitops import appofapps
@@ -130,12 +131,21 @@ class Driver:
         """Applications whose running operation is to stop at its next step (``Engine.terminate``)."""
 
     def persist(self, operation: SyncOperation) -> None:
-        """Store an operation (after every step)."""
-        self.store.put(op.STORE_KIND, operation.app, operation.to_dict(), labels={"app": operation.app})
+        """Store an operation (after every step), without the values of its Secrets."""
+        doc = _without_secret_values(operation.to_dict())
+        self.store.put(op.STORE_KIND, operation.app, doc, labels={"app": operation.app})
 
     def stored(self, app: str) -> SyncOperation | None:
+        """The stored operation of ``app``; one left unfinished with Secrets is planned again on resume
+        (their values were not kept)."""
         found = self.store.get(op.STORE_KIND, app)
-        return None if found is None else SyncOperation.from_dict(found.doc)
+        if found is None:
+            return None
+        doc: dict[str, Any] = dict(found.doc)
+        tasks: list[dict[str, Any]] = ((doc.get("state") or {}).get("plan") or {}).get("tasks") or []
+        if doc.get("finishedAt") is None and any(task.get(_VALUES_NOT_KEPT) for task in tasks):
+            doc["state"] = None
+        return SyncOperation.from_dict(doc)
 
     async def run(self, app: Application, operation: SyncOperation, status: AppStatus) -> SyncOperation:
         """Run ``operation`` of ``app`` to its end (retries included); returns the finished operation."""
@@ -295,3 +305,31 @@ class Driver:
 
         while behind() and (left := deadline - self._clock()) > 0:
             await cache.wait_change(app, cache.version(app), left)
+
+
+_VALUES_NOT_KEPT = "valuesNotKept"
+
+
+def _without_secret_values(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` (a ``SyncOperation``'s) with every Secret task's ``data`` values emptied and its
+    ``stringData`` dropped: the store never holds a Secret's values (an unsealed SealedSecret's above all)."""
+    state = doc.get("state")
+    tasks = ((state or {}).get("plan") or {}).get("tasks") or []
+    if not any(_is_secret(task.get("manifest")) for task in tasks):
+        return doc
+    kept = []
+    for task in tasks:
+        manifest = task.get("manifest")
+        if _is_secret(manifest):
+            manifest = {k: v for k, v in manifest.items() if k != "stringData"}
+            manifest["data"] = dict.fromkeys(manifest.get("data") or {}, "")
+            task = {**task, "manifest": manifest, _VALUES_NOT_KEPT: True}
+        kept.append(task)
+    assert state is not None
+    return {**doc, "state": {**state, "plan": {**state["plan"], "tasks": kept}}}
+
+
+def _is_secret(manifest: object) -> TypeGuard[dict[str, Any]]:
+    return (
+        isinstance(manifest, dict) and manifest.get("kind") == "Secret" and manifest.get("apiVersion") == "v1"
+    )

@@ -6,7 +6,8 @@ kubeconfig, git mirrors and the store.
 way out. Nothing here decides anything: this module only wires.
 
 Wiring: git mirrors live under ``<cache dir>/mirrors`` (one per repository, shared by every
-Application), manifests are rendered by ``gitloop.render.SourceRenderer``, status and history are kept
+Application), manifests are rendered by ``gitloop.render.SourceRenderer`` and their SealedSecrets
+unsealed (``gitloop.service.unsealing``), status and history are kept
 in the store (``--database-url``, default SQLite ``<state dir>/gitloop.db``).
 
 Destinations: the clusters are the contexts of the kubeconfig given (``--kubeconfig``, else
@@ -24,7 +25,7 @@ import contextlib
 import getpass
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ from gitloop.spec.argocd import load_apps
 
 if TYPE_CHECKING:
     from gitloop.git import RepoCreds
+    from gitloop.sealing import SealingKey
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,20 @@ async def open_apps(
     credentials: Sequence[RepoCreds] = (),
     empty_ok: bool = False,
     clusters: ClusterRegistry | None = None,
+    sealing_keys: Callable[[], Sequence[SealingKey]] | None = None,
 ) -> AsyncIterator[Engine]:
     """Load the Application files of ``config``, open the adapters and yield the CD engine on them
     (``SpecError`` for bad files); the adapters are closed on the way out. ``credentials``: the
     configured repositories' credentials, for the git mirrors. No Application is a ``UsageError``
     unless ``empty_ok`` (``gitloop serve``, whose Applications come and go). ``clusters``: the
-    destinations (the caller closes them; default: the contexts of ``config.kubeconfig``)."""
+    destinations (the caller closes them; default: the contexts of ``config.kubeconfig``).
+    ``sealing_keys``: the keys SealedSecrets are unsealed with (default: ``gitloop app``'s rule,
+    ``gitloop.service.sealing.LocalKeys``)."""
     from gitloop.git import MirrorCache
     from gitloop.localinfra.paths import cache_dir
     from gitloop.render import SourceRenderer
+    from gitloop.service.sealing import LocalKeys, local_key_directory
+    from gitloop.service.unsealing import UnsealingRenderer
 
     apps = load_apps(config.paths)
     if not apps.apps and not empty_ok:
@@ -101,7 +108,9 @@ async def open_apps(
     mirrors = MirrorCache(config.mirrors or cache_dir() / "mirrors")
     if credentials:
         mirrors.credentials.replace(credentials)
-    sources = ManifestSource(mirrors.get, SourceRenderer(), workdir)
+    if sealing_keys is None:
+        sealing_keys = LocalKeys(registry, local_key_directory()).keys
+    sources = ManifestSource(mirrors.get, UnsealingRenderer(SourceRenderer(), sealing_keys), workdir)
     settings = Settings(wave_delay=config.wave_delay, poll_interval=config.poll_interval)
     try:
         yield Engine(apps, sources, registry.view_for, store, settings=settings)

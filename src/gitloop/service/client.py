@@ -12,12 +12,20 @@ Applications are created (``POST``, ``upsert``), replaced (``PUT``) and deleted 
 server finishes in the background: ``deleted`` waits for the 404). A sync or rollback answers with the
 operation started; ``wait_operation`` polls the Application until
 that operation (``status.operationState.gitloop.id``, new since the request) has ended.
+
+HTTPS (``ClientTLS``, the one place the CLI's ``--server-ca``/``--insecure-skip-tls-verify`` land):
+the server's certificate is verified against the system's CAs by default, or against ``ca_file`` (a CA,
+or the server's self-signed certificate); an untrusted certificate is a ``GitloopError`` (exit 1)
+saying so and naming both flags.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +51,37 @@ def _message(response: httpx.Response) -> str:
     return response.text.strip()[:500] or response.reason_phrase
 
 
+@dataclass(frozen=True)
+class ClientTLS:
+    """How the server's certificate is checked: the system's CAs, ``ca_file``, or not at all."""
+
+    ca_file: Path | None = None
+    insecure_skip_verify: bool = False
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What ``httpx`` verifies with; an unreadable ``ca_file`` is a ``UsageError`` naming the flag."""
+        if self.insecure_skip_verify:
+            return False
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or "not a PEM certificate"
+            raise UsageError(f"--server-ca {self.ca_file}: cannot use it: {reason}") from None
+
+
+def _unreachable(server: str, exc: httpx.TransportError) -> GitloopError:
+    """``cannot reach SERVER``, or, for a certificate that failed verification, what to do about it."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return GitloopError(
+            f"{server}: the server's TLS certificate is not trusted ({cause.verify_message}): give its CA "
+            "or certificate with --server-ca FILE ($GITLOOP_SERVER_CA), or --insecure-skip-tls-verify"
+        )
+    return GitloopError(f"cannot reach {server}: {exc}")
+
+
 class ApiClient:
     """The ``/api/v1`` Applications API of the server at ``server``."""
 
@@ -54,12 +93,14 @@ class ApiClient:
         timeout: float = 60.0,
         poll: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
+        tls: ClientTLS | None = None,
     ) -> None:
         self.server = server.rstrip("/")
         if "://" not in self.server:
             raise UsageError(f"--server {server}: expected a URL such as http://127.0.0.1:8080")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout)
+        verify = (tls or ClientTLS()).verify()
+        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout, verify=verify)
         self._poll = poll
         self._sleep = sleep
 
@@ -76,7 +117,7 @@ class ApiClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise GitloopError(f"cannot reach {self.server}: {exc}") from exc
+            raise _unreachable(self.server, exc) from exc
         if response.is_success:
             try:
                 return load_json(response.content, source=f"{self.server}{path}")
@@ -191,7 +232,7 @@ class ApiClient:
             try:
                 response = self._http.get(self._app_path(name))
             except httpx.TransportError as exc:
-                raise GitloopError(f"cannot reach {self.server}: {exc}") from exc
+                raise _unreachable(self.server, exc) from exc
             if response.status_code == 404:
                 return
             if time.monotonic() > deadline:
@@ -276,3 +317,18 @@ class ApiClient:
 
     def remove_cluster(self, name_or_server: str) -> None:
         self._call("DELETE", self._cluster_path(name_or_server))
+
+    # -- sealed secrets ---------------------------------------------------------------------------
+
+    def sealing_certificate(self) -> bytes:
+        """The PEM certificate the server unseals for (``GET /v1/cert.pem``, as the sealed-secrets
+        controller serves it), for ``gitloop seal --fetch-cert`` and ``gitloop seal --server``."""
+        try:
+            response = self._http.get("/v1/cert.pem")
+        except httpx.TransportError as exc:
+            raise GitloopError(f"cannot reach {self.server}: {exc}") from exc
+        if not response.is_success:
+            raise GitloopError(
+                f"{self.server}/v1/cert.pem: HTTP {response.status_code}: {_message(response)}"
+            )
+        return response.content

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from gitloop.errors import SpecError
 from gitloop.model.sizes import parse_size
 from gitloop.spec.fields import Node, Origin
+from gitloop.spec.serve_sealing import SealingConfig, parse_sealing
+from gitloop.spec.serve_tls import TLSConfig, parse_tls
 from gitloop.spec.yaml.documents import load_file
 
 API_VERSION = "gitloop.dev/v1alpha1"
@@ -41,6 +43,8 @@ _TOP = (
     "listen",
     "allowRemote",
     "apiTokenFile",
+    "tls",
+    "sealedSecrets",
     "databaseURL",
     "databaseURLFile",
     "pollInterval",
@@ -128,6 +132,8 @@ class ServeConfig:
     port: int = DEFAULT_PORT
     allow_remote: bool = False
     api_token_file: Path | None = None
+    tls: TLSConfig | None = None
+    """``None``: plain HTTP."""
     database_url: str = field(default="", repr=False)
     """May hold a password: never shown."""
     database_url_file: Path | None = None
@@ -151,6 +157,7 @@ class ServeConfig:
     clusters: tuple[ClusterConfig, ...] = ()
     repositories: tuple[RepositoryConfig, ...] = ()
     webhook_secret_file: Path | None = None
+    sealed_secrets: SealingConfig = field(default_factory=SealingConfig)
 
     @property
     def address(self) -> str:
@@ -322,6 +329,27 @@ def _repositories(node: Node, paths: _Paths) -> tuple[RepositoryConfig, ...]:
     return tuple(found)
 
 
+def remote_refusal(config: ServeConfig, *, insecure: bool) -> str:
+    """Why ``allowRemote`` may not be served as configured (``""``: it may). Listening beyond this
+    machine needs TLS and authentication (``apiTokenFile``), unless ``--insecure`` says otherwise."""
+    if not config.allow_remote or insecure:
+        return ""
+    missing = [
+        what
+        for what, given in (
+            ("TLS (tls: in the file, or --tls-cert/--tls-key)", config.tls is not None),
+            ("authentication (apiTokenFile)", config.api_token_file is not None),
+        )
+        if not given
+    ]
+    if not missing:
+        return ""
+    return (
+        f"{config.file}: allowRemote: true needs TLS and authentication; missing {' and '.join(missing)} "
+        "(or run gitloop serve --insecure to serve without them)"
+    )
+
+
 def _timeout(node: Node, key: str) -> float | None:
     """A read timeout: a duration above zero (a request is never given unbounded time)."""
     seconds = node.duration(key)
@@ -360,14 +388,11 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         host, port = _listen(listen)
     allow_remote = node.boolean("allowRemote")
     api_token = paths.optional(node, "apiTokenFile", directory_ok=False)
-    if not is_loopback(host):
-        if not allow_remote:
-            raise node.field("listen").error(
-                f"{host} is not a loopback address: the API has no other protection than the "
-                "address it listens on; set allowRemote: true (with apiTokenFile) to listen beyond this machine"
-            )
-        if api_token is None:
-            raise node.field("allowRemote").error("listening beyond this machine needs apiTokenFile")
+    if not is_loopback(host) and not allow_remote:
+        raise node.field("listen").error(
+            f"{host} is not a loopback address: the API has no other protection than the address it "
+            "listens on; set allowRemote: true (with tls and apiTokenFile) to listen beyond this machine"
+        )
     if node.has("databaseURL") and node.has("databaseURLFile"):
         raise node.field("databaseURLFile").error("give either databaseURL or databaseURLFile")
     pipelines = node.child("pipelines")
@@ -405,6 +430,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         port=port,
         allow_remote=allow_remote,
         api_token_file=api_token,
+        tls=parse_tls(node, lambda parent, key: paths.optional(parent, key, directory_ok=False)),
         database_url=node.string("databaseURL"),
         database_url_file=paths.optional(node, "databaseURLFile", directory_ok=False),
         poll_interval=DEFAULT_POLL_INTERVAL if poll is None else poll,
@@ -422,6 +448,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         clusters=_clusters(node, paths),
         repositories=_repositories(node, paths),
         webhook_secret_file=webhook_secret,
+        sealed_secrets=parse_sealing(node, lambda found: paths.one(found, must_exist=False)),
     )
 
 

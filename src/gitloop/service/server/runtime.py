@@ -40,6 +40,7 @@ from gitloop.spec.triggers import ResolvedListener, SecretValues
 from gitloop.triggers import Headers, IncomingEvent, Limits, Outcome, handle
 
 if TYPE_CHECKING:
+    from gitloop.sealing import SealingKey
     from gitloop.service.clusters import ClusterRegistry
     from gitloop.service.server.appsets import AppSets
     from gitloop.service.server.appsources import ConfigApps
@@ -105,6 +106,8 @@ class Server:
     """The cluster registry (``/api/v1/clusters``)."""
     appsets: AppSets | None = None
     """The ApplicationSets (``/api/v1/applicationsets``)."""
+    sealing_key: Callable[[], SealingKey] | None = None
+    """The newest Sealed Secrets key, made when there is none (``GET /v1/cert.pem``; blocks)."""
 
     def __post_init__(self) -> None:
         self.deliveries = StoreDeliveryLog(self.store, clock=self.clock)

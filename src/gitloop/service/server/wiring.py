@@ -36,6 +36,7 @@ from gitloop.lineage import Lineage
 from gitloop.localinfra.paths import cache_dir, state_dir
 from gitloop.ports import Store
 from gitloop.service.interrupted import interrupt_orphans
+from gitloop.service.sealing import KeyRing, keep_renewed, served_key_ring
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
 from gitloop.service.server.postsync import LAUNCHER_NAME, load_pipelines
@@ -135,6 +136,7 @@ async def _applications(
     workdir: Path,
     post_sync: _PostSync,
     clusters: ClusterRegistry,
+    keys: KeyRing,
 ) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None, AppSets | None]]:
     if not config.applications:
         yield None, None, None
@@ -160,7 +162,14 @@ async def _applications(
         git_interval=config.poll_interval,
     )
     store = open_store(target)
-    opened = open_apps(apps_config, store=store, credentials=credentials, empty_ok=True, clusters=clusters)
+    opened = open_apps(
+        apps_config,
+        store=store,
+        credentials=credentials,
+        empty_ok=True,
+        clusters=clusters,
+        sealing_keys=keys.keys,
+    )
     async with opened as engine:
         engine.restore()  # before the sources and ApplicationSets give theirs: they delete what they no longer give
         appsets = await start_appsets(engine, credentials, clusters.refs, workdir / "appsets")
@@ -243,13 +252,17 @@ async def open_server(
     store = await asyncio.to_thread(open_store, target)
     workdir = Path(tempfile.mkdtemp(prefix="gitloop-serve-"))
     clusters: ClusterRegistry | None = None
+    renewing: asyncio.Task[None] | None = None
     try:
         from gitloop.service.clusters import ClusterRegistry
 
         clusters = await asyncio.to_thread(ClusterRegistry.served, config.clusters, store, workdir / "kube")
+        keys = await asyncio.to_thread(served_key_ring, config.sealed_secrets, clusters)
+        if config.applications:  # keys are renewed where they unseal
+            renewing = asyncio.create_task(keep_renewed(keys, config.sealed_secrets.key_renew_period))
         lineage = Lineage(store)
         served, post_sync, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
-        opened = _applications(config, target, lineage, workdir, post_sync, clusters)
+        opened = _applications(config, target, lineage, workdir, post_sync, clusters, keys)
         async with opened as (apps, sources, appsets):
             if launcher_factory is None:
                 ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
@@ -273,6 +286,7 @@ async def open_server(
                 app_sources=sources,
                 appsets=appsets,
                 clusters=clusters if apps is not None else None,
+                sealing_key=keys.ensure,
             )
             if apps is not None:
                 await clusters.start()
@@ -284,6 +298,8 @@ async def open_server(
                     await sources.stop()
                 await _drain(server, pool, config.shutdown_grace, post_sync.launcher)
     finally:
+        if renewing is not None:
+            renewing.cancel()
         if clusters is not None:
             await clusters.close()
         store.close()
