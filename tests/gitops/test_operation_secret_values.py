@@ -1,6 +1,7 @@
-"""A stored sync operation never holds a Secret's values (gitloop.gitops.driver): every v1 Secret task's
-``data`` values are emptied and ``stringData`` dropped, marked so that an unfinished operation is planned
-again on resume; other objects are kept as they are."""
+"""A stored sync operation never holds a Secret's values (gitloop.gitops.driver): every Secret task's
+manifest is redacted by the one rule (``spec.redact``: ``data`` and ``stringData`` values masked, whatever
+the Secret's apiVersion), marked so that an unfinished operation is planned again on resume; other objects
+are kept as they are."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from gitloop.gitops.driver import _VALUES_NOT_KEPT, _without_secret_values
+from gitloop.spec.redact import REDACTED
 
 SECRET = {
     "apiVersion": "v1",
@@ -33,9 +35,14 @@ def _doc(*manifests: dict[str, Any]) -> dict[str, Any]:
 
 
 CASES = [
-    ("a Secret's values emptied", _doc(SECRET), [{"password": ""}], [True]),
-    ("other kinds kept", _doc(CONFIG_MAP, SECRET), [{"a": "UGw0MW4t"}, {"password": ""}], [False, True]),
-    ("a Secret of another group is not a core Secret", _doc(NOT_CORE), [{"a": "b"}], [False]),
+    ("a Secret's values masked", _doc(SECRET), [{"password": REDACTED}], [True]),
+    (
+        "other kinds kept",
+        _doc(CONFIG_MAP, SECRET),
+        [{"a": "UGw0MW4t"}, {"password": REDACTED}],
+        [False, True],
+    ),
+    ("a Secret of another apiVersion is masked too", _doc(NOT_CORE), [{"a": REDACTED}], [True]),
 ]
 
 
@@ -49,7 +56,14 @@ def test_secret_values_are_not_stored(
     tasks = stored["state"]["plan"]["tasks"]
     assert [t["manifest"]["data"] for t in tasks] == data
     assert [bool(t.get(_VALUES_NOT_KEPT)) for t in tasks] == marked
-    assert all("stringData" not in t["manifest"] for t in tasks if t.get(_VALUES_NOT_KEPT))
+    assert all(
+        set((t["manifest"].get("stringData") or {}).values()) <= {REDACTED}
+        for t in tasks
+        if t.get(_VALUES_NOT_KEPT)
+    )
+    assert "T0k3n" not in json.dumps(stored) and "UGw0MW4t" not in json.dumps(
+        stored["state"]["plan"]["tasks"][-1]
+    )
     assert stored["state"]["plan"]["other"] == 1 and stored["id"] == "op"
 
 

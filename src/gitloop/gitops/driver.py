@@ -64,7 +64,7 @@ from gitloop.gitops.sync.plan import CLUSTER_SCOPED
 from gitloop.model.resources import ResourceKey
 from gitloop.ports import Store
 from gitloop.spec.argocd import Application, ApplicationSource, source_from_raw
-from gitloop.spec.redact import keep_masked
+from gitloop.spec.redact import is_secret, keep_masked, redact_object
 
 DEFAULT_POLL = 1.0
 CATCH_UP = 0.2
@@ -311,8 +311,9 @@ _VALUES_NOT_KEPT = "valuesNotKept"
 
 
 def _without_secret_values(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` (a ``SyncOperation``'s) with every Secret task's ``data`` values emptied and its
-    ``stringData`` dropped: the store never holds a Secret's values (an unsealed SealedSecret's above all)."""
+    """``doc`` (a ``SyncOperation``'s) with every Secret task's manifest redacted by the one rule
+    (``spec.redact.redact_object``): the store never holds a Secret's values (an unsealed
+    SealedSecret's above all)."""
     state = doc.get("state")
     tasks = ((state or {}).get("plan") or {}).get("tasks") or []
     if not any(_is_secret(task.get("manifest")) for task in tasks):
@@ -321,15 +322,11 @@ def _without_secret_values(doc: dict[str, Any]) -> dict[str, Any]:
     for task in tasks:
         manifest = task.get("manifest")
         if _is_secret(manifest):
-            manifest = {k: v for k, v in manifest.items() if k != "stringData"}
-            manifest["data"] = dict.fromkeys(manifest.get("data") or {}, "")
-            task = {**task, "manifest": manifest, _VALUES_NOT_KEPT: True}
+            task = {**task, "manifest": redact_object(manifest), _VALUES_NOT_KEPT: True}
         kept.append(task)
     assert state is not None
     return {**doc, "state": {**state, "plan": {**state["plan"], "tasks": kept}}}
 
 
 def _is_secret(manifest: object) -> TypeGuard[dict[str, Any]]:
-    return (
-        isinstance(manifest, dict) and manifest.get("kind") == "Secret" and manifest.get("apiVersion") == "v1"
-    )
+    return isinstance(manifest, dict) and is_secret(manifest)
