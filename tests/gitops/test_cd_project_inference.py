@@ -1,6 +1,7 @@
 """A project's destination rules see the destination cluster's server and name both, as Argo CD infers
 the one an Application leaves out from the registered cluster: a project that lists servers permits an
-Application that names its cluster, and one that lists names permits one that gives the server."""
+Application that names its cluster, and one that lists names permits one that gives the server. Argo CD's
+in-cluster alias is ``https://kubernetes.default.svc`` and ``in-cluster`` together, whichever cluster it is."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def world(tmp_path: Path, project_destination: str, app_destination: str) -> Wor
         ("server: 'https://other:6443'", "name: prod", False),
         ("name: staging", f"server: '{SERVER}'", False),
         (f"server: '!{SERVER}'", "name: prod", False),
+        ("server: 'https://kubernetes.default.svc'", "name: in-cluster", True),
+        ("name: in-cluster", "server: 'https://kubernetes.default.svc'", True),
+        (f"server: '{SERVER}'", "name: in-cluster", False),
     ],
 )
 def test_the_destination_is_checked_with_the_inferred_server_and_name(

@@ -33,6 +33,7 @@ from gitloop.errors import ClusterError, GitError, GitloopError, RenderError, Sp
 from gitloop.gitops import appofapps
 from gitloop.gitops.appofapps import Children
 from gitloop.gitops.comparison import Comparison, DiffMemo, compare_app
+from gitloop.gitops.destinations import IN_CLUSTER_NAME, server_url
 from gitloop.gitops.diff import CompareOptions, IgnoreDifferences, IgnoreRule, ResourceDiff, StatusPolicy
 from gitloop.gitops.observe import ClusterView, Placed, digest
 from gitloop.gitops.source import ManifestSource, Rendered
@@ -42,7 +43,7 @@ from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.images import images_in
 from gitloop.model.resources import Manifest, ResourceKey
 from gitloop.model.sync import SyncStatus
-from gitloop.spec.argocd import Application, ApplicationSource, AppProject, project_problems
+from gitloop.spec.argocd import IN_CLUSTER, Application, ApplicationSource, AppProject, project_problems
 
 ViewFor = Callable[[Application], ClusterView]
 """The cluster view of an Application's destination; ``UsageError`` for an unknown destination."""
@@ -271,7 +272,13 @@ class Refresher:
             view = self._view_for(app)
         except (UsageError, SpecError) as exc:
             return [*project_problems(app, self._project_for(app.project)), str(exc)]
-        return project_problems(app, self._project_for(app.project), server=view.server, name=view.name)
+        server, name = view.server, view.name
+        if app.destination.name == IN_CLUSTER_NAME or server_url(app.destination.server) == IN_CLUSTER:
+            server, name = (
+                IN_CLUSTER,
+                IN_CLUSTER_NAME,
+            )  # Argo CD's in-cluster is both, whichever cluster it is here
+        return project_problems(app, self._project_for(app.project), server=server, name=name)
 
     def last(self, name: str) -> Comparison | None:
         """The last comparison of ``name`` in this process (``None``: none yet, or forgotten)."""
