@@ -28,7 +28,7 @@ import click
 
 from gitloop.cli import app_output as out
 from gitloop.cli.app_lifecycle import create, delete, set_app
-from gitloop.cli.client_tls import client_tls, client_tls_options
+from gitloop.cli.client_tls import client_tls, server_options
 from gitloop.errors import GitloopError, UsageError
 from gitloop.spec.yaml import load_json
 
@@ -60,18 +60,8 @@ def _common(command: F) -> F:
             metavar="URL",
             help="The store (default: SQLite in the state directory; local mode).",
         ),
-        click.option(
-            "--server",
-            envvar="GITLOOP_SERVER",
-            metavar="URL",
-            help="Ask this gitloop server's API instead of reading -f files (default: $GITLOOP_SERVER).",
-        ),
-        client_tls_options,
-        click.option(
-            "--auth-token",
-            envvar="GITLOOP_AUTH_TOKEN",
-            metavar="TOKEN",
-            help="The server's API token (default: $GITLOOP_AUTH_TOKEN).",
+        server_options(
+            help="Ask this gitloop server's API instead of reading -f files (default: $GITLOOP_SERVER)."
         ),
     ]
     for option in reversed(options):

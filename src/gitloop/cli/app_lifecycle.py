@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitloop.cli.client_tls import client_tls, client_tls_options
+from gitloop.cli.client_tls import client_tls, server_options
 from gitloop.errors import UsageError
 
 if TYPE_CHECKING:
@@ -41,17 +41,7 @@ def _client(verb: str, server: str | None, auth_token: str | None) -> ApiClient:
     return client
 
 
-def _server_options(command: Any) -> Any:
-    command = client_tls_options(command)
-    command = click.option(
-        "--auth-token", envvar="GITLOOP_AUTH_TOKEN", metavar="TOKEN", help="The server's API token."
-    )(command)
-    return click.option(
-        "--server",
-        envvar="GITLOOP_SERVER",
-        metavar="URL",
-        help="The gitloop server (default: $GITLOOP_SERVER).",
-    )(command)
+_server_options = server_options(help="The gitloop server (default: $GITLOOP_SERVER).")
 
 
 @click.command()

@@ -1,5 +1,6 @@
-"""The client's TLS flags for every verb that talks to a server (``--server``): ``--server-ca FILE``
-(``$GITLOOP_SERVER_CA``) and ``--insecure-skip-tls-verify`` (argocd's ``--insecure``).
+"""The flags of every verb that talks to a server: ``server_options`` gives ``--server URL``
+(``$GITLOOP_SERVER``), ``--auth-token`` (``$GITLOOP_AUTH_TOKEN``) and the client's TLS flags,
+``--server-ca FILE`` (``$GITLOOP_SERVER_CA``) and ``--insecure-skip-tls-verify`` (argocd's ``--insecure``).
 
 ``with_client_tls(option)`` adds both next to a command's ``--server`` option; they are not parameters
 of the command but land in the click context, and ``client_tls()`` reads them back where the
@@ -59,6 +60,26 @@ def client_tls_options(command: FC) -> FC:
     """The client's TLS flags on ``command`` (whose ``--server`` option is declared elsewhere)."""
     decorated: FC = with_client_tls(lambda same: same)(command)
     return decorated
+
+
+def server_options(*, help: str, required: bool = False) -> Callable[[FC], FC]:
+    """``--server`` (``help`` says what the server is to this verb), the client's TLS flags and
+    ``--auth-token``: one definition for every verb that talks to a server."""
+
+    def decorate(command: FC) -> FC:
+        command = click.option(
+            "--auth-token",
+            envvar="GITLOOP_AUTH_TOKEN",
+            metavar="TOKEN",
+            help="The server's API token (default: $GITLOOP_AUTH_TOKEN).",
+        )(command)
+        command = client_tls_options(command)
+        decorated: FC = click.option(
+            "--server", envvar="GITLOOP_SERVER", metavar="URL", required=required, help=help
+        )(command)
+        return decorated
+
+    return decorate
 
 
 def client_tls() -> ClientTLS:

@@ -17,21 +17,10 @@ from typing import Any
 import click
 import yaml
 
-from gitloop.cli.client_tls import client_tls, with_client_tls
+from gitloop.cli.client_tls import client_tls, server_options
 
-_server = click.option(
-    "--server",
-    envvar="GITLOOP_SERVER",
-    metavar="URL",
-    required=True,
-    help="The gitloop server whose clusters these are (default: $GITLOOP_SERVER).",
-)
-_server = with_client_tls(_server)
-_auth_token = click.option(
-    "--auth-token",
-    envvar="GITLOOP_AUTH_TOKEN",
-    metavar="TOKEN",
-    help="The server's API token (default: $GITLOOP_AUTH_TOKEN).",
+_server = server_options(
+    help="The gitloop server whose clusters these are (default: $GITLOOP_SERVER).", required=True
 )
 _output = click.option(
     "-o", "--output", type=click.Choice(["table", "json", "yaml"]), default=None, help="Output format."
@@ -94,7 +83,6 @@ def _with_client(server: str, auth_token: str | None, action: Callable[[Any], An
 @click.option("--project", default="", metavar="P", help="The AppProject the cluster is scoped to.")
 @click.option("--upsert", is_flag=True, help="Replace a cluster of that name added before.")
 @_server
-@_auth_token
 def add(
     context: str,
     kubeconfig: str | None,
@@ -126,7 +114,6 @@ def add(
 @click.command("list")
 @_output
 @_server
-@_auth_token
 def list_clusters(output: str | None, server: str, auth_token: str | None) -> None:
     """The registered clusters, their version and connection state (asked now)."""
     found = _with_client(server, auth_token, lambda c: c.clusters())
@@ -140,7 +127,6 @@ def list_clusters(output: str | None, server: str, auth_token: str | None) -> No
 @click.argument("cluster")
 @_output
 @_server
-@_auth_token
 def get(cluster: str, output: str | None, server: str, auth_token: str | None) -> None:
     """One registered cluster, by NAME or SERVER URL."""
     found = _with_client(server, auth_token, lambda c: c.cluster(cluster))
@@ -153,7 +139,6 @@ def get(cluster: str, output: str | None, server: str, auth_token: str | None) -
 @click.command("rm")
 @click.argument("cluster")
 @_server
-@_auth_token
 def rm(cluster: str, server: str, auth_token: str | None) -> None:
     """Remove a cluster added with cluster add, by NAME or SERVER URL.
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitloop.cli.client_tls import client_tls, with_client_tls
+from gitloop.cli.client_tls import client_tls, server_options
 from gitloop.errors import UsageError
 
 if TYPE_CHECKING:
@@ -301,19 +301,8 @@ def pipeline_logs(run: str, database_url: str | None, task: str | None, follow: 
         sys.exit(0 if log.outcome == "True" else 1)
 
 
-_server = click.option(
-    "--server",
-    envvar="GITLOOP_SERVER",
-    metavar="URL",
-    required=True,
-    help="The gitloop server that runs the run (default: $GITLOOP_SERVER).",
-)
-_server = with_client_tls(_server)
-_auth_token = click.option(
-    "--auth-token",
-    envvar="GITLOOP_AUTH_TOKEN",
-    metavar="TOKEN",
-    help="The server's API token (default: $GITLOOP_AUTH_TOKEN).",
+_server = server_options(
+    help="The gitloop server that runs the run (default: $GITLOOP_SERVER).", required=True
 )
 
 
@@ -328,7 +317,6 @@ _auth_token = click.option(
     "StoppedRunFinally also lets the running tasks finish.",
 )
 @_server
-@_auth_token
 def cancel_pipeline_run(run: str, status: str, server: str, auth_token: str | None) -> None:
     """Cancel a queued or running run of a gitloop server (exit 1 if it has finished)."""
     from gitloop.service.client import ApiClient
@@ -341,7 +329,6 @@ def cancel_pipeline_run(run: str, status: str, server: str, auth_token: str | No
 @pipeline.command("rerun")
 @click.argument("run")
 @_server
-@_auth_token
 def rerun_pipeline_run(run: str, server: str, auth_token: str | None) -> None:
     """Run a run of a gitloop server again, under a new name (printed), with the same resource."""
     from gitloop.service.client import ApiClient

@@ -19,7 +19,7 @@ from typing import Any
 import click
 import yaml
 
-from gitloop.cli.client_tls import client_tls, client_tls_options
+from gitloop.cli.client_tls import client_tls, server_options
 from gitloop.errors import SealingError, UsageError
 from gitloop.sealing import (
     API_VERSION,
@@ -131,14 +131,7 @@ def _render(sealed: list[dict[str, Any]], output: str) -> str:
 @click.option(
     "--cert", metavar="FILE|URL", help="The certificate to seal for (default: --server, else local keys)."
 )
-@click.option(
-    "--server",
-    envvar="GITLOOP_SERVER",
-    metavar="URL",
-    help="Seal for this gitloop server's key: its /v1/cert.pem (default: $GITLOOP_SERVER).",
-)
-@click.option("--auth-token", envvar="GITLOOP_AUTH_TOKEN", metavar="TOKEN", help="The server's API token.")
-@client_tls_options
+@server_options(help="Seal for this gitloop server's key: its /v1/cert.pem (default: $GITLOOP_SERVER).")
 @click.option(
     "--scope",
     type=click.Choice(SCOPES),
