@@ -348,8 +348,10 @@ def _walk(client: httpx.Client, stream: Stream, names: dict[str, str], web: str,
     first_id = client.get(f"/api/v1/applications/{web}").json()["status"]["history"][0]["id"]
     rolled = application(client.put(f"/api/v1/applications/{web}/rollback", json={"id": first_id}).json())
     assert rolled["status"]["operationState"]["gitloop"]["rollbackOf"] == first_id
-    back = _until(lambda: _deployed(client, web, 3), 120, "the rollback to finish")
-    assert back["status"]["sync"]["status"] == "OutOfSync"  # git holds two replicas; the cluster one
+    _until(lambda: _deployed(client, web, 3), 120, "the rollback to finish")
+    # git holds two replicas, the cluster one: OutOfSync once the comparison after the operation is in
+    # (the operation's end and that refresh are two steps, as in Argo CD).
+    _until(lambda: _sync_status(client, web) == "OutOfSync", 30, "OutOfSync after the rollback")
     error(client.put(f"/api/v1/applications/{web}/rollback", json={"id": 9999}), 400)
 
     # Terminate: no operation → 400; a sync hanging on its hook → {} and the operation ends Failed.
@@ -495,6 +497,11 @@ def _synced(client: httpx.Client, name: str) -> dict[str, Any] | None:
     state = found["status"].get("operationState") or {}
     done = state.get("phase") == "Succeeded" and found["status"]["sync"]["status"] == "Synced"
     return found if done and found["status"]["health"]["status"] == "Healthy" else None
+
+
+def _sync_status(client: httpx.Client, name: str) -> str:
+    status: str = application(client.get(f"/api/v1/applications/{name}").json())["status"]["sync"]["status"]
+    return status
 
 
 def _deployed(client: httpx.Client, name: str, entries: int) -> dict[str, Any] | None:
