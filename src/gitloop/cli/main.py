@@ -18,7 +18,9 @@ from gitloop import __version__
 from gitloop.errors import GitloopError
 
 _COMMANDS: dict[str, str] = {
+    "account": "gitloop.cli.account:account",
     "app": "gitloop.cli.app:app",
+    "audit": "gitloop.cli.audit:audit",
     "cluster": "gitloop.cli.cluster:cluster",
     "demo": "gitloop.cli.demo:demo",
     "gitserver": "gitloop.cli.gitserver:gitserver",
