@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from access_parts import FakeClock, clock, store, stored_text
 
-from gitloop.access.tokens import KIND, TokenInfo, Tokens, scope_permits, validate_scope
+from gitloop.access.tokens import KIND, USE_KIND, TokenInfo, Tokens, scope_permits, validate_scope
 from gitloop.errors import UsageError
 from gitloop.ports import Store
 
@@ -38,7 +38,7 @@ def test_store_holds_no_secret(store: Store, clock: FakeClock) -> None:
     issued.append(tokens.issue("proj:web:ci", kind="project", expires_in=None))
     for _, token in issued:
         assert tokens.authenticate(token) is not None
-    text = stored_text(store, (KIND,))
+    text = stored_text(store, (KIND, USE_KIND))
     for info, token in issued:
         secret = token.removeprefix(f"gitloop_{info.id}_")
         assert len(secret) == 43
@@ -109,6 +109,18 @@ def test_revoke(store: Store, clock: FakeClock) -> None:
     assert tokens.revoke(info.id) is False
 
 
+def test_a_late_last_use_write_cannot_bring_a_revoked_token_back(store: Store, clock: FakeClock) -> None:
+    tokens = Tokens(store, clock=clock)
+    info, token = tokens.issue("alice", kind="api", expires_in=None)
+    assert tokens.authenticate(token) is not None
+    assert store.get(USE_KIND, info.id) is not None
+    assert tokens.revoke(info.id)
+    assert store.get(USE_KIND, info.id) is None, "revoking forgets the last use too"
+    store.put(USE_KIND, info.id, {"lastUsed": clock.now})  # an authenticate racing the revoke
+    assert tokens.authenticate(token) is None
+    assert tokens.get(info.id) is None and tokens.list() == []
+
+
 def test_revoke_subject(store: Store, clock: FakeClock) -> None:
     tokens = Tokens(store, clock=clock)
     alice = [tokens.issue("alice", kind=k, expires_in=None)[1] for k in ("api", "session", "api")]
@@ -124,12 +136,12 @@ def test_last_use_is_written_at_most_once_a_minute(store: Store, clock: FakeCloc
     assert tokens.list()[0].last_used is None
     first = clock.now
     tokens.authenticate(token)
-    updated = store.get(KIND, info.id)
+    updated = store.get(USE_KIND, info.id)
     assert updated is not None
     clock.advance(30)
     seen = tokens.authenticate(token)
     assert seen is not None and seen.last_used == first
-    again = store.get(KIND, info.id)
+    again = store.get(USE_KIND, info.id)
     assert again is not None and again.updated == updated.updated, "no write within the minute"
     clock.advance(30)
     seen = tokens.authenticate(token)

@@ -161,18 +161,29 @@ class Accounts:
         wait = self._throttle.check(name)
         if wait > 0:
             raise LoginThrottled(wait)
+        dummy = self._dummy_hash()  # made on the first login of any name, so it tells nothing
         record = self._store.get(KIND, name) if name else None
         stored = record.doc.get("passwordHash") if record is not None else None
         hashed = stored if isinstance(stored, str) and stored else None
-        matches = verify_password(hashed or self._dummy_hash(), password, hasher=self._hasher)
+        matches = verify_password(hashed or dummy, password, hasher=self._hasher)
         if record is None or hashed is None or not matches or not record.doc.get("enabled", True):
             self._throttle.failed(name)
             raise LoginFailed()
         self._throttle.succeeded(name)
         if needs_rehash(hashed, hasher=self._hasher):
-            with self._lock:
-                self._store.put(KIND, name, {**record.doc, "passwordHash": self._hash(password)})
+            self._rehash(name, hashed, self._hash(password))
         return _account(record)
+
+    def _rehash(self, name: str, old: str, new: str) -> None:
+        """Replace ``old`` by ``new`` unless the record changed meanwhile (a new password, disabled)."""
+        with self._lock:
+            current = self._store.get(KIND, name)
+            if (
+                current is not None
+                and current.doc.get("passwordHash") == old
+                and current.doc.get("enabled", True)
+            ):
+                self._store.put(KIND, name, {**current.doc, "passwordHash": new})
 
     def bootstrap_admin(self, *, with_password: bool) -> str | None:
         """Create ``admin`` unless it exists: the generated password (to show once) when

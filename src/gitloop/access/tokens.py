@@ -2,7 +2,8 @@
 The one module that writes ``AccessToken`` records.
 
 A token reads ``gitloop_<id>_<secret>``: ``id`` is 16 hex characters and names the record (store kind
-``AccessToken``, labels ``subject`` and ``kind``), ``secret`` is 32 random bytes, URL-safe base64. The
+``AccessToken``, labels ``subject`` and ``kind``; its last use in an ``AccessTokenUse`` record of the
+same name), ``secret`` is 32 random bytes, URL-safe base64. The
 record holds the sha256 of the secret, never the secret, so the store cannot give a token back.
 ``scope`` narrows what a token may do to ``resource:action`` pairs (``*`` and globs allowed; empty means
 whatever its subject may do). Expired session tokens are deleted when next seen; API tokens stay listed
@@ -29,6 +30,9 @@ from gitloop.ports import Store, StoredObject
 
 KIND = "AccessToken"
 """The store kind of token records."""
+USE_KIND = "AccessTokenUse"
+"""The store kind of a token's last use: a record of its own, so that writing it can never bring back a
+token revoked meanwhile (the store has no compare-and-set)."""
 PREFIX = "gitloop_"
 TOKEN_KINDS = ("session", "api", "project")
 LAST_USE_EVERY = 60.0
@@ -128,7 +132,7 @@ def _read(record: StoredObject) -> _Stored:
         expires=_number(doc.get("expires")),
         scope=tuple(str(s) for s in scope) if isinstance(scope, list) else (),
         description=str(doc.get("description", "")),
-        last_used=_number(doc.get("lastUsed")),
+        last_used=None,
     )
     return _Stored(info, str(doc.get("secretSha256", "")))
 
@@ -141,7 +145,6 @@ def _doc(info: TokenInfo, digest: str) -> dict[str, object]:
         "expires": info.expires,
         "scope": list(info.scope),
         "description": info.description,
-        "lastUsed": info.last_used,
         "secretSha256": digest,
     }
 
@@ -197,10 +200,18 @@ class Tokens:
         )
         return info, f"{PREFIX}{token_id}_{secret}"
 
+    def _with_use(self, info: TokenInfo) -> TokenInfo:
+        use = self._store.get(USE_KIND, info.id)
+        return replace(info, last_used=_number(use.doc.get("lastUsed"))) if use is not None else info
+
+    def _delete(self, token_id: str) -> bool:
+        self._store.delete(USE_KIND, token_id)
+        return self._store.delete(KIND, token_id)
+
     def get(self, token_id: str) -> TokenInfo | None:
         """The token ``token_id``, or ``None``."""
         record = self._store.get(KIND, token_id)
-        return None if record is None else _read(record).info
+        return None if record is None else self._with_use(_read(record).info)
 
     def authenticate(self, token: str) -> TokenInfo | None:
         """The token's info when ``token`` is a valid, unexpired, unrevoked token; else ``None``."""
@@ -218,11 +229,12 @@ class Tokens:
         now = self._clock()
         if info.expired(now):
             if info.kind == "session":
-                self._store.delete(KIND, token_id)
+                self._delete(token_id)
             return None
+        info = self._with_use(info)
         if info.last_used is None or now - info.last_used >= LAST_USE_EVERY:
             info = replace(info, last_used=now)
-            self._store.put(KIND, token_id, _doc(info, stored.digest))
+            self._store.put(USE_KIND, token_id, {"lastUsed": now})
         return info
 
     def revoke(self, token_id: str, *, subject: str | None = None) -> bool:
@@ -230,13 +242,11 @@ class Tokens:
         record = self._store.get(KIND, token_id)
         if record is None or (subject is not None and record.labels.get("subject") != subject):
             return False
-        return self._store.delete(KIND, token_id)
+        return self._delete(token_id)
 
     def revoke_subject(self, subject: str) -> int:
         """Revoke every token of ``subject``; how many."""
-        return sum(
-            self._store.delete(KIND, r.name) for r in self._store.query(KIND, labels={"subject": subject})
-        )
+        return sum(self._delete(r.name) for r in self._store.query(KIND, labels={"subject": subject}))
 
     def list(
         self, *, subject: str | None = None, kinds: Iterable[str] = ("api", "project")
@@ -250,8 +260,8 @@ class Tokens:
         for record in self._store.query(KIND, labels=labels):
             info = _read(record).info
             if info.kind == "session" and info.expired(now):
-                self._store.delete(KIND, record.name)
+                self._delete(record.name)
                 continue
             if info.kind in wanted:
-                found.append(info)
+                found.append(self._with_use(info))
         return sorted(found, key=lambda t: (t.issued, t.id))
