@@ -35,6 +35,8 @@ USE_KIND = "AccessTokenUse"
 token revoked meanwhile (the store has no compare-and-set)."""
 PREFIX = "gitloop_"
 TOKEN_KINDS = ("session", "api", "project")
+SESSION_LIFETIME = 24 * 3600.0
+"""How long a login's session token lasts: Argo CD's default ``users.session.duration`` (24h)."""
 LAST_USE_EVERY = 60.0
 """Seconds between two writes of a token's last use."""
 
