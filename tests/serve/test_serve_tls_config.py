@@ -100,13 +100,18 @@ def test_tls_mistakes(base: Path, text: str, where: str, message: str) -> None:
 REMOTE = "listen: 0.0.0.0:8080\nallowRemote: true\n"
 TLS = "tls: {selfSigned: true}\n"
 TOKEN = "apiTokenFile: token\n"
+ANONYMOUS = "auth: {anonymous: true}\n"
+NO_AUTH = "authentication (auth.anonymous: false)"
 
 
 @pytest.mark.parametrize(
     ("text", "insecure", "refused"),
     [
-        (REMOTE, False, ["TLS", "authentication (apiTokenFile)", "--insecure"]),
-        (REMOTE + TLS, False, ["authentication (apiTokenFile)"]),
+        (REMOTE, False, ["missing TLS (", "--insecure"]),
+        (REMOTE + ANONYMOUS, False, ["TLS", NO_AUTH, "--insecure"]),
+        (REMOTE + TLS + ANONYMOUS, False, [NO_AUTH]),
+        (REMOTE + TLS, False, []),
+        (REMOTE + TLS + ANONYMOUS + TOKEN, False, []),
         (REMOTE + TOKEN, False, ["missing TLS"]),
         (REMOTE + TLS + TOKEN, False, []),
         (REMOTE, True, []),

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from gitloop.errors import SpecError
 from gitloop.model.sizes import parse_size
 from gitloop.spec.fields import Node, Origin
+from gitloop.spec.serve_auth import AuthConfig, RBACConfig, parse_auth, parse_rbac
 from gitloop.spec.serve_sealing import SealingConfig, parse_sealing
 from gitloop.spec.serve_tls import TLSConfig, parse_tls
 from gitloop.spec.yaml.documents import load_file
@@ -61,6 +62,8 @@ _TOP = (
     "repositories",
     "webhook",
     "logs",
+    "auth",
+    "rbac",
 )
 _HINTS = {
     "database": "use databaseURL (or databaseURLFile)",
@@ -158,6 +161,8 @@ class ServeConfig:
     repositories: tuple[RepositoryConfig, ...] = ()
     webhook_secret_file: Path | None = None
     sealed_secrets: SealingConfig = field(default_factory=SealingConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    rbac: RBACConfig = field(default_factory=RBACConfig)
 
     @property
     def address(self) -> str:
@@ -331,14 +336,18 @@ def _repositories(node: Node, paths: _Paths) -> tuple[RepositoryConfig, ...]:
 
 def remote_refusal(config: ServeConfig, *, insecure: bool) -> str:
     """Why ``allowRemote`` may not be served as configured (``""``: it may). Listening beyond this
-    machine needs TLS and authentication (``apiTokenFile``), unless ``--insecure`` says otherwise."""
+    machine needs TLS and authentication (``auth.anonymous: false``, the default, or ``apiTokenFile``),
+    unless ``--insecure`` says otherwise."""
     if not config.allow_remote or insecure:
         return ""
     missing = [
         what
         for what, given in (
             ("TLS (tls: in the file, or --tls-cert/--tls-key)", config.tls is not None),
-            ("authentication (apiTokenFile)", config.api_token_file is not None),
+            (
+                "authentication (auth.anonymous: false)",
+                not config.auth.anonymous or config.api_token_file is not None,
+            ),
         )
         if not given
     ]
@@ -449,6 +458,8 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         repositories=_repositories(node, paths),
         webhook_secret_file=webhook_secret,
         sealed_secrets=parse_sealing(node, lambda found: paths.one(found, must_exist=False)),
+        auth=parse_auth(node),
+        rbac=parse_rbac(node, lambda found: paths.one(found, directory_ok=False)),
     )
 
 

@@ -24,6 +24,9 @@ and a pattern that is just ``*`` matches everything (``segments=False``: ``*`` c
 IANA ``timeZone``, ``applications``/``namespaces``/``clusters`` globs, ``manualSync``,
 ``andOperator``, ``description``); ``gitloop.gitops.windows`` decides what they allow. ``DEFAULT_PROJECT`` is Argo CD's ``default``
 project, which permits everything; it is used when no AppProject named ``default`` is given.
+
+``roles`` parse into ``ProjectRole`` (``projectroles.py`` in ``gitloop.spec.argocd`` checks them as
+Argo CD validates a project's roles; ``gitloop.access.projectroles`` turns them into policy lines).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gitloop.errors import SpecError
+from gitloop.spec.argocd.project_roles import ProjectRole, parse_roles
 from gitloop.spec.cron import Schedule, parse_schedule, zone
 from gitloop.spec.duration import format_duration, parse_duration
 from gitloop.spec.fields import Node
@@ -152,6 +156,7 @@ class AppProject:
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
     description: str = ""
     sync_windows: tuple[SyncWindow, ...] = ()
+    roles: tuple[ProjectRole, ...] = ()
     origin: Source | None = None
 
     def permits_source(self, repo_url: str) -> bool:
@@ -272,6 +277,7 @@ def parse_project(body: Node, source: Source) -> AppProject:
         namespace_resource_blacklist=_group_kinds(spec, "namespaceResourceBlacklist"),
         description=spec.string("description"),
         sync_windows=tuple(_sync_window(item) for item in spec.items("syncWindows")),
+        roles=parse_roles(spec, meta.name),
         origin=source,
     )
 
