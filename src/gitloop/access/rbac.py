@@ -82,7 +82,9 @@ class Enforcer:
             resource: [row for row in policy if _argo_glob(resource, row[1])] for resource in RESOURCES
         }
         self._roles = _casbin([], groups)
-        self._partitions: OrderedDict[tuple[str, str], casbin.Enforcer] = OrderedDict()
+        self._partitions: OrderedDict[tuple[str, str], tuple[casbin.Enforcer, list[list[str]]]] = (
+            OrderedDict()
+        )
 
     def with_projects(self, projects: Iterable[AppProject]) -> Enforcer:
         """A new enforcer with this one's lines and default role plus the projects' roles
@@ -108,13 +110,19 @@ class Enforcer:
         if resource not in self._by_resource:
             return False
         role = self.default_role
-        if role and self._partition(resource, role).enforce(role, resource, action, obj):
+        if role and self._ask(role, resource, action, obj):
             return True
-        if not subject:
-            return False
-        return bool(self._partition(resource, subject).enforce(subject, resource, action, obj))
+        return bool(subject) and self._ask(subject, resource, action, obj)
 
-    def _partition(self, resource: str, subject: str) -> casbin.Enforcer:
+    def _ask(self, subject: str, resource: str, action: str, obj: str) -> bool:
+        """casbin's answer, asked only when some line of the subject can match action and object
+        (without one casbin would find no allow: the matcher needs those globs to match)."""
+        enforcer, rows = self._partition(resource, subject)
+        if not any(_argo_glob(action, row[2]) and _argo_glob(obj, row[3]) for row in rows):
+            return False
+        return bool(enforcer.enforce(subject, resource, action, obj))
+
+    def _partition(self, resource: str, subject: str) -> tuple[casbin.Enforcer, list[list[str]]]:
         """The casbin enforcer holding the lines that can apply to ``subject`` on ``resource``: the
         ``p`` lines of the subject and its roles, and the ``g`` lines leading there (casbin decides on
         these exactly as on the whole policy, as no other line can match)."""
@@ -125,7 +133,7 @@ class Enforcer:
             return found
         reach = {subject, *self._roles.get_implicit_roles_for_user(subject)}
         policy = [row for row in self._by_resource[resource] if row[0] in reach]
-        found = _casbin(policy, [row for row in self._groups if row[0] in reach])
+        found = (_casbin(policy, [row for row in self._groups if row[0] in reach]), policy)
         self._partitions[key] = found
         if len(self._partitions) > PARTITIONS:
             self._partitions.popitem(last=False)

@@ -25,8 +25,8 @@ IANA ``timeZone``, ``applications``/``namespaces``/``clusters`` globs, ``manualS
 ``andOperator``, ``description``); ``gitloop.gitops.windows`` decides what they allow. ``DEFAULT_PROJECT`` is Argo CD's ``default``
 project, which permits everything; it is used when no AppProject named ``default`` is given.
 
-``roles`` parse into ``ProjectRole`` (``projectroles.py`` in ``gitloop.spec.argocd`` checks them as
-Argo CD validates a project's roles; ``gitloop.access.projectroles`` turns them into policy lines).
+``roles`` parse into ``ProjectRole`` (``gitloop.spec.argocd.project_roles`` checks them as Argo CD
+validates a project's roles; ``gitloop.access.projectroles`` turns them into policy lines).
 """
 
 from __future__ import annotations
