@@ -134,3 +134,12 @@ def test_concurrent_calls_agree() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda request: enforcer.allowed(*request), requests))
     assert answers == [case[4] for case in CASES] * 20
+
+
+def test_answers_survive_eviction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gitloop.access.rbac.PARTITIONS", 2)
+    monkeypatch.setattr("gitloop.access.rbac.CACHE_SIZE", 3)
+    enforcer = Enforcer(LINES)
+    for _ in range(3):
+        for subject, resource, action, obj, expected in CASES:
+            assert enforcer.allowed(subject, resource, action, obj) is expected
