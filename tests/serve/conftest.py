@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_fakes import FakeApps, FakeLauncher, listeners
+from serve_fakes import FakeApps, FakeLauncher, listeners, open_access
 from serve_pg import Postgres, running_postgres
 
 from gitloop.api.app import create_app
@@ -53,6 +53,7 @@ def server(store: Store, launcher: FakeLauncher, apps: FakeApps) -> Server:
         apps,
         max_body_bytes=1024 * 1024,
         webhook_secret=WEBHOOK_SECRET,
+        access_control=open_access(store),
     )
 
 

@@ -85,6 +85,14 @@ class FakeApps:
     def names(self) -> list[str]:
         return sorted(self.sources)
 
+    def project_of(self, name: str) -> str | None:
+        return "default" if name in self.sources else None
+
+    def project_specs(self) -> list[Any]:
+        from gitloop.spec.argocd import DEFAULT_PROJECT
+
+        return [DEFAULT_PROJECT]
+
     def apps_for_push(self, push: Push) -> list[str]:
         return matching_apps(push, self.sources)
 
@@ -136,12 +144,30 @@ class FakeApps:
         await self.sync(name, request, wait=False)
         return self._shown(name)
 
-    async def rollback(self, name: str, history_id: int, *, prune: bool, dry_run: bool) -> dict[str, Any]:
+    async def rollback(
+        self, name: str, history_id: int, *, prune: bool, dry_run: bool, username: str = ""
+    ) -> dict[str, Any]:
         self.status(name)
         if self.auto_sync:
             raise SyncError(f"rollback cannot be initiated when auto-sync is enabled: {name}")
         self.rolled_back.append((name, history_id))
         return self._shown(name)
+
+    async def create(self, app: Any, *, upsert: bool) -> dict[str, Any]:
+        self.sources.setdefault(app.name, [(app.sources[0].repo_url, app.sources[0].target_revision)])
+        return self._shown(app.name)
+
+    async def update(self, name: str, app: Any) -> dict[str, Any]:
+        self.status(name)
+        return self._shown(name)
+
+    def delete(self, name: str, *, cascade: bool | None, propagation: str | None) -> None:
+        self.status(name)
+        self.sources.pop(name)
+
+    def sync_windows(self, name: str) -> dict[str, Any]:
+        self.status(name)
+        return {"activeWindows": [], "assignedWindows": [], "canSync": True}
 
     def terminate(self, name: str) -> None:
         self.status(name)
@@ -245,3 +271,12 @@ def refused_counts(metrics: str) -> dict[tuple[str, str], float]:
             fields = dict(part.split("=", 1) for part in labels.split(","))
             counts[(fields["reason"].strip('"'), fields["code"].strip('"'))] = float(value)
     return counts
+
+
+def open_access(store: Any) -> Any:
+    """Access control that lets anyone do anything (``auth.anonymous`` with ``role:admin`` as the default
+    role): for the tests of what the routes do, not of who may call them."""
+    from gitloop.service.server.access import ServedAccess
+    from gitloop.spec.serve_auth import AuthConfig, RBACConfig
+
+    return ServedAccess.build(store, AuthConfig(anonymous=True), RBACConfig(policy_default="role:admin"))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 
@@ -137,11 +138,12 @@ async def _falls_behind() -> None:
 
 
 def test_the_token_guards_v1_and_errors_keep_the_old_shape_on_old_paths(server: Server) -> None:
-    server.api_token = b"secret"
-    with TestClient(create_app(server), raise_server_exceptions=False) as client:
+    guarded = dataclasses.replace(server, api_token=b"secret", access_control=None)  # the config's defaults
+    with TestClient(create_app(guarded), raise_server_exceptions=False) as client:
         _error(client.get("/api/v1/applications"), 401, 16)
         assert client.get("/api/applications").json() == {
-            "message": "a valid API token is required (Authorization: Bearer ...)"
+            "message": "authentication is required: log in (POST /api/v1/session) or send "
+            "Authorization: Bearer <token>"
         }
         auth = {"Authorization": "Bearer secret"}
         assert client.get("/api/v1/applications", headers=auth).status_code == 200

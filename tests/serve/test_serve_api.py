@@ -4,6 +4,7 @@ server's own seams; the store is a real SQLite file."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from fastapi.testclient import TestClient
@@ -261,8 +262,8 @@ def test_trace_health_and_metrics(client: TestClient, launcher: FakeLauncher) ->
 def test_an_api_token_guards_the_api_but_not_the_webhooks(server: Server, launcher: FakeLauncher) -> None:
     from gitloop.api.app import create_app
 
-    server.api_token = b"t0ken"
-    with TestClient(create_app(server)) as client:
+    guarded = dataclasses.replace(server, api_token=b"t0ken", access_control=None)  # the config's defaults
+    with TestClient(create_app(guarded)) as client:
         assert client.get("/api/pipelineruns").status_code == 401
         assert client.get("/metrics").status_code == 401
         assert client.get("/api/pipelineruns", headers={"Authorization": "Bearer t0ken"}).status_code == 200

@@ -19,7 +19,10 @@ def test_the_certificate_is_served_without_a_token(
     server: Server, tmp_path: Path, token: bytes | None
 ) -> None:
     ring = KeyDirectory(tmp_path / "keys")
-    served = dataclasses.replace(server, api_token=token, sealing_key=lambda: ring.ensure(bits=2048))
+    closed = {"access_control": None} if token is not None else {}  # the config's defaults with the token
+    served = dataclasses.replace(
+        server, api_token=token, sealing_key=lambda: ring.ensure(bits=2048), **closed
+    )
     with TestClient(create_app(served), raise_server_exceptions=False) as client:
         first = client.get("/v1/cert.pem")
         assert first.status_code == 200, first.text

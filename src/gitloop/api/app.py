@@ -7,8 +7,9 @@ CD's push webhook). Argo CD's ``/api/v1`` is ``gitloop.api.v1``. A body over the
 (``gitloop.api.limits``, which also counts every refusal for ``/metrics``). Reads: ``/api/pipelineruns``,
 ``/api/applications``, ``/api/trace/{sha}``, ``/api/status`` (the serve config's sources of
 Applications); ``/healthz``; ``/v1/cert.pem`` (the Sealed Secrets certificate, open as the controller's); ``/metrics`` (Prometheus, when
-``prometheus-client`` is installed). With an API token configured, ``/api`` (but the webhook) and
-``/metrics`` need ``Authorization: Bearer <token>``. Every error is a JSON ``{"message": ...}``;
+``prometheus-client`` is installed). Sessions, accounts and project-role tokens: ``gitloop.api.v1_access``.
+Who may call what is ``gitloop.api.access``: every route declares its rule, and an application with a
+route that has none is refused when it is built. Every error is a JSON ``{"message": ...}``;
 unexpected ones are logged (never with the request's body or headers) and answered 500.
 """
 
@@ -19,14 +20,15 @@ import logging
 import time
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitloop import __version__
-from gitloop.api import v1, v1_appsets, v1_clusters, v1_pipelines, v1_windows
+from gitloop.api import v1, v1_access, v1_appsets, v1_clusters, v1_pipelines, v1_windows
+from gitloop.api.access import FILTERED, Rules, check_routes, principal_of
 from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
 from gitloop.api.metrics import Metrics
 from gitloop.errors import GitloopError, SpecError, SyncError, UsageError
@@ -85,11 +87,10 @@ def create_app(
     app.add_middleware(ReadBodyTimeout, seconds=read_body_timeout)
     app.add_middleware(CountRefusals, metrics=metrics)  # the outermost: it sees BodyLimit's 413 too
 
-    def authorized(request: Request) -> None:
-        if not server.authorized(request.headers.get("authorization", "")):
-            raise StarletteHTTPException(401, "a valid API token is required (Authorization: Bearer ...)")
+    rules = Rules(server)
 
-    guarded = [Depends(authorized)]
+    def run(action: str) -> list[Any]:
+        return rules.require("pipelineruns", action, lambda r: str(r.path_params["name"]))
 
     def error(request: Request, status: int, message: str, **extra: Any) -> JSONResponse:
         """``{"message"}`` (``/api/v1``: Argo CD's ``{"error", "code", "message"}``) with ``status``."""
@@ -169,19 +170,22 @@ def create_app(
 
     # -- PipelineRuns -----------------------------------------------------------------------------
 
-    @app.get("/api/pipelineruns", dependencies=guarded)
-    async def pipeline_runs(limit: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
-        return await asyncio.to_thread(server.runs, limit=limit)
+    @app.get("/api/pipelineruns", dependencies=rules.require("pipelineruns", "get", FILTERED))
+    async def pipeline_runs(
+        request: Request, limit: Annotated[int | None, Query(ge=1)] = None
+    ) -> dict[str, Any]:
+        visible = rules.allows(request, "pipelineruns", "get")
+        return await asyncio.to_thread(server.runs, limit=limit, visible=visible)
 
-    @app.get("/api/pipelineruns/{name}", dependencies=guarded)
+    @app.get("/api/pipelineruns/{name}", dependencies=run("get"))
     async def pipeline_run(name: str) -> dict[str, Any]:
         return await asyncio.to_thread(server.run, name)
 
-    @app.get("/api/pipelineruns/{name}/taskruns", dependencies=guarded)
+    @app.get("/api/pipelineruns/{name}/taskruns", dependencies=run("get"))
     async def task_runs(name: str) -> dict[str, Any]:
         return await asyncio.to_thread(server.task_runs, name)
 
-    @app.get("/api/pipelineruns/{name}/logs", dependencies=guarded, response_model=None)
+    @app.get("/api/pipelineruns/{name}/logs", dependencies=run("logs"), response_model=None)
     async def logs(
         name: str,
         source: str | None = None,
@@ -195,44 +199,51 @@ def create_app(
 
     # -- Applications -----------------------------------------------------------------------------
 
-    @app.get("/api/applications", dependencies=guarded)
-    async def applications() -> dict[str, Any]:
-        return server.applications()
+    @app.get("/api/applications", dependencies=rules.require("applications", "get", FILTERED))
+    async def applications(request: Request) -> dict[str, Any]:
+        allowed = rules.allows(request, "applications", "get")
+        listed = server.applications()
+        listed["items"] = [i for i in listed["items"] if allowed(server.app_object(str(i.get("name", ""))))]
+        return listed
 
-    @app.get("/api/applications/{name}", dependencies=guarded)
+    @app.get("/api/applications/{name}", dependencies=rules.app("get"))
     async def application(name: str) -> dict[str, Any]:
         return dict(server.application(name))
 
-    @app.post("/api/applications/{name}/refresh", dependencies=guarded)
+    @app.post("/api/applications/{name}/refresh", dependencies=rules.app("get"))
     async def refresh(name: str, wait: bool = False) -> JSONResponse:
         return _json(await server.refresh_application(name, wait=wait))
 
-    @app.post("/api/applications/{name}/sync", dependencies=guarded)
-    async def sync(name: str, body: SyncBody | None = None, wait: bool = False) -> JSONResponse:
+    @app.post("/api/applications/{name}/sync", dependencies=rules.app("sync"))
+    async def sync(
+        request: Request, name: str, body: SyncBody | None = None, wait: bool = False
+    ) -> JSONResponse:
         given = body or SyncBody()
-        request = SyncRequest.manual(
+        asked = SyncRequest.manual(
             revision=given.revision,
             prune=given.prune,
             dry_run=given.dryRun,
             force=given.force,
             resources=given.resources,
+            username=principal_of(request).subject,
         )
-        return _json(await server.sync_application(name, request, wait=wait))
+        return _json(await server.sync_application(name, asked, wait=wait))
 
-    app.include_router(v1.router(server, guarded))
-    app.include_router(v1_windows.router(server, guarded))
-    app.include_router(v1_pipelines.router(server, guarded))
-    app.include_router(v1_clusters.router(server, guarded))
-    app.include_router(v1_appsets.router(server, guarded))
+    app.include_router(v1.router(server, rules))
+    app.include_router(v1_windows.router(server, rules))
+    app.include_router(v1_pipelines.router(server, rules))
+    app.include_router(v1_clusters.router(server, rules))
+    app.include_router(v1_appsets.router(server, rules))
+    app.include_router(v1_access.router(server, rules))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 
-    @app.get("/api/trace/{sha}", dependencies=guarded)
+    @app.get("/api/trace/{sha}", dependencies=rules.require("lineage", "get", lambda r: r.path_params["sha"]))
     async def trace(sha: str) -> dict[str, Any]:
         found = await asyncio.to_thread(server.trace, sha)
         return found.to_dict()
 
-    @app.get("/api/status", dependencies=guarded)
+    @app.get("/api/status", dependencies=rules.require("server", "get", "status"))
     async def status() -> dict[str, Any]:
         return server.status()
 
@@ -248,11 +259,12 @@ def create_app(
         key = await asyncio.to_thread(server.sealing_key)
         return Response(key.certificate_pem, media_type="application/x-pem-file")
 
-    @app.get("/metrics", dependencies=guarded)
+    @app.get("/metrics", dependencies=rules.require("server", "get", "metrics"))
     async def prometheus() -> Response:
         data = metrics.render()
         if data is None:
             raise StarletteHTTPException(404, "metrics need the prometheus-client package")
         return Response(data, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    check_routes(app)
     return app

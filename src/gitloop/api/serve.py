@@ -68,15 +68,20 @@ async def serve(
     on_ready: Callable[[str], None] | None = None,
     launcher_factory: LauncherFactory | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    on_admin_password: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT (HTTPS with ``ssl_context``); ``on_ready`` gets the base URL once
-    requests are accepted."""
+    requests are accepted; ``on_admin_password`` the bootstrap ``admin``'s generated password (see
+    ``open_server``)."""
     sock = listen_socket(config.host, config.port)
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     try:
         async with open_server(
-            config, database_url=database_url, launcher_factory=launcher_factory
+            config,
+            database_url=database_url,
+            launcher_factory=launcher_factory,
+            on_admin_password=on_admin_password,
         ) as server:
             metrics = Metrics()
             settings = uvicorn.Config(

@@ -20,16 +20,17 @@ runs in the background, as Argo CD's), ``POST .../sync``, ``GET .../resource-tre
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.params import Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from gitloop.api.access import DEFERRED, FILTERED, Rules, permit, principal_of
 from gitloop.errors import SpecError, UsageError
 from gitloop.gitops import apiobjects
 from gitloop.gitops.operation import SyncRequest
@@ -91,36 +92,47 @@ def _flag(value: str | None, name: str) -> bool | None:
     raise UsageError(f"{name} must be true or false, not {value!r}")
 
 
-def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
-    """The ``/api/v1`` routes of ``server``, each behind ``dependencies`` (the API token)."""
-    routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
+def _query(request: Request, rules: Rules) -> AppQuery:
+    """The list query of ``request``, narrowed to the Applications its principal may ``get``."""
+    allowed = rules.allows(request, "applications", "get")
+    return dataclasses.replace(
+        AppQuery.parse(_params(request)), permitted=lambda app: allowed(f"{app.project}/{app.name}")
+    )
+
+
+def router(server: Server, rules: Rules) -> APIRouter:
+    """The ``/api/v1`` Application and AppProject routes of ``server``, each with its access rule."""
+    routes = APIRouter(prefix=PREFIX)
 
     def apps() -> AppRefresher:
         return server.app_api()
 
-    @routes.get("/applications")
+    @routes.get("/applications", dependencies=rules.require("applications", "get", FILTERED))
     async def applications(request: Request) -> dict[str, Any]:
-        query = AppQuery.parse(_params(request))
+        query = _query(request, rules)
         if server.apps is None:
             return apiobjects.application_list([])
         return server.apps.list_applications(query)
 
-    @routes.post("/applications")
+    @routes.post("/applications", dependencies=rules.require("applications", "create", DEFERRED))
     async def create(request: Request, upsert: str | None = None) -> dict[str, Any]:
         app = await _application(request)
+        permit(server, request, "applications", "create", f"{app.project}/{app.name}")
         return await apps().create(app, upsert=bool(_flag(upsert, "upsert")))
 
-    @routes.get("/applications/{name}")
+    @routes.get("/applications/{name}", dependencies=rules.app("get"))
     async def application(name: str, refresh: str = "") -> dict[str, Any]:
         return await apps().application(name, refresh=refresh)
 
-    @routes.put("/applications/{name}")
+    @routes.put("/applications/{name}", dependencies=rules.app("update"))
     async def update(name: str, request: Request) -> dict[str, Any]:
         refresher = apps()
         refresher.status(name)  # 404 before the body is read
-        return await refresher.update(name, await _application(request))
+        app = await _application(request)
+        permit(server, request, "applications", "update", f"{app.project}/{app.name}")  # its new project too
+        return await refresher.update(name, app)
 
-    @routes.delete("/applications/{name}")
+    @routes.delete("/applications/{name}", dependencies=rules.app("delete"))
     async def delete(
         name: str,
         cascade: str | None = None,
@@ -129,7 +141,7 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
         apps().delete(name, cascade=_flag(cascade, "cascade"), propagation=propagationPolicy or None)
         return {}
 
-    @routes.post("/applications/{name}/sync")
+    @routes.post("/applications/{name}/sync", dependencies=rules.app("sync"))
     async def sync(name: str, request: Request) -> dict[str, Any]:
         body = await request.body()
         try:
@@ -138,36 +150,38 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
             parsed = None
         if not isinstance(parsed, dict):
             raise UsageError("the body must be a JSON object: Argo CD's SyncRequest")
-        return await apps().start_sync(name, SyncRequest.from_argocd(parsed))
+        username = principal_of(request).subject
+        return await apps().start_sync(name, SyncRequest.from_argocd(parsed, username=username))
 
-    @routes.get("/applications/{name}/resource-tree")
+    @routes.get("/applications/{name}/resource-tree", dependencies=rules.app("get"))
     async def resource_tree(name: str) -> dict[str, Any]:
         return await apps().resource_tree(name)
 
-    @routes.get("/applications/{name}/managed-resources")
+    @routes.get("/applications/{name}/managed-resources", dependencies=rules.app("get"))
     async def managed_resources(name: str) -> dict[str, Any]:
         return await apps().managed_resources(name)
 
-    @routes.get("/applications/{name}/manifests")
+    @routes.get("/applications/{name}/manifests", dependencies=rules.app("get"))
     async def manifests(name: str) -> dict[str, Any]:
         return await apps().manifests(name)
 
-    @routes.get("/applications/{name}/events")
+    @routes.get("/applications/{name}/events", dependencies=rules.app("get"))
     async def events(name: str) -> dict[str, Any]:
         return await apps().events(name)
 
-    @routes.put("/applications/{name}/rollback")
-    async def rollback(name: str, body: RollbackBody) -> dict[str, Any]:
-        return await apps().rollback(name, body.id, prune=body.prune, dry_run=body.dryRun)
+    @routes.put("/applications/{name}/rollback", dependencies=rules.app("sync"))
+    async def rollback(name: str, body: RollbackBody, request: Request) -> dict[str, Any]:
+        username = principal_of(request).subject
+        return await apps().rollback(name, body.id, prune=body.prune, dry_run=body.dryRun, username=username)
 
-    @routes.delete("/applications/{name}/operation")
+    @routes.delete("/applications/{name}/operation", dependencies=rules.app("sync"))
     async def terminate(name: str) -> dict[str, Any]:
         apps().terminate(name)
         return {}
 
-    @routes.get("/stream/applications")
+    @routes.get("/stream/applications", dependencies=rules.require("applications", "get", FILTERED))
     async def stream(request: Request) -> StreamingResponse:
-        query = AppQuery.parse(_params(request))
+        query = _query(request, rules)
         subscription = apps().subscribe(query)
 
         async def lines() -> AsyncIterator[str]:
@@ -189,11 +203,16 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(lines(), media_type="text/event-stream", headers=headers)
 
-    @routes.get("/projects")
-    async def projects() -> dict[str, Any]:
-        return apps().projects()
+    @routes.get("/projects", dependencies=rules.require("projects", "get", FILTERED))
+    async def projects(request: Request) -> dict[str, Any]:
+        listed = apps().projects()
+        allowed = rules.allows(request, "projects", "get")
+        listed["items"] = [p for p in listed["items"] if allowed(p["metadata"]["name"])]
+        return listed
 
-    @routes.get("/projects/{name}")
+    @routes.get(
+        "/projects/{name}", dependencies=rules.require("projects", "get", lambda r: r.path_params["name"])
+    )
     async def project(name: str) -> dict[str, Any]:
         return apps().project(name)
 

@@ -12,12 +12,11 @@ A server without ApplicationSets lists none and answers 404 for the others.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.params import Depends
 
+from gitloop.api.access import DEFERRED, FILTERED, Rules, permit
 from gitloop.errors import SpecError
 from gitloop.service.server import NotFound, Server
 from gitloop.service.server.appsets import AppSets, parse_appset
@@ -27,40 +26,55 @@ PREFIX = "/api/v1"
 BODY_SOURCE = "the request body"
 
 
-def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
-    """The ``/api/v1/applicationsets`` routes of ``server``, each behind ``dependencies`` (the API token)."""
-    routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
+def router(server: Server, rules: Rules) -> APIRouter:
+    """The ``/api/v1/applicationsets`` routes of ``server``; the object of an ApplicationSet is
+    ``<project>/<name>`` (its template's project, as Argo CD's)."""
+    routes = APIRouter(prefix=PREFIX)
+
+    def appset(action: str) -> list[Any]:
+        return rules.require("applicationsets", action, lambda r: server.appset_object(r.path_params["name"]))
 
     def appsets() -> AppSets:
         if server.appsets is None:
             raise NotFound("this server runs no ApplicationSets (no Applications are configured)")
         return server.appsets
 
-    @routes.get("/applicationsets")
+    @routes.get("/applicationsets", dependencies=rules.require("applicationsets", "get", FILTERED))
     async def appset_list(request: Request, selector: str = "") -> dict[str, Any]:
         if server.appsets is None:
             return {"metadata": {}, "items": []}
         projects = [p for p in request.query_params.getlist("projects") if p]
-        return server.appsets.listed(projects=projects, selector=selector)
+        listed = server.appsets.listed(projects=projects, selector=selector)
+        allowed = rules.allows(request, "applicationsets", "get")
+        listed["items"] = [i for i in listed["items"] if allowed(_object(i))]
+        return listed
 
-    @routes.get("/applicationsets/{name}")
+    @routes.get("/applicationsets/{name}", dependencies=appset("get"))
     async def appset_get(name: str) -> dict[str, Any]:
         return appsets().shown(name)
 
-    @routes.post("/applicationsets")
+    @routes.post("/applicationsets", dependencies=rules.require("applicationsets", "create", DEFERRED))
     async def appset_create(request: Request, upsert: bool = False) -> dict[str, Any]:
-        held = appsets()
         try:
             parsed = load_json(await request.body(), source=BODY_SOURCE)
         except ValueError as exc:
             raise SpecError(f"the body must be a JSON object: an Argo CD ApplicationSet ({exc})") from exc
         if not isinstance(parsed, dict):
             raise SpecError("the body must be a JSON object: an Argo CD ApplicationSet")
-        return await held.create(parse_appset(parsed, BODY_SOURCE), upsert=upsert)
+        given = parse_appset(parsed, BODY_SOURCE)
+        project = str((given.template.get("spec") or {}).get("project", ""))
+        permit(server, request, "applicationsets", "create", f"{project}/{given.name}")
+        return await appsets().create(given, upsert=upsert)
 
-    @routes.delete("/applicationsets/{name}")
+    @routes.delete("/applicationsets/{name}", dependencies=appset("delete"))
     async def appset_delete(name: str) -> dict[str, Any]:
         await appsets().delete(name)
         return {}
 
     return routes
+
+
+def _object(shown: dict[str, Any]) -> str:
+    """``<project>/<name>`` of an ApplicationSet as the API shows it."""
+    project = ((shown.get("spec") or {}).get("template") or {}).get("spec", {}).get("project", "")
+    return f"{project}/{shown.get('metadata', {}).get('name', '')}"

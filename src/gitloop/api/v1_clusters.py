@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.params import Depends
 
+from gitloop.api.access import DEFERRED, FILTERED, Rules, permit
 from gitloop.errors import UsageError
 from gitloop.gitops import apiobjects
 from gitloop.service.clusters import ClusterExists, ClusterRegistry, Registered
@@ -61,9 +61,14 @@ def _string(body: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
-    """The ``/api/v1/clusters`` routes of ``server``, each behind ``dependencies`` (the API token)."""
-    routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
+def router(server: Server, rules: Rules) -> APIRouter:
+    """The ``/api/v1/clusters`` routes of ``server``; a cluster's object is its server URL (Argo CD's)."""
+    routes = APIRouter(prefix=PREFIX)
+
+    def cluster(action: str) -> list[Any]:
+        return rules.require(
+            "clusters", action, lambda r: server.cluster_object(r.path_params["name_or_server"])
+        )
 
     def registry() -> ClusterRegistry:
         if server.clusters is None:
@@ -90,25 +95,26 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
             raise NotFound(f"cluster {name_or_server!r} not found")
         return entry
 
-    @routes.get("/clusters")
-    async def cluster_list() -> dict[str, Any]:
+    @routes.get("/clusters", dependencies=rules.require("clusters", "get", FILTERED))
+    async def cluster_list(request: Request) -> dict[str, Any]:
         if server.clusters is None:
             return apiobjects.cluster_list([])
         clusters = server.clusters
         await clusters.probe_all()
         used = counts(clusters)
-        return apiobjects.cluster_list([shown(clusters, e, used) for e in clusters.entries()])
+        allowed = rules.allows(request, "clusters", "get")
+        entries = [e for e in clusters.entries() if allowed(e.ref.server)]
+        return apiobjects.cluster_list([shown(clusters, e, used) for e in entries])
 
-    @routes.get("/clusters/{name_or_server:path}")
+    @routes.get("/clusters/{name_or_server:path}", dependencies=cluster("get"))
     async def cluster_get(name_or_server: str) -> dict[str, Any]:
         clusters = registry()
         entry = found(clusters, name_or_server)
         await clusters.probe(entry)
         return shown(clusters, entry, counts(clusters))
 
-    @routes.post("/clusters")
+    @routes.post("/clusters", dependencies=rules.require("clusters", "create", DEFERRED))
     async def cluster_create(request: Request, upsert: bool = False) -> dict[str, Any]:
-        clusters = registry()
         body = await _body(request, _BODY_KEYS)
         config = body.get("config") or {}
         if not isinstance(config, dict):
@@ -116,6 +122,8 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
         kubeconfig = _string(config, "kubeconfig")
         if not kubeconfig:
             raise UsageError("config.kubeconfig: required: the absolute path of a kubeconfig on the server")
+        permit(server, request, "clusters", "create", _string(body, "server") or _string(body, "name"))
+        clusters = registry()
         try:
             entry = await asyncio.to_thread(
                 clusters.add,
@@ -133,7 +141,7 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
         await clusters.probe(entry)
         return shown(clusters, entry, counts(clusters))
 
-    @routes.put("/clusters/{name_or_server:path}")
+    @routes.put("/clusters/{name_or_server:path}", dependencies=cluster("update"))
     async def cluster_update(name_or_server: str, request: Request) -> dict[str, Any]:
         clusters = registry()
         entry = found(clusters, name_or_server)
@@ -149,7 +157,7 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
         )
         return shown(clusters, entry, counts(clusters))
 
-    @routes.delete("/clusters/{name_or_server:path}")
+    @routes.delete("/clusters/{name_or_server:path}", dependencies=cluster("delete"))
     async def cluster_delete(name_or_server: str) -> dict[str, Any]:
         clusters = registry()
         entry = found(clusters, name_or_server)

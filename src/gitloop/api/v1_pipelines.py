@@ -15,14 +15,13 @@ which stay as aliases), ``POST .../cancel`` (body ``{"status": "Cancelled" | "Ca
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.params import Depends
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
+from gitloop.api.access import FILTERED, Rules
 from gitloop.model.selectors import parse_selector
 from gitloop.service.server import Server
 from gitloop.service.server.runtime import LOG_PAGE
@@ -49,26 +48,30 @@ async def run_log(
     return {"name": name, "lines": lines}
 
 
-def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
-    """The PipelineRun routes of ``server`` under ``/api/v1``, each behind ``dependencies``."""
-    routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
+def router(server: Server, rules: Rules) -> APIRouter:
+    """The PipelineRun routes of ``server`` under ``/api/v1``; a run's object is its name."""
+    routes = APIRouter(prefix=PREFIX)
 
-    @routes.get("/pipelineruns")
+    def run(action: str) -> list[Any]:
+        return rules.require("pipelineruns", action, lambda r: str(r.path_params["name"]))
+
+    @routes.get("/pipelineruns", dependencies=rules.require("pipelineruns", "get", FILTERED))
     async def pipeline_runs(
-        limit: Annotated[int | None, Query(ge=1)] = None, labelSelector: str = ""
+        request: Request, limit: Annotated[int | None, Query(ge=1)] = None, labelSelector: str = ""
     ) -> dict[str, Any]:
         selector = parse_selector(labelSelector)
-        return await asyncio.to_thread(server.runs, limit=limit, selector=selector)
+        visible = rules.allows(request, "pipelineruns", "get")
+        return await asyncio.to_thread(server.runs, limit=limit, selector=selector, visible=visible)
 
-    @routes.get("/pipelineruns/{name}")
+    @routes.get("/pipelineruns/{name}", dependencies=run("get"))
     async def pipeline_run(name: str) -> dict[str, Any]:
         return await asyncio.to_thread(server.run, name)
 
-    @routes.get("/pipelineruns/{name}/taskruns")
+    @routes.get("/pipelineruns/{name}/taskruns", dependencies=run("get"))
     async def task_runs(name: str) -> dict[str, Any]:
         return await asyncio.to_thread(server.task_runs, name)
 
-    @routes.get("/pipelineruns/{name}/logs", response_model=None)
+    @routes.get("/pipelineruns/{name}/logs", response_model=None, dependencies=run("logs"))
     async def logs(
         name: str,
         source: str | None = None,
@@ -78,13 +81,13 @@ def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
     ) -> dict[str, Any] | StreamingResponse:
         return await run_log(server, name, source=source, after=after, format=format, limit=limit)
 
-    @routes.post("/pipelineruns/{name}/cancel")
+    @routes.post("/pipelineruns/{name}/cancel", dependencies=run("cancel"))
     async def cancel(name: str, body: CancelBody | None = None) -> JSONResponse:
         status = body.status if body is not None else None
         answer = await asyncio.to_thread(server.cancel_run, name, status)
         return JSONResponse(dict(answer.body), status_code=answer.status)
 
-    @routes.post("/pipelineruns/{name}/rerun")
+    @routes.post("/pipelineruns/{name}/rerun", dependencies=run("create"))
     async def rerun(name: str) -> JSONResponse:
         answer = await asyncio.to_thread(server.rerun, name)
         return JSONResponse(dict(answer.body), status_code=answer.status)

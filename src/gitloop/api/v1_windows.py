@@ -5,22 +5,21 @@ project's ``syncWindows`` items that select the Application). 404 for an unknown
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.params import Depends
 
+from gitloop.api.access import Rules
 from gitloop.service.server import Server
 
 PREFIX = "/api/v1"
 
 
-def router(server: Server, dependencies: Sequence[Depends]) -> APIRouter:
-    """The sync-window route of ``server``, behind ``dependencies`` (the API token)."""
-    routes = APIRouter(prefix=PREFIX, dependencies=list(dependencies))
+def router(server: Server, rules: Rules) -> APIRouter:
+    """The sync-window route of ``server`` (the Application's ``get``)."""
+    routes = APIRouter(prefix=PREFIX)
 
-    @routes.get("/applications/{name}/syncwindows")
+    @routes.get("/applications/{name}/syncwindows", dependencies=rules.app("get"))
     async def sync_windows(name: str) -> dict[str, Any]:
         return server.app_api().sync_windows(name)
 

@@ -106,5 +106,15 @@ def serve(
             )
         sys.stdout.flush()
 
-    asyncio.run(run(config, database_url=database_url, on_ready=ready, ssl_context=context))
+    def admin_password(password: str) -> None:
+        click.echo(
+            f"\n  The account 'admin' was created with the password:\n\n      {password}\n\n"
+            "  It is shown this once and kept only hashed: change it with gitloop account passwd admin.\n",
+            err=True,
+        )
+
+    shown = admin_password if sys.stderr.isatty() else None  # never into a log file
+    asyncio.run(
+        run(config, database_url=database_url, on_ready=ready, ssl_context=context, on_admin_password=shown)
+    )
     click.echo("gitloop serve: stopped")

@@ -16,7 +16,7 @@ import base64
 import binascii
 import bisect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitloop.errors import UsageError
 from gitloop.gitops.destinations import server_url
@@ -87,6 +87,8 @@ class AppQuery:
     limit: int | None = None
     after: str = ""
     """The last name of the previous page (from ``continue``)."""
+    permitted: Callable[[Application], bool] | None = field(default=None, compare=False)
+    """Who asks may see only these (the face's access rule); ``None``: every Application."""
 
     @classmethod
     def parse(cls, params: Mapping[str, Sequence[str]]) -> AppQuery:
@@ -131,6 +133,8 @@ class AppQuery:
             not self.sync or status.sync_status.value in self.sync,
             not self.health or status.health.status.value in self.health,
         )
+        if self.permitted is not None and not self.permitted(app):
+            return False
         return all(checks) and all(r.matches(app.labels) for r in self.selector)
 
 

@@ -372,6 +372,13 @@ class AppSets:
     def names(self) -> list[str]:
         return sorted(self._entries)
 
+    def project_of(self, name: str) -> str | None:
+        """The project of ``name``'s template, as written (``None``: no such ApplicationSet)."""
+        entry = self._entries.get(name)
+        if entry is None:
+            return None
+        return str((entry.appset.template.get("spec") or {}).get("project", ""))
+
     def status(self, name: str) -> AppSetStatus | None:
         entry = self._entries.get(name)
         return None if entry is None else entry.status

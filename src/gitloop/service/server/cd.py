@@ -44,7 +44,7 @@ from gitloop.model.sync import SyncStatus
 from gitloop.service.apps import local_user
 from gitloop.service.server.engines import Conflict, NotFound, Push, Subscription
 from gitloop.service.server.pushhooks import matching_apps
-from gitloop.spec.argocd import DEFAULT_PROJECT, Application, Destination
+from gitloop.spec.argocd import DEFAULT_PROJECT, Application, AppProject, Destination
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +259,14 @@ class AppsRefresher:
         await self._operation_shown(name, before)
         return await self.application(name)
 
-    async def rollback(self, name: str, history_id: int, *, prune: bool, dry_run: bool) -> dict[str, Any]:
+    async def rollback(
+        self, name: str, history_id: int, *, prune: bool, dry_run: bool, username: str = ""
+    ) -> dict[str, Any]:
         app = self._app(name)
         if name in self._operations_running():
             raise Conflict(f"{name}: another operation is already in progress")
         before = self._operation_id(name)
-        user = local_user()
+        user = username or local_user()
         if dry_run:  # nothing changes: no auto-sync refusal
             entries = await asyncio.to_thread(self._engine.history, name)
             entry = rollback_target(name, entries, history_id, app.revision_history_limit)
@@ -390,6 +392,15 @@ class AppsRefresher:
         self._deletions[name] = task
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+
+    def project_of(self, name: str) -> str | None:
+        app = self._engine.apps.apps.get(name)
+        return app.project if app is not None else None
+
+    def project_specs(self) -> list[AppProject]:
+        known = dict(self._engine.apps.projects)
+        known.setdefault(DEFAULT_PROJECT.name, DEFAULT_PROJECT)
+        return list(known.values())
 
     def projects(self) -> dict[str, Any]:
         known = dict(self._engine.apps.projects)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery
 from gitloop.lineage import RunSource
-from gitloop.spec.argocd import Application, Destination
+from gitloop.spec.argocd import Application, AppProject, Destination
 
 LAUNCHABLE_KINDS = ("PipelineRun", "TaskRun")
 """What a TriggerTemplate may create here: there is no cluster to create anything else in."""
@@ -94,6 +94,14 @@ class AppRefresher(Protocol):
         """Every Application, sorted."""
         ...
 
+    def project_of(self, name: str) -> str | None:
+        """The project of the Application ``name`` (``None``: no such Application)."""
+        ...
+
+    def project_specs(self) -> list[AppProject]:
+        """Every AppProject, ``default`` included."""
+        ...
+
     def apps_for_push(self, push: Push) -> list[str]:
         """The Applications with a source in the pushed repository tracking the pushed ref."""
         ...
@@ -134,7 +142,9 @@ class AppRefresher(Protocol):
         """Start a sync (``Conflict`` if an operation runs); the Application with the operation."""
         ...
 
-    async def rollback(self, name: str, history_id: int, *, prune: bool, dry_run: bool) -> dict[str, Any]:
+    async def rollback(
+        self, name: str, history_id: int, *, prune: bool, dry_run: bool, username: str = ""
+    ) -> dict[str, Any]:
         """Start a sync back to history entry ``history_id``; the Application with the operation.
         ``SyncError`` (400) while auto-sync is on."""
         ...

@@ -17,7 +17,6 @@ the event and delivery ids and what each trigger did.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
@@ -33,9 +32,12 @@ from gitloop.pipeline.records import LISTENER_LABEL, PIPELINE_RUN, find_run, rea
 from gitloop.ports import LogLine, Store
 from gitloop.service import pipelines
 from gitloop.service.interrupted import interrupt_orphans
+from gitloop.service.server.access import ServedAccess
 from gitloop.service.server.deliveries import StoreDeliveryLog
 from gitloop.service.server.engines import AppRefresher, Conflict, NotFound, PipelineLauncher
 from gitloop.service.server.pushhooks import read_push, source_push
+from gitloop.spec.argocd import AppProject
+from gitloop.spec.serve_auth import AuthConfig, RBACConfig
 from gitloop.spec.triggers import ResolvedListener, SecretValues
 from gitloop.triggers import Headers, IncomingEvent, Limits, Outcome, handle
 
@@ -108,8 +110,15 @@ class Server:
     """The ApplicationSets (``/api/v1/applicationsets``)."""
     sealing_key: Callable[[], SealingKey] | None = None
     """The newest Sealed Secrets key, made when there is none (``GET /v1/cert.pem``; blocks)."""
+    access_control: ServedAccess | None = None
+    """Who may do what (``access``); ``None``: the serve config's defaults (anonymous requests refused),
+    with ``api_token`` as the legacy ``apiTokenFile`` token."""
 
     def __post_init__(self) -> None:
+        if self.access_control is None:
+            self.access_control = ServedAccess.build(
+                self.store, AuthConfig(), RBACConfig(), legacy_token=self.api_token, projects=self.projects
+            )
         self.deliveries = StoreDeliveryLog(self.store, clock=self.clock)
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
@@ -230,18 +239,25 @@ class Server:
     # -- PipelineRuns -----------------------------------------------------------------------------
 
     def runs(
-        self, *, kind: str = PIPELINE_RUN, limit: int | None = None, selector: Sequence[Requirement] = ()
+        self,
+        *,
+        kind: str = PIPELINE_RUN,
+        limit: int | None = None,
+        selector: Sequence[Requirement] = (),
+        visible: Callable[[str], bool] | None = None,
     ) -> dict[str, Any]:
-        """The runs of ``kind`` whose labels meet ``selector``, newest first, as a Tekton list. The
-        selector's ``k=v`` terms are looked up in the store; any other term filters what it returns."""
+        """The runs of ``kind`` whose labels meet ``selector`` (and whose name is ``visible``), newest
+        first, as a Tekton list. The selector's ``k=v`` terms are looked up in the store; any other term
+        filters what it returns."""
         interrupt_orphans(self.store)  # runs a dead runner left are ended first, as pipelines.list_runs does
         labels = equalities(selector)
-        exact = all(r.operator is Operator.EQUALS for r in selector)
+        exact = visible is None and all(r.operator is Operator.EQUALS for r in selector)
         found = read_runs(self.store, kind=kind, limit=limit if exact else None, labels=labels or None)
         items = [
             run.manifest
             for run in found
             if matches(selector, (run.manifest.get("metadata") or {}).get("labels") or {})
+            and (visible is None or visible(run.name))
         ]
         return {
             "apiVersion": "tekton.dev/v1",
@@ -359,9 +375,30 @@ class Server:
         }
         return Answer(503 if self.stopping.is_set() else 200, body)
 
-    def authorized(self, header: str) -> bool:
-        """Whether an ``Authorization`` header carries the API token (always, without one)."""
-        if self.api_token is None:
-            return True
-        scheme, _, token = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.api_token)
+    # -- the objects of access rules (Argo CD's RBAC objects) ----------------------------------
+
+    @property
+    def access(self) -> ServedAccess:
+        """Who may do what: authentication, the RBAC policy, tokens, the audit trail."""
+        if self.access_control is None:
+            raise RuntimeError("the server's access control was not built")
+        return self.access_control
+
+    def projects(self) -> list[AppProject]:
+        """The AppProjects (their roles are part of the access policy)."""
+        return self.apps.project_specs() if self.apps is not None else []
+
+    def app_object(self, name: str) -> str:
+        """``<project>/<name>`` of an Application (``-/<name>`` when there is none of that name)."""
+        project = self.apps.project_of(name) if self.apps is not None else None
+        return f"{project or '-'}/{name}"
+
+    def appset_object(self, name: str) -> str:
+        """``<project>/<name>`` of an ApplicationSet: its template's project (``-`` when unknown)."""
+        project = self.appsets.project_of(name) if self.appsets is not None else None
+        return f"{project or '-'}/{name}"
+
+    def cluster_object(self, name_or_server: str) -> str:
+        """A cluster's server URL (as given when no cluster has that name or URL)."""
+        entry = self.clusters.get(name_or_server) if self.clusters is not None else None
+        return entry.ref.server if entry is not None else name_or_server

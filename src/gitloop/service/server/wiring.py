@@ -37,11 +37,13 @@ from gitloop.localinfra.paths import cache_dir, state_dir
 from gitloop.ports import Store
 from gitloop.service.interrupted import interrupt_orphans
 from gitloop.service.sealing import KeyRing, keep_renewed, served_key_ring
+from gitloop.service.server.access import ServedAccess
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
 from gitloop.service.server.postsync import LAUNCHER_NAME, load_pipelines
 from gitloop.service.server.runtime import ServedListener, Server
 from gitloop.spec import triggers as triggers_spec
+from gitloop.spec.argocd import AppProject
 from gitloop.spec.serveconfig import ListenerConfig, RepositoryConfig, ServeConfig
 from gitloop.spec.triggers import ResolvedListener
 from gitloop.triggers import check_listener
@@ -238,10 +240,14 @@ async def open_server(
     *,
     database_url: str | None = None,
     launcher_factory: LauncherFactory | None = None,
+    on_admin_password: Callable[[str], None] | None = None,
 ) -> AsyncIterator[Server]:
     """The server of ``config``, running until the context exits (then drained and closed).
 
-    ``launcher_factory`` replaces the CI engine's launcher (tests)."""
+    ``launcher_factory`` replaces the CI engine's launcher (tests). On a store without an ``admin``
+    account, one is made (Argo CD's bootstrap admin): with a generated password handed to
+    ``on_admin_password`` (to be shown once, never logged), or, without that callback, with no password
+    (``gitloop account passwd admin`` gives it one)."""
     from gitloop.store import open_store
 
     target = database_target(config, database_url)
@@ -275,6 +281,11 @@ async def open_server(
                 resumed = launcher.resume()
                 if resumed:
                     log.info("%s: queued again %s", name, ", ".join(resumed))
+            projects: list[Callable[[], list[AppProject]]] = []
+            access = ServedAccess.build(
+                store, config.auth, config.rbac, legacy_token=api_token, projects=lambda: projects[0]()
+            )
+            await asyncio.to_thread(_bootstrap_admin, access, on_admin_password)
             server = Server(
                 store,
                 served,
@@ -287,7 +298,9 @@ async def open_server(
                 appsets=appsets,
                 clusters=clusters if apps is not None else None,
                 sealing_key=keys.ensure,
+                access_control=access,
             )
+            projects.append(server.projects)
             if apps is not None:
                 await clusters.start()
             try:
@@ -304,6 +317,21 @@ async def open_server(
             await clusters.close()
         store.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bootstrap_admin(access: ServedAccess, on_password: Callable[[str], None] | None) -> None:
+    """The ``admin`` account on a store that has none (its password shown once, if it can be)."""
+    password = access.accounts.bootstrap_admin(with_password=on_password is not None)
+    if password is None:
+        return
+    log.warning(
+        "created the account 'admin'%s",
+        " (its password is shown once on the terminal)"
+        if password
+        else " without a password: give it one with gitloop account passwd admin",
+    )
+    if password and on_password is not None:
+        on_password(password)
 
 
 async def _drain(
