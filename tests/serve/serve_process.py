@@ -1,5 +1,9 @@
 """``gitloop serve`` as a real process for the tests: started from a config file, its URL read from
-its output, stopped with SIGTERM (by its PID, which only these tests started)."""
+its output, stopped with SIGTERM (by its PID, which only these tests started).
+
+Before it starts, the account ``admin`` and an API token of it are provisioned in the store the config
+names, with ``gitloop account`` under the serve's own environment (so the same state directory): the
+helper's client and ``cli_env()`` send that token, as an operator's script would."""
 
 from __future__ import annotations
 
@@ -25,12 +29,43 @@ def free_port() -> int:
         return port
 
 
-class ServeProcess:
-    """One ``gitloop serve --config FILE`` process; ``url`` once it accepts requests."""
+def _account(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([GITLOOP, "account", *args], env=env, capture_output=True, text=True, timeout=60)
 
-    def __init__(self, config: Path, env: dict[str, str], *args: str) -> None:
+
+def provision_admin(config: Path, env: dict[str, str], database_url: str | None = None) -> str:
+    """An API token of ``admin`` (created without a password unless it exists) in the store of
+    ``gitloop serve --config config [--database-url URL]`` run with ``env``; ``""`` and the reason in
+    the error when the config cannot be read (the serve under test then reports it itself)."""
+    where = ["--config", str(config), *(["--database-url", database_url] if database_url else [])]
+    env = {k: v for k, v in env.items() if k != "GITLOOP_DATABASE_URL"}  # serve does not read it
+    created = _account(env, "create", "admin", *where)
+    if created.returncode != 0 and "already exists" not in created.stderr:
+        raise ProvisionError(created.stderr)
+    issued = _account(env, "token", "create", "admin", *where, "--description", "serve tests")
+    if issued.returncode != 0:
+        raise ProvisionError(issued.stderr)
+    return issued.stdout.strip()
+
+
+class ProvisionError(Exception):
+    """``gitloop account`` could not provision the store (its stderr is the message)."""
+
+
+class ServeProcess:
+    """One ``gitloop serve --config FILE`` process; ``url`` once it accepts requests; ``token`` an API
+    token of ``admin`` (``""`` when ``provision=False`` or the config could not be read)."""
+
+    def __init__(self, config: Path, env: dict[str, str], *args: str, provision: bool = True) -> None:
         self.config = config
         self.log = config.parent / f"serve-{time.monotonic_ns()}.log"
+        self.token, self.provision_error = "", ""
+        if provision:
+            database_url = args[args.index("--database-url") + 1] if "--database-url" in args else None
+            try:
+                self.token = provision_admin(config, env, database_url)
+            except ProvisionError as exc:
+                self.provision_error = str(exc)
         self._err = self.log.open("w")
         self.process = subprocess.Popen(
             [GITLOOP, "serve", "--config", str(config), *args],
@@ -51,16 +86,27 @@ class ServeProcess:
             if "listening on " in line:
                 self.url = line.strip().rsplit(" ", 1)[-1]
                 return self.url
-        raise AssertionError(f"gitloop serve did not start:\n{self.output()}")
+        provisioning = (
+            f"(provisioning admin failed: {self.provision_error})\n" if self.provision_error else ""
+        )
+        raise AssertionError(f"gitloop serve did not start:\n{provisioning}{self.output()}")
 
     def output(self) -> str:
         if not self._err.closed:
             self._err.flush()
         return self.log.read_text(errors="replace")
 
+    def headers(self) -> dict[str, str]:
+        """The ``Authorization`` header of ``token`` (none without one)."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
     def client(self, verify: ssl.SSLContext | bool = True) -> httpx.Client:
-        """A client of ``url``; ``verify`` checks an ``https://`` server's certificate."""
-        return httpx.Client(base_url=self.url, timeout=30.0, verify=verify)
+        """A client of ``url`` sending ``token``; ``verify`` checks an ``https://`` server's certificate."""
+        return httpx.Client(base_url=self.url, timeout=30.0, verify=verify, headers=self.headers())
+
+    def cli_env(self) -> dict[str, str]:
+        """What a ``gitloop`` CLI call needs to work against this server: its URL and ``token``."""
+        return {"GITLOOP_SERVER": self.url, "GITLOOP_AUTH_TOKEN": self.token}
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM, then the exit status (the process is killed if it does not end in ``timeout``)."""
