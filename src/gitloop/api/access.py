@@ -80,7 +80,11 @@ def _credential(request: Request) -> tuple[str | None, bool]:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(401, "the Authorization header must be: Bearer <token>")
+            raise HTTPException(
+                401,
+                "the Authorization header must be: Bearer <token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return token.strip(), False
     cookie = request.cookies.get(COOKIE)
     return (cookie, True) if cookie else (None, False)

@@ -26,6 +26,8 @@ _COMMANDS: dict[str, str] = {
     "gitserver": "gitloop.cli.gitserver:gitserver",
     "health": "gitloop.cli.health:health",
     "image": "gitloop.cli.image:image",
+    "login": "gitloop.cli.login:login",
+    "logout": "gitloop.cli.login:logout",
     "pipeline": "gitloop.cli.pipeline:pipeline",
     "seal": "gitloop.cli.seal:seal_command",
     "serve": "gitloop.cli.serve:serve",

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
-from gitloop.errors import GitloopError, OperationInProgress, UsageError
+from gitloop.errors import AuthError, GitloopError, OperationInProgress, UsageError
 from gitloop.spec.yaml import load_json
 
 ENDED = ("Succeeded", "Failed", "Error")
@@ -98,6 +98,10 @@ class ApiClient:
         self.server = server.rstrip("/")
         if "://" not in self.server:
             raise UsageError(f"--server {server}: expected a URL such as http://127.0.0.1:8080")
+        if token is None:  # the session ``gitloop login`` saved for this server, if any
+            from gitloop.service.logins import saved_token
+
+            token = saved_token(self.server)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         verify = (tls or ClientTLS()).verify()
         self._http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout, verify=verify)
@@ -106,6 +110,26 @@ class ApiClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def login(self, username: str, password: str) -> str:
+        """A session token of ``username`` (``POST /api/v1/session``); ``AuthError`` when refused."""
+        try:
+            response = self._http.post("/api/v1/session", json={"username": username, "password": password})
+        except httpx.TransportError as exc:
+            raise _unreachable(self.server, exc) from exc
+        if response.status_code in (401, 429):
+            raise AuthError(f"{self.server}: {_message(response)}")
+        if not response.is_success:
+            raise GitloopError(f"{self.server}: login failed: {_message(response)}")
+        answer = load_json(response.content, source=f"{self.server}/api/v1/session")
+        token = answer.get("token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not token:
+            raise GitloopError(f"{self.server}: the login answer has no token")
+        return token
+
+    def logout(self) -> None:
+        """End the session this client's token belongs to (``DELETE /api/v1/session``)."""
+        self._call("DELETE", "/api/v1/session")
 
     def __enter__(self) -> ApiClient:
         return self
@@ -131,8 +155,13 @@ class ApiClient:
             raise GitloopError(message if app and app in message else f"{where}: {message}")
         if response.status_code == 409:
             raise OperationInProgress(message) if app else GitloopError(message)
-        if response.status_code in (401, 403):
-            raise GitloopError(f"{self.server}: {message} (check --auth-token / $GITLOOP_AUTH_TOKEN)")
+        if response.status_code == 401:
+            raise AuthError(
+                f"{self.server}: {message} (gitloop login --server {self.server}, or --auth-token / "
+                "$GITLOOP_AUTH_TOKEN)"
+            )
+        if response.status_code == 403:
+            raise AuthError(f"{self.server}: {message}")
         raise GitloopError(f"{self.server}: HTTP {response.status_code}: {message}")
 
     @staticmethod
