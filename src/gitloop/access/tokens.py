@@ -21,9 +21,9 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
 from typing import Any
 
+from gitloop.access.glob import glob_match
 from gitloop.access.names import validate_username
 from gitloop.errors import UsageError
 from gitloop.ports import Store, StoredObject
@@ -69,7 +69,7 @@ def scope_permits(scope: tuple[str, ...], resource: str, action: str) -> bool:
         return True
     for entry in scope:
         want_resource, _, want_action = entry.partition(":")
-        if fnmatchcase(resource, want_resource) and fnmatchcase(action, want_action):
+        if glob_match(want_resource, resource) and glob_match(want_action, action):  # the policy's globs
             return True
     return False
 
