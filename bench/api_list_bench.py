@@ -10,7 +10,10 @@ latency of ``--requests`` requests each of:
 - a filtered page, ``?limit=100&selector=team=team-3&health=Progressing`` (one Application in 20 matches,
   so the walk reads ~2,000 to fill the page);
 
-printing p50 and p95 beside the target (< 100 ms per page at 10,000 Applications, issue 9).
+printing p50 and p95 beside the target (< 100 ms per page at 10,000 Applications, issue 9). Every
+request is authenticated and authorized as a served one is: an API token of the account ``bench``
+(``role:readonly`` through the policy), each Application of a page checked against the RBAC policy
+(``applications, get, <project>/<name>``) before it may be shown.
 
     .venv/bin/python bench/api_list_bench.py [--apps N] [--requests N]
 """
@@ -36,12 +39,16 @@ from gitloop.lineage import Lineage
 from gitloop.model.health import HealthResult, HealthStatus
 from gitloop.model.sync import SyncStatus
 from gitloop.service.server import Server
+from gitloop.service.server.access import ServedAccess
 from gitloop.service.server.cd import AppsRefresher
 from gitloop.spec.argocd import Application, AppSet, Destination
+from gitloop.spec.argocd.rbac_policy import parse_policy
 from gitloop.spec.argocd.source import source_from_raw
+from gitloop.spec.serve_auth import AuthConfig, RBACConfig
 from gitloop.store.memory import MemoryStore
 
 TARGET_MS = 100.0
+POLICY = "g, bench, role:readonly\n"
 HEALTHS = [HealthStatus.HEALTHY, HealthStatus.PROGRESSING, HealthStatus.DEGRADED, HealthStatus.MISSING]
 
 
@@ -79,7 +86,10 @@ def _world(count: int) -> Server:
 
     engine = Engine(AppSet(apps), cast(ManifestSource, None), no_cluster, store)
     lineage = Lineage(store)
-    return Server(store, {}, lineage, AppsRefresher(engine, lineage))
+    rbac = RBACConfig(policy_csv=POLICY, lines=parse_policy(POLICY, source="bench"))
+    access = ServedAccess.build(store, AuthConfig(), rbac)
+    access.accounts.create("bench", None)
+    return Server(store, {}, lineage, AppsRefresher(engine, lineage), access_control=access)
 
 
 def _serve(server: Server) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -124,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.apps} Applications in memory, served at {url} ({time.perf_counter() - built:.1f}s to build)"
     )
     try:
-        with httpx.Client(base_url=url, timeout=30.0) as client:
+        _info, token = server.access.tokens.issue("bench", kind="api", expires_in=None)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url, timeout=30.0, headers=headers) as client:
             started = time.perf_counter()
             client.get("/api/v1/applications", params={"limit": 100}).raise_for_status()
             print(

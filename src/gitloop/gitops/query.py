@@ -133,9 +133,9 @@ class AppQuery:
             not self.sync or status.sync_status.value in self.sync,
             not self.health or status.health.status.value in self.health,
         )
-        if self.permitted is not None and not self.permitted(app):
+        if not (all(checks) and all(r.matches(app.labels) for r in self.selector)):
             return False
-        return all(checks) and all(r.matches(app.labels) for r in self.selector)
+        return self.permitted is None or self.permitted(app)  # the costliest check last
 
 
 def _on_cluster(app: Application, cluster: str) -> bool:
