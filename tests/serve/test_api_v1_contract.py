@@ -192,9 +192,10 @@ def _until(check: Callable[[], Any], timeout: float, what: str) -> Any:
 class Stream:
     """``GET /api/v1/stream/applications`` read line by line in a thread."""
 
-    def __init__(self, url: str, params: dict[str, str]) -> None:
+    def __init__(self, serve: ServeProcess, params: dict[str, str]) -> None:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._client = httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, read=None))
+        timeout = httpx.Timeout(10.0, read=None)
+        self._client = httpx.Client(base_url=serve.url, timeout=timeout, headers=serve.headers())
         self.content_type = ""
         self._thread = threading.Thread(target=self._read, args=(params,), daemon=True)
         self._thread.start()
@@ -265,7 +266,7 @@ async def _delete_namespaces(cluster: LocalCluster, namespaces: list[str]) -> No
 def test_every_v1_route_answers_argo_cds_shapes(world: tuple[ServeProcess, dict[str, str]]) -> None:
     serve, names = world
     web, hung = names["web"], names["hung"]
-    stream = Stream(serve.url, {"selector": "team=shop"})
+    stream = Stream(serve, {"selector": "team=shop"})
     try:
         with serve.client() as client:
             _walk(client, stream, names, web, hung)

@@ -74,7 +74,7 @@ def test_applications_are_created_changed_and_deleted_through_the_api(
     serve, names = world
     name, namespace = f"life-{names['ns']}", f"{names['ns']}-life"
     doc = _document(name, names["url"], namespace)
-    stream = Stream(serve.url, {"selector": "team=life"})
+    stream = Stream(serve, {"selector": "team=life"})
     try:
         with serve.client() as client:
             _walk(client, stream, local_cluster, doc, namespace)
@@ -133,7 +133,7 @@ def test_gitloop_app_create_set_and_delete_ask_the_server(
     doc["metadata"].pop("finalizers")
     doc["spec"].pop("syncPolicy")
     (tmp_path / "app.yaml").write_text(yaml.safe_dump(doc))
-    env = {"GITLOOP_SERVER": serve.url}
+    env = serve.cli_env()
 
     def app(*args: str, code: int = 0, server: bool = True) -> str:
         result = CliRunner().invoke(cli, ["app", *args], env=env if server else {"GITLOOP_SERVER": ""})
@@ -143,7 +143,7 @@ def test_gitloop_app_create_set_and_delete_ask_the_server(
     assert "needs --server" in app("create", "-f", str(tmp_path / "app.yaml"), code=2, server=False)
     assert app("create", "-f", str(tmp_path / "app.yaml")) == f"application '{name}' created\n"
     assert app("create", "-f", str(tmp_path / "app.yaml"), "--upsert") == f"application '{name}' created\n"
-    with httpx.Client(base_url=serve.url) as client:
+    with serve.client() as client:
 
         def spec() -> dict[str, Any]:
             found: dict[str, Any] = client.get(f"/api/v1/applications/{name}").json()["spec"]

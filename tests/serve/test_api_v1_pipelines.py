@@ -149,7 +149,7 @@ def test_rerun_makes_a_new_run_of_the_same_resource_linked_to_the_same_commit(se
 
 
 def test_the_cli_cancels_and_reruns_through_the_server(serve: ServeProcess, tmp_path: Path) -> None:
-    env = {**serve_env(tmp_path / "cli-state"), "GITLOOP_SERVER": serve.url}
+    env = {**serve_env(tmp_path / "cli-state"), **serve.cli_env()}
     with serve.client() as client:
         name = _push(client, SHA)
         _wait(lambda: _condition(client, name).get("reason") == "Succeeded", "the first run", serve)
