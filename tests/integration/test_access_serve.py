@@ -216,7 +216,7 @@ def test_accounts_roles_project_tokens_throttling_and_the_audit(world: CdWorld, 
         assert ("proj:team-a:deployer", "applications.sync", f"team-a/{a_app}", "ok") in seen, seen
         assert ("proj:team-a:deployer", "applications.sync", f"team-b/{b_app}", "denied") in seen, seen
         assert ("reader", "applications.sync", f"team-a/{a_app}", "denied") in seen, seen
-        assert ("admin", "projects.update", "team-a", "ok") in seen, seen
+        assert ("admin", "projects.token.create", "team-a", "ok") in seen, seen
         assert {"user", "action", "object", "time"} <= set(entries[0])
         actions = {e["action"] for e in entries}
         assert {"login", "login.failed"} <= actions, actions

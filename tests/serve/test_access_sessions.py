@@ -148,6 +148,24 @@ def test_a_token_scope_narrows_what_its_account_may_do(client: TestClient) -> No
     assert client.post("/api/v1/applications/dev/sync", headers=alice, json={}).status_code == 200
 
 
+def test_a_scoped_token_cannot_make_itself_a_wider_one(client: TestClient) -> None:
+    login = {"username": "bob", "password": "bob-password"}
+    bob = {"Authorization": "Bearer " + client.post("/api/v1/session", json=login).json()["token"]}
+    client.cookies.clear()
+    made = client.post("/api/v1/account/bob/token", headers=bob, json={"scope": ["applications:get"]})
+    scoped = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert client.get("/api/v1/account/bob", headers=scoped).status_code == 403, (
+        "accounts:get is not in scope"
+    )
+    for method, path, body in (
+        ("POST", "/api/v1/account/bob/token", {}),
+        ("DELETE", "/api/v1/account/bob/token/0123456789abcdef", None),
+        ("PUT", "/api/v1/account/password", {"currentPassword": "bob-password", "newPassword": "x" * 12}),
+    ):
+        answer = client.request(method, path, headers=scoped, json=body)
+        assert answer.status_code == 403 and "scope" in answer.json()["message"], (path, answer.text)
+
+
 def test_anonymous_access_acts_with_the_default_role(server: Server, store: Store) -> None:
     served = _served(server, store, AuthConfig(anonymous=True), RBACConfig(policy_default="role:readonly"))
     with TestClient(create_app(served), raise_server_exceptions=False) as client:

@@ -111,7 +111,11 @@ NO_AUTH = "authentication (auth.anonymous: false)"
         (REMOTE + ANONYMOUS, False, ["TLS", NO_AUTH, "--insecure"]),
         (REMOTE + TLS + ANONYMOUS, False, [NO_AUTH]),
         (REMOTE + TLS, False, []),
-        (REMOTE + TLS + ANONYMOUS + TOKEN, False, []),
+        (
+            REMOTE + TLS + ANONYMOUS + TOKEN,
+            False,
+            [NO_AUTH],
+        ),  # a token beside anonymous access guards nothing
         (REMOTE + TOKEN, False, ["missing TLS"]),
         (REMOTE + TLS + TOKEN, False, []),
         (REMOTE, True, []),

@@ -22,6 +22,7 @@ from gitloop.spec.redact import MASK, redact_url_passwords
 OWNER = "audit"
 """The store history the entries are appended to."""
 OUTCOMES = ("ok", "denied", "failed")
+"""What an entry's outcome starts with: ``ok``, ``denied`` (the policy refused), or ``failed: <why>``."""
 _TOKEN_LIKE = re.compile(r"gitloop_[0-9a-f]{16}_")
 _SECRET_KEY = re.compile(r"password|passwd|token|secret", re.IGNORECASE)
 

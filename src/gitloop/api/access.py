@@ -154,8 +154,13 @@ class Require:
             elif (
                 self.itself and authenticate(self.server, request).subject == request.path_params[self.itself]
             ):
-                principal = authenticate(self.server, request)
+                principal = authenticate(self.server, request)  # an account may act on itself ...
                 request.state.audit_object = principal.subject
+                if not principal.permits(self.resource, self.action):  # ... within its token's scope
+                    request.state.denied = True
+                    raise HTTPException(
+                        403, f"permission denied: the token's scope has no {self.resource}:{self.action}"
+                    )
             else:
                 obj = self.obj(request) if callable(self.obj) else self.obj
                 principal = permit(self.server, request, self.resource, self.action, obj)
@@ -167,9 +172,8 @@ class Require:
             yield principal
         except HTTPException as exc:
             if audited:
-                self._record(
-                    request, "denied" if getattr(request.state, "denied", False) else str(exc.status_code)
-                )
+                denied = getattr(request.state, "denied", False)
+                self._record(request, "denied" if denied else f"failed: HTTP {exc.status_code}")
             raise
         except Exception as exc:
             if audited:
@@ -185,7 +189,7 @@ class Require:
         obj = getattr(request.state, "audit_object", None) or "?"
         self.server.access.audit.record(
             user=principal.subject or "anonymous",
-            action=f"{self.resource}.{self.action}",
+            action=getattr(request.state, "audit_action", None) or f"{self.resource}.{self.action}",
             object=obj,
             source=source_of(request),
             outcome=outcome,
@@ -194,7 +198,7 @@ class Require:
 
 
 def _outcome(exc: Exception) -> str:
-    return type(exc).__name__
+    return f"failed: {type(exc).__name__}"
 
 
 def rule_of(route: APIRoute) -> Require | Authenticated | None:

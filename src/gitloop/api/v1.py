@@ -43,7 +43,7 @@ PREFIX = "/api/v1"
 KEEP_ALIVE = 15.0
 """Seconds between the comments that keep an idle event stream open through proxies."""
 
-_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 409: 9, 413: 8, 500: 13, 503: 14}
+_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 409: 9, 413: 8, 429: 8, 500: 13, 503: 14}
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:

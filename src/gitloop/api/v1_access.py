@@ -138,6 +138,8 @@ def router(server: Server, rules: Rules) -> APIRouter:
     async def password(body: PasswordBody, request: Request) -> dict[str, Any]:
         me = principal_of(request)
         name = body.name or me.subject
+        if not me.permits("accounts", "update"):
+            raise HTTPException(403, "permission denied: the token's scope has no accounts:update")
         if name != me.subject and not access.allowed(me, "accounts", "update", name):
             raise HTTPException(403, f"permission denied: accounts, update, {name}")
         try:
@@ -146,7 +148,7 @@ def router(server: Server, rules: Rules) -> APIRouter:
             raise UsageError("currentPassword: not the password of the account") from None
         access.accounts.set_password(name, body.newPassword)
         access.audit.record(
-            user=me.subject, action="accounts.password", object=name, source=source_of(request)
+            user=me.subject, action="accounts.update-password", object=name, source=source_of(request)
         )
         return {}
 
@@ -165,14 +167,14 @@ def router(server: Server, rules: Rules) -> APIRouter:
             )
         except LookupError as exc:
             raise NotFound(str(exc)) from None
-        request.state.audit_details = {"id": info.id}
+        request.state.audit_action, request.state.audit_details = "accounts.token.create", {"id": info.id}
         return {"token": token}
 
     @routes.delete("/account/{name}/token/{token_id}", dependencies=account("update"))
     async def account_revoke(name: str, token_id: str, request: Request) -> dict[str, Any]:
         if not access.tokens.revoke(token_id, subject=name):
             raise NotFound(f"account {name!r} has no token {token_id!r}")
-        request.state.audit_details = {"id": token_id}
+        request.state.audit_action, request.state.audit_details = "accounts.token.revoke", {"id": token_id}
         return {}
 
     # -- project roles ----------------------------------------------------------------------------
@@ -200,6 +202,7 @@ def router(server: Server, rules: Rules) -> APIRouter:
         info, token = access.project_token(
             subject, expires_in=_expiry(body), description=body.description if body is not None else ""
         )
+        request.state.audit_action = "projects.token.create"
         request.state.audit_details = {"id": info.id, "role": subject}
         return {"token": token}
 
@@ -208,6 +211,7 @@ def router(server: Server, rules: Rules) -> APIRouter:
         subject = role_subject(project, role)
         if not access.tokens.revoke(token_id, subject=subject):
             raise NotFound(f"role {subject} has no token {token_id!r}")
+        request.state.audit_action = "projects.token.revoke"
         request.state.audit_details = {"id": token_id, "role": subject}
         return {}
 

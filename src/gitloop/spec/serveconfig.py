@@ -336,8 +336,8 @@ def _repositories(node: Node, paths: _Paths) -> tuple[RepositoryConfig, ...]:
 
 def remote_refusal(config: ServeConfig, *, insecure: bool) -> str:
     """Why ``allowRemote`` may not be served as configured (``""``: it may). Listening beyond this
-    machine needs TLS and authentication (``auth.anonymous: false``, the default, or ``apiTokenFile``),
-    unless ``--insecure`` says otherwise."""
+    machine needs TLS and authentication (``auth.anonymous: false``, the default: an ``apiTokenFile``
+    beside anonymous access still lets anyone in), unless ``--insecure`` says otherwise."""
     if not config.allow_remote or insecure:
         return ""
     missing = [
@@ -346,7 +346,7 @@ def remote_refusal(config: ServeConfig, *, insecure: bool) -> str:
             ("TLS (tls: in the file, or --tls-cert/--tls-key)", config.tls is not None),
             (
                 "authentication (auth.anonymous: false)",
-                not config.auth.anonymous or config.api_token_file is not None,
+                not config.auth.anonymous,
             ),
         )
         if not given

@@ -165,7 +165,9 @@ class ServedAccess:
                 action="login.failed",
                 object=username,
                 source=source,
-                outcome=type(exc).__name__,
+                outcome="failed: throttled"
+                if isinstance(exc, LoginThrottled)
+                else "failed: wrong name or password",
             )
             raise
         _info, token = self.tokens.issue(
