@@ -28,6 +28,7 @@ _COMMANDS: dict[str, str] = {
     "image": "gitloop.cli.image:image",
     "login": "gitloop.cli.login:login",
     "logout": "gitloop.cli.login:logout",
+    "metrics": "gitloop.cli.metrics:metrics",
     "pipeline": "gitloop.cli.pipeline:pipeline",
     "seal": "gitloop.cli.seal:seal_command",
     "serve": "gitloop.cli.serve:serve",

@@ -208,10 +208,9 @@ class Lineage:
         committed: float | None,
         operation: Mapping[str, Any],
     ) -> str:
-        """A sync operation of ``app`` at ``revision`` ended; returns the linked source commit."""
+        """A sync operation of ``app`` at ``revision`` ended; returns the linked source commit (``""``:
+        none — the deployment is still recorded, for DORA, without a hop)."""
         source = self.record_config_commit(revision, message, repo=repo, committed=committed, via="sync")
-        if not source:
-            return ""
         finished = parse_time(operation.get("finishedAt")) or self._clock()
         key = f"{app}@{revision}"
         if not self._once(("sync", key, str(operation.get("id", "")))):
@@ -223,6 +222,8 @@ class Lineage:
         )
         deploy.update({"phase": phase, "syncedAt": finished})
         self.store.put(DEPLOY_KIND, key, deploy)
+        if not source:
+            return ""
         self._append(
             source,
             {
@@ -250,7 +251,20 @@ class Lineage:
             return False
         self.store.put(DEPLOY_KIND, key, {**found.doc, "healthyAt": healthy})
         source = str(found.doc.get("source", ""))
-        self._append(source, {"hop": "healthy", "time": healthy, "app": app, "revision": revision})
+        if source:
+            self._append(source, {"hop": "healthy", "time": healthy, "app": app, "revision": revision})
+        return True
+
+    def record_degraded(self, app: str, revision: str, *, degraded: float) -> bool:
+        """``app`` turned Degraded at ``revision`` after it was Healthy there: the first time is kept on
+        the deployment (a failure signal for DORA)."""
+        key = f"{app}@{revision}"
+        found = self.store.get(DEPLOY_KIND, key)
+        if found is None or found.doc.get("healthyAt") is None or found.doc.get("degradedAt") is not None:
+            return False
+        if not self._once(("degraded", key)):
+            return False
+        self.store.put(DEPLOY_KIND, key, {**found.doc, "degradedAt": degraded})
         return True
 
     # -- reading --------------------------------------------------------------------------------

@@ -347,6 +347,11 @@ class ApiClient:
     def remove_cluster(self, name_or_server: str) -> None:
         self._call("DELETE", self._cluster_path(name_or_server))
 
+    def dora(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """DORA's figures (``GET /api/v1/metrics/dora``; ``params``: ``app``, ``env``, ``since``...)."""
+        found: dict[str, Any] = self._call("GET", "/api/v1/metrics/dora", params=dict(params))
+        return found
+
     # -- sealed secrets ---------------------------------------------------------------------------
 
     def sealing_certificate(self) -> bytes:

@@ -461,3 +461,7 @@ class AppsRefresher:
             self._lineage.record_healthy(
                 app.name, status.revision, healthy=status.reconciled_at or self._clock()
             )
+        if status.health.status is HealthStatus.DEGRADED and status.revision:
+            self._lineage.record_degraded(
+                app.name, status.revision, degraded=status.reconciled_at or self._clock()
+            )
