@@ -21,6 +21,7 @@ from gitloop.errors import SpecError
 from gitloop.model.sizes import parse_size
 from gitloop.spec.fields import Node, Origin
 from gitloop.spec.serve_auth import AuthConfig, RBACConfig, parse_auth, parse_rbac
+from gitloop.spec.serve_notifications import NotificationsConfig, parse_notifications
 from gitloop.spec.serve_sealing import SealingConfig, parse_sealing
 from gitloop.spec.serve_tls import TLSConfig, parse_tls
 from gitloop.spec.yaml.documents import load_file
@@ -64,6 +65,7 @@ _TOP = (
     "logs",
     "auth",
     "rbac",
+    "notifications",
 )
 _HINTS = {
     "database": "use databaseURL (or databaseURLFile)",
@@ -163,6 +165,7 @@ class ServeConfig:
     sealed_secrets: SealingConfig = field(default_factory=SealingConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     rbac: RBACConfig = field(default_factory=RBACConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
 
     @property
     def address(self) -> str:
@@ -460,6 +463,7 @@ def parse(node: Node, base: Path, file: str) -> ServeConfig:
         sealed_secrets=parse_sealing(node, lambda found: paths.one(found, must_exist=False)),
         auth=parse_auth(node),
         rbac=parse_rbac(node, lambda found: paths.one(found, directory_ok=False)),
+        notifications=parse_notifications(node, lambda found: paths.one(found, directory_ok=False)),
     )
 
 

@@ -147,6 +147,7 @@ async def _applications(
     from gitloop.service.server.appsets import start_appsets
     from gitloop.service.server.appsources import ConfigApps
     from gitloop.service.server.cd import AppsRefresher
+    from gitloop.service.server.notifications import start_notifications
     from gitloop.service.server.postsync import PostSyncRunner
     from gitloop.store import open_store
 
@@ -186,6 +187,7 @@ async def _applications(
                 await runner.start()
             refresher = AppsRefresher(engine, lineage)
             await refresher.start()
+            notifier = await start_notifications(config, engine.store, lineage, engine)
             await sources.start()
             try:
                 yield refresher, sources, appsets
@@ -194,6 +196,8 @@ async def _applications(
                 await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
                 if runner is not None:
                     await runner.stop()
+                if notifier is not None:
+                    await notifier.stop(config.shutdown_grace)
         finally:
             await appsets.stop()
 

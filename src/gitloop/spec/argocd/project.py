@@ -158,6 +158,8 @@ class AppProject:
     sync_windows: tuple[SyncWindow, ...] = ()
     roles: tuple[ProjectRole, ...] = ()
     origin: Source | None = None
+    annotations: tuple[tuple[str, str], ...] = ()
+    """``metadata.annotations`` (notification subscriptions are read from them)."""
 
     def permits_source(self, repo_url: str) -> bool:
         """Whether Applications of this project may read ``repo_url``."""
@@ -248,7 +250,7 @@ def parse_project(body: Node, source: Source) -> AppProject:
     meta = parse_meta(body)
     spec = body.child("spec")
     if spec is None:
-        return AppProject(name=meta.name, origin=source)
+        return AppProject(name=meta.name, origin=source, annotations=tuple(sorted(meta.annotations.items())))
     spec.require_map().only(_SPEC_FIELDS)
     destinations = []
     for index, pattern in enumerate(spec.strings("sourceRepos")):
@@ -279,6 +281,7 @@ def parse_project(body: Node, source: Source) -> AppProject:
         sync_windows=tuple(_sync_window(item) for item in spec.items("syncWindows")),
         roles=parse_roles(spec, meta.name),
         origin=source,
+        annotations=tuple(sorted(meta.annotations.items())),
     )
 
 
