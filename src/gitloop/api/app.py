@@ -34,6 +34,7 @@ from gitloop.api.metrics import Metrics
 from gitloop.errors import GitloopError, SpecError, SyncError, UsageError
 from gitloop.gitops.operation import SyncRequest
 from gitloop.service.server import Answer, Conflict, NotFound, Server
+from gitloop.service.server.metrics_feed import feed_of
 from gitloop.service.server.runtime import LOG_PAGE
 from gitloop.spec.serveconfig import DEFAULT_READ_BODY_TIMEOUT
 
@@ -82,6 +83,7 @@ def create_app(
         title="gitloop", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
     )
     metrics = metrics or Metrics()
+    metrics.attach(feed_of(server))
     limit = server.max_body_bytes
     app.add_middleware(BodyLimit, limit=limit)
     app.add_middleware(ReadBodyTimeout, seconds=read_body_timeout)
@@ -262,7 +264,7 @@ def create_app(
 
     @app.get("/metrics", dependencies=rules.require("server", "get", "metrics"))
     async def prometheus() -> Response:
-        data = metrics.render()
+        data = await metrics.scrape()
         if data is None:
             raise StarletteHTTPException(404, "metrics need the prometheus-client package")
         return Response(data, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -43,6 +43,7 @@ from gitloop.model.health import HealthStatus
 from gitloop.model.sync import SyncStatus
 from gitloop.service.apps import local_user
 from gitloop.service.server.engines import Conflict, NotFound, Push, Subscription
+from gitloop.service.server.metrics_feed import AppEvents
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.spec.argocd import DEFAULT_PROJECT, Application, AppProject, Destination
 
@@ -91,12 +92,16 @@ class AppsRefresher:
         self._subscriptions: set[Subscription] = set()
         self._deletions: dict[str, asyncio.Task[None]] = {}
         self._names: tuple[int, list[str]] = (-1, [])
+        self.app_events = AppEvents()  # sync operations and health transitions, for /metrics
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._engine.listeners.append(self._changes.put_nowait)
         self._engine.listeners.append(self._publish)
+        self._engine.listeners.append(
+            lambda s: self.app_events.observe(self._engine.apps.apps.get(s.name), s)
+        )
         self._engine.changes.append(self._changed)
         self._recorder = asyncio.create_task(self._record_loop(), name="lineage recorder")
         self._watch = asyncio.create_task(self._engine.run(self._stop), name="reconcile loop")
