@@ -231,3 +231,27 @@ def test_metrics_route_of_the_real_app(client: TestClient, store: Store) -> None
         ("failed", 1.0),
         ("success", 2.0),
     ]
+
+
+def test_the_grafana_dashboard_asks_for_metrics_served(store: Store) -> None:
+    import re
+    from pathlib import Path
+
+    from gitloop.spec.yaml import load_json
+
+    dashboard = load_json(
+        (Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_bytes(), source="dashboard"
+    )
+    asked = {
+        re.sub(r"_(bucket|total)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(?:gitloop|argocd)_[a-z_]+", target["expr"])
+    }
+    metrics = Metrics()
+    metrics.attach(MetricsFeed(store, applications=lambda: [], events=AppEvents()))
+    metrics.observe("hooks", 202, 0.01)
+    served = {
+        re.sub(r"_total$", "", name) for name in _parsed((asyncio.run(metrics.scrape()) or b"").decode())
+    }
+    assert asked and asked <= served, asked - served
