@@ -25,7 +25,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,10 @@ class RunPool:
         return len(still)
 
 
+RunEnded = Callable[[str, Mapping[str, Any], RunSource | None], None]
+"""``(run name, its Tekton-shaped manifest, its link in the lineage)`` of a run that ended."""
+
+
 class PipelinesLauncher:
     """Launches the runs one EventListener creates, with the Pipelines and Tasks of ``pipeline_paths``."""
 
@@ -192,6 +196,15 @@ class PipelinesLauncher:
         self._pool = pool
         self._lineage = lineage
         self._clock = clock
+        self.finished: list[RunEnded] = []
+        """Told of every run that ended (after the lineage), from the thread that ended it."""
+
+    def _ended(
+        self, name: str, manifest: Mapping[str, Any], finished: float, source: RunSource | None
+    ) -> None:
+        self._lineage.record_run_finished(name, manifest, finished=finished, source=source)
+        for listener in self.finished:
+            listener(name, manifest, source or self._lineage.run_source(name))
 
     # -- PipelineLauncher ------------------------------------------------------------------------
 
@@ -310,7 +323,7 @@ class PipelinesLauncher:
             self._store, resource, listener=listener or self.listener, reason=reason, message=message, now=now
         )
         name = str(resource["metadata"]["name"])
-        self._lineage.record_run_finished(name, manifest, finished=now, source=source)
+        self._ended(name, manifest, now, source)
 
     def run(
         self,
@@ -347,16 +360,11 @@ class PipelinesLauncher:
             else:
                 record = self._store.get(kind, name)
                 manifest = record.doc.get("manifest") if record else None
-                self._lineage.record_run_finished(
-                    name,
-                    manifest if isinstance(manifest, dict) else {},
-                    finished=self._clock(),
-                    source=source,
-                )
+                self._ended(name, manifest if isinstance(manifest, dict) else {}, self._clock(), source)
             log.warning("%s %s could not start: %s", kind, name, exc)
             return
         result = pipelines.execute(
             prepared, _QuietView(name), handle_signals=False, interruption=interruption
         )
-        self._lineage.record_run_finished(name, result.manifest, finished=self._clock(), source=source)
+        self._ended(name, result.manifest, self._clock(), source)
         log.info("%s %s finished: %s", kind, name, result.condition.reason)

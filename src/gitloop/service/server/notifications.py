@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from gitloop.errors import GitloopError
 from gitloop.gitops import shapes
 from gitloop.gitops.status import AppStatus
-from gitloop.lineage import Lineage
+from gitloop.lineage import Lineage, RunSource
 from gitloop.model.trailers import TRAILER_SOURCE_COMMIT, parse_trailers
 from gitloop.notifiers import open_service
 from gitloop.notify import Notifications, Service
@@ -73,10 +73,13 @@ class ServedNotifications:
         self._tasks: list[asyncio.Task[None]] = []
         self._commits: dict[tuple[str, str], dict[str, Any]] = {}
 
+    def watch(self, engine: Engine) -> None:
+        """Hear ``engine``'s status changes and Application changes from now on."""
+        self._engine = engine
+        engine.listeners.append(self._status_changed)
+        engine.changes.append(self._app_changed)
+
     async def start(self) -> None:
-        if self._engine is not None:
-            self._engine.listeners.append(self._status_changed)
-            self._engine.changes.append(self._app_changed)
         self._tasks = [
             asyncio.create_task(self._event_loop(), name="notification events"),
             asyncio.create_task(self._send_loop(), name="notification deliveries"),
@@ -108,11 +111,16 @@ class ServedNotifications:
         elif event == "ADDED":
             self._events.put_nowait(lambda: self._app_event(app.name, None))
 
-    def run_ended(self, run: Mapping[str, Any], app: str = "") -> None:
-        """A PipelineRun ended (``app``: the Application it ran for, if any). Thread-safe."""
+    def run_finished(self, name: str, manifest: Mapping[str, Any], source: RunSource | None) -> None:
+        """A PipelineRun ended (a ``PipelinesLauncher.finished`` listener; any thread). Its Application is
+        the one its lineage link names (a post-sync run's), if any; ``.commit.sha`` its source commit."""
         loop = self._loop
-        if loop is not None:
-            loop.call_soon_threadsafe(self._events.put_nowait, lambda: self._run_event(run, app))
+        if loop is None or manifest.get("kind", "PipelineRun") != "PipelineRun":
+            return
+        app = source.app if source is not None else ""
+        commit = {"sha": source.commit} if source is not None else {}
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server is gone
+            loop.call_soon_threadsafe(self._events.put_nowait, lambda: self._run_event(manifest, app, commit))
 
     @property
     def _loop(self) -> asyncio.AbstractEventLoop | None:
@@ -144,7 +152,7 @@ class ServedNotifications:
         )
         return len(made)
 
-    def _run_event(self, run: Mapping[str, Any], app_name: str) -> int:
+    def _run_event(self, run: Mapping[str, Any], app_name: str, commit: Mapping[str, Any]) -> int:
         engine = self._engine
         app = engine.apps.apps.get(app_name) if engine is not None and app_name else None
         shown: dict[str, Any] | None = None
@@ -152,7 +160,7 @@ class ServedNotifications:
         if engine is not None and app is not None:
             shown = shapes.application(app, engine.status(app.name))
             annotations = self._project_annotations(app)
-        made = self.notifications.run_ended(run, app=shown, project_annotations=annotations)
+        made = self.notifications.run_ended(run, app=shown, project_annotations=annotations, commit=commit)
         return len(made)
 
     def _project_annotations(self, app: Application) -> dict[str, str]:
@@ -211,14 +219,15 @@ class ServedNotifications:
 
 
 async def start_notifications(
-    config: ServeConfig, store: Store, lineage: Lineage, engine: Engine | None
+    config: ServeConfig, store: Store, lineage: Lineage
 ) -> ServedNotifications | None:
-    """The served notifications of ``config`` (``None`` without services), started."""
+    """The served notifications of ``config`` (``None`` without services), started; ``watch`` gives them
+    the CD engine, ``run_finished`` listens to a launcher."""
     if not config.notifications.enabled:
         return None
     services = await asyncio.to_thread(open_services, config)
-    engine_ = Notifications(store, services, config.notifications, url=served_url(config))
-    served = ServedNotifications(engine_, lineage, engine=engine)
+    engine = Notifications(store, services, config.notifications, url=served_url(config))
+    served = ServedNotifications(engine, lineage)
     await served.start()
     names = ", ".join(f"{n} ({s.type})" for n, s in services.items())
     log.info("notifications through %s", names)

@@ -40,6 +40,7 @@ from gitloop.service.sealing import KeyRing, keep_renewed, served_key_ring
 from gitloop.service.server.access import ServedAccess
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
+from gitloop.service.server.notifications import ServedNotifications, start_notifications
 from gitloop.service.server.postsync import LAUNCHER_NAME, load_pipelines
 from gitloop.service.server.runtime import ServedListener, Server
 from gitloop.spec import triggers as triggers_spec
@@ -139,6 +140,7 @@ async def _applications(
     post_sync: _PostSync,
     clusters: ClusterRegistry,
     keys: KeyRing,
+    notifier: ServedNotifications | None = None,
 ) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None, AppSets | None]]:
     if not config.applications:
         yield None, None, None
@@ -147,7 +149,6 @@ async def _applications(
     from gitloop.service.server.appsets import start_appsets
     from gitloop.service.server.appsources import ConfigApps
     from gitloop.service.server.cd import AppsRefresher
-    from gitloop.service.server.notifications import start_notifications
     from gitloop.service.server.postsync import PostSyncRunner
     from gitloop.store import open_store
 
@@ -187,7 +188,8 @@ async def _applications(
                 await runner.start()
             refresher = AppsRefresher(engine, lineage)
             await refresher.start()
-            notifier = await start_notifications(config, engine.store, lineage, engine)
+            if notifier is not None:
+                notifier.watch(engine)
             await sources.start()
             try:
                 yield refresher, sources, appsets
@@ -196,8 +198,6 @@ async def _applications(
                 await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
                 if runner is not None:
                     await runner.stop()
-                if notifier is not None:
-                    await notifier.stop(config.shutdown_grace)
         finally:
             await appsets.stop()
 
@@ -263,6 +263,7 @@ async def open_server(
     workdir = Path(tempfile.mkdtemp(prefix="gitloop-serve-"))
     clusters: ClusterRegistry | None = None
     renewing: asyncio.Task[None] | None = None
+    notifier: ServedNotifications | None = None
     try:
         from gitloop.service.clusters import ClusterRegistry
 
@@ -272,7 +273,12 @@ async def open_server(
             renewing = asyncio.create_task(keep_renewed(keys, config.sealed_secrets.key_renew_period))
         lineage = Lineage(store)
         served, post_sync, pool = _launchers(config, store, target, lineage, launcher_factory, workdir)
-        opened = _applications(config, target, lineage, workdir, post_sync, clusters, keys)
+        notifier = await start_notifications(config, store, lineage)
+        if notifier is not None:
+            for launcher in [*(e.launcher for e in served.values()), post_sync.launcher]:
+                if isinstance(launcher, PipelinesLauncher):
+                    launcher.finished.append(notifier.run_finished)
+        opened = _applications(config, target, lineage, workdir, post_sync, clusters, keys, notifier)
         async with opened as (apps, sources, appsets):
             if launcher_factory is None:
                 ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
@@ -315,6 +321,8 @@ async def open_server(
                     await sources.stop()
                 await _drain(server, pool, config.shutdown_grace, post_sync.launcher)
     finally:
+        if notifier is not None:
+            await notifier.stop(config.shutdown_grace)
         if renewing is not None:
             renewing.cancel()
         if clusters is not None:
