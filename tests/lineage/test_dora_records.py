@@ -119,3 +119,19 @@ def test_report_from_the_store(store: Store) -> None:
 )
 def test_is_revert(message: str, revert: bool) -> None:
     assert is_revert(message) is revert
+
+
+def test_a_history_rollback_fails_the_deployment_and_restores_at_its_end(store: Store) -> None:
+    lineage = Lineage(store, clock=lambda: 0.0)
+    _sync(store, lineage, "c1", "v1", "Succeeded", 90, 100)
+    lineage.record_healthy(APP, "c1", healthy=100)
+    _sync(store, lineage, "c2", "v2", "Succeeded", 990, 1000)
+    lineage.record_healthy(APP, "c2", healthy=1000)
+    store.append_history(
+        history_owner(APP),
+        {"revision": "c1", "phase": "Succeeded", "rollbackOf": 0, "startedAt": 1500, "finishedAt": 1510},
+    )
+    (figures,) = dora_report(store, since=0.0, until=86400.0).applications
+    assert figures.deployments == 2 and figures.failed_deployments == 1
+    assert figures.failure_causes == {"rollback": 1}
+    assert (figures.time_to_restore_median, figures.unrestored) == (10, 0)
