@@ -1,7 +1,8 @@
 """Notifications from a real loop (issue 12 acceptance): a real ``gitloop serve`` on the local cluster and
 git server, an Application annotated for ``on-deployed`` and ``on-sync-failed`` with a webhook service;
-a local HTTP receiver gets ``on-deployed`` exactly once for the first commit, and a second commit with a
-manifest the API server refuses makes the automated sync fail and delivers ``on-sync-failed``."""
+a local HTTP receiver gets ``on-deployed`` exactly once for the first commit (and a local SMTP server the
+same as an email), and a second commit with a manifest the API server refuses makes the automated sync
+fail and delivers ``on-sync-failed``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from gitloop.localinfra.gitserver import GitServer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
 sys.path.insert(0, str(Path(__file__).parents[1] / "notify"))  # the notification tests' receivers
-from notify_receivers import HttpReceiver, Request, serve_http
+from notify_receivers import HttpReceiver, Mailbox, Request, serve_http, serve_smtp
 from serve_process import ServeProcess, free_port, serve_env
 
 pytestmark = pytest.mark.integration
@@ -43,6 +45,7 @@ def world(local_cluster: LocalCluster, git_server: GitServer, tmp_path: Path) ->
     annotated = (
         f"metadata:\n  name: {found.app}\n  namespace: argocd\n  annotations:\n"
         f"    {SUBSCRIBE}on-deployed.hook: ''\n    {SUBSCRIBE}on-sync-failed.hook: oncall\n"
+        f"    {SUBSCRIBE}on-deployed.mail: dev@example.com\n"
     )
     found.apps_file.write_text(
         text.replace(f"metadata: {{name: {found.app}, namespace: argocd}}\n", annotated)
@@ -54,6 +57,13 @@ def world(local_cluster: LocalCluster, git_server: GitServer, tmp_path: Path) ->
 @pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
     yield from serve_http(HttpReceiver())
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    for port in serve_smtp(box):
+        yield box, port
 
 
 def _of(requests: list[Request], trigger: str) -> list[Request]:
@@ -71,8 +81,9 @@ def _wait(receiver: HttpReceiver, trigger: str, serve: ServeProcess, timeout: fl
 
 
 def test_deployed_once_and_a_failing_sync_are_delivered(
-    world: CdWorld, receiver: HttpReceiver, tmp_path: Path
+    world: CdWorld, receiver: HttpReceiver, mailbox: tuple[Mailbox, int], tmp_path: Path
 ) -> None:
+    box, smtp_port = mailbox
     assert "annotations" in world.apps_file.read_text()
     config = tmp_path / "serve.yaml"
     config.write_text(
@@ -87,6 +98,7 @@ def test_deployed_once_and_a_failing_sync_are_delivered(
               url: https://gitloop.example
               services:
                 hook: {{type: webhook, url: '{receiver.url}', headers: [{{name: X-Source, value: gitloop}}]}}
+                mail: {{type: email, host: 127.0.0.1, port: {smtp_port}, from: gitloop@example.com}}
             """)
     )
     env = serve_env(tmp_path / "state")
@@ -109,3 +121,7 @@ def test_deployed_once_and_a_failing_sync_are_delivered(
     requests = list(receiver.requests)
     assert len(_of(requests, "on-deployed")) == 1, [r.json() for r in requests]
     assert len(_of(requests, "on-sync-failed")) == 1, [r.json() for r in requests]
+    (mail,) = box.messages
+    assert mail.rcpt_tos == ["dev@example.com"]
+    message = message_from_bytes(mail.content)  # type: ignore[arg-type]
+    assert message["Subject"] == f"New version of an application {world.app} is up and running."

@@ -190,3 +190,16 @@ def test_a_delivery_that_keeps_failing_ends_failed(store: SqlStore) -> None:
         (failed,) = engine.book.listed(FAILED)
         assert failed.attempts == 3 and "HTTP 502" in failed.last_error
         assert len(running.requests) == 3
+
+
+def test_a_condition_that_holds_writes_nothing_more(store: SqlStore, receiver: HttpReceiver) -> None:
+    """A delivery made once is neither rendered nor claimed again while its condition holds, also by a
+    new process on the same store."""
+    clock = Clock()
+    (made,) = [
+        d for d in make(store, receiver, clock).app_changed(shaped("Succeeded")) if d.trigger == "on-deployed"
+    ]
+    engine = make(store, receiver, clock)
+    for _ in range(3):
+        engine.app_changed(shaped("Succeeded"))
+    assert len(store.history(f"notify/{made.id}")) == 1

@@ -129,10 +129,15 @@ class DeliveryBook:
 
     def create(self, delivery: Delivery) -> bool:
         """Keep ``delivery`` pending unless one with its id was made already (by any process)."""
-        if not self._claim(f"notify/{delivery.id}"):
+        if self.exists(delivery.id) or not self._claim(f"notify/{delivery.id}"):
             return False
         self.put(delivery)
         return True
+
+    def exists(self, name: str) -> bool:
+        """Whether the delivery ``name`` was made (read first: a condition that holds for long is asked
+        at every status change, and only a new delivery may write)."""
+        return self._store.get(KIND, name) is not None
 
     def put(self, delivery: Delivery) -> None:
         self._store.put(KIND, delivery.id, delivery.to_dict(), labels=_labels(delivery))

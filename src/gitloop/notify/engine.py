@@ -75,6 +75,8 @@ class Notifications:
         self._url = config.url or url.rstrip("/")
         self._clock = clock
         self._active: dict[str, tuple[bool, float]] = {}
+        self._made_ids: set[str] = set()
+        """Deliveries known to exist: not rendered or read again (an id is a few dozen bytes)."""
         self._lock = threading.Lock()
 
     # -- making deliveries ------------------------------------------------------------------------
@@ -169,8 +171,12 @@ class Notifications:
                 )
                 continue
             full_key = f"{key}|{destination.service}|{destination.recipient}"
+            name = delivery_id(full_key, subject, trigger.name)
+            if name in self._made_ids or self.book.exists(name):
+                self._made_ids.add(name)
+                continue
             delivery = Delivery(
-                id=delivery_id(full_key, subject, trigger.name),
+                id=name,
                 trigger=trigger.name,
                 subject=subject,
                 service=destination.service,
@@ -190,6 +196,7 @@ class Notifications:
                 delivery = replace(delivery, title=message.title, body=message.body)
             if self.book.create(delivery):
                 made.append(delivery)
+            self._made_ids.add(name)
         return made
 
     def _render(self, trigger: str, event: Event, service_type: str, commit: Mapping[str, Any]) -> Message:

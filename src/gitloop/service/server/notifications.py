@@ -71,7 +71,8 @@ class ServedNotifications:
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._commits: dict[tuple[str, str], dict[str, Any]] = {}
+        self._commits: dict[str, tuple[str, dict[str, Any]]] = {}
+        """Per Application, ``.commit`` of its last synced revision."""
 
     def watch(self, engine: Engine) -> None:
         """Hear ``engine``'s status changes and Application changes from now on."""
@@ -168,14 +169,15 @@ class ServedNotifications:
         return dict(project.annotations) if project is not None else {}
 
     def _commit(self, app: Application, status: AppStatus) -> dict[str, Any]:
-        """``.commit`` for ``app`` at its synced revision (cached per revision once its lead time is known)."""
+        """``.commit`` for ``app`` at its synced revision (kept for its last revision once the lead time is
+        known)."""
         revision = status.operation.revisions[0] if status.operation and status.operation.revisions else ""
         revision = revision or status.revision
         if not revision or self._engine is None:
             return {}
-        cached = self._commits.get((app.name, revision))
-        if cached is not None and cached.get("leadTimeSeconds") != "":
-            return cached
+        cached = self._commits.get(app.name)
+        if cached is not None and cached[0] == revision and cached[1].get("leadTimeSeconds") != "":
+            return cached[1]
         try:
             info = self._engine.sources.commit_info(app.sources[0].repo_url, revision)
         except GitloopError as exc:
@@ -196,7 +198,7 @@ class ServedNotifications:
                 trace = self._lineage.trace(source)
                 lead = trace.per_app.get(app.name, trace.lead_time)
                 found["leadTimeSeconds"] = "" if lead is None else round(lead)
-        self._commits[(app.name, revision)] = found
+        self._commits[app.name] = (revision, found)
         return found
 
     # -- deliveries -------------------------------------------------------------------------------
