@@ -8,13 +8,15 @@ queued but never started queued again, runs a dead server left running ended as 
 repository credentials, the CD engine; the Applications of the serve config read once
 (``appsources.ConfigApps``: local files, or directories of git repositories) before those created
 through the API are registered again; then the reconcile loop is started, the config's sources are
-re-read on change in the background, and the post-sync pipelines (``postsync``) are watched for. Every post-sync pipeline an Application names must be in ``postSync.pipelines``. Any mistake stops the start with a ``SpecError`` or
+re-read on change in the background, and the post-sync pipelines (``postsync``) are watched for; the
+notifications (``notifications``) hear the CD engine and every launcher's ended runs. Every post-sync pipeline an Application names must be in ``postSync.pipelines``. Any mistake stops the start with a ``SpecError`` or
 ``UsageError`` before anything is served.
 
 Closing (after the HTTP server stopped accepting): no new run starts; running PipelineRuns and sync
 operations get ``shutdownGracePeriod`` to end (queued runs stay queued in the store, interrupted
 sync operations are resumed by the next start); PipelineRuns still running then are interrupted (their
-steps stopped, the runs ended ``Interrupted``); then the reconcile loop stops and everything is closed.
+steps stopped, the runs ended ``Interrupted``); then the reconcile loop stops, the notification deliveries due
+within the grace period are attempted, and everything is closed.
 """
 
 from __future__ import annotations
