@@ -20,7 +20,11 @@ def app(
 ) -> dict[str, Any]:
     status: dict[str, Any] = {"health": {"status": health}, "sync": {"status": sync, "revision": revision}}
     if phase is not None:
-        status["operationState"] = {"phase": phase, "syncResult": {"revision": revision}}
+        status["operationState"] = {
+            "phase": phase,
+            "syncResult": {"revision": revision},
+            "gitloop": {"id": f"op-{revision}"},
+        }
     metadata: dict[str, Any] = {"name": "guestbook"}
     if deleted:
         metadata["deletionTimestamp"] = "2026-12-07T10:00:00Z"
@@ -77,8 +81,13 @@ def test_app_trigger(
     assert decision.send is sent
     if sent and once is not None:
         assert decision.key == f"{trigger}|guestbook|{once}"
-    if sent and once is None:
-        assert decision.key == f"{trigger}|guestbook|5.000000"
+    if sent and once is None:  # the operation's triggers name theirs, the others' is the time
+        episode = (
+            "op-c1"
+            if trigger.startswith(("on-sync-failed", "on-sync-running", "on-sync-succeeded"))
+            else "5.000000"
+        )
+        assert decision.key == f"{trigger}|guestbook|{episode}"
 
 
 @pytest.mark.parametrize(

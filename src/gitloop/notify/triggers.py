@@ -69,6 +69,14 @@ def synced_revision(event: Event) -> str:
     return str(revision)
 
 
+def operation_id(event: Event) -> str:
+    """The sync operation's id (gitloop's ``operationState.gitloop.id``), else its start time."""
+    state = _get(event.app, "status", "operationState")
+    if not isinstance(state, Mapping):
+        return ""
+    return str(_get(state, "gitloop", "id") or state.get("startedAt") or "")
+
+
 def run_succeeded(event: Event) -> str:
     """The PipelineRun's ``Succeeded`` condition status: ``True``, ``False`` or ``""`` (still running)."""
     conditions = _get(event.run or {}, "status", "conditions")
@@ -88,6 +96,10 @@ class Trigger:
     kind: str
     when: Callable[[Event], bool]
     once_per: Callable[[Event], str] | None = None
+    episode: Callable[[Event], str] | None = None
+    """Without ``oncePer``: what names one stretch of the condition being true, when the event says
+    (the sync operation, for the operation-phase triggers), so that servers sharing a store agree on it;
+    else the time it became true."""
 
 
 CATALOG: dict[str, Trigger] = {
@@ -116,9 +128,14 @@ CATALOG: dict[str, Trigger] = {
             "Application syncing has failed",
             APP,
             lambda e: operation_phase(e) in ("Error", "Failed"),
+            episode=operation_id,
         ),
         Trigger(
-            "on-sync-running", "Application is being synced", APP, lambda e: operation_phase(e) == "Running"
+            "on-sync-running",
+            "Application is being synced",
+            APP,
+            lambda e: operation_phase(e) == "Running",
+            episode=operation_id,
         ),
         Trigger(
             "on-sync-status-unknown",
@@ -131,6 +148,7 @@ CATALOG: dict[str, Trigger] = {
             "Application syncing has succeeded",
             APP,
             lambda e: operation_phase(e) == "Succeeded",
+            episode=operation_id,
         ),
         Trigger(
             "on-pipeline-failed",
@@ -163,7 +181,7 @@ class Decision:
 def decide(trigger: Trigger, event: Event, *, was_active: bool, episode: float) -> Decision:
     """Argo CD's rule for one trigger and one event. ``was_active``: the condition held at the previous
     event of this trigger and Application; ``episode``: the time it became true (now, if it just did),
-    which keys the sends of a trigger without ``oncePer``."""
+    which keys the sends of a trigger without ``oncePer`` unless the trigger names its episode."""
     subject = event.app_name if trigger.kind == APP else event.run_name
     active = bool(trigger.when(event))
     if not active:
@@ -171,4 +189,5 @@ def decide(trigger: Trigger, event: Event, *, was_active: bool, episode: float) 
     if trigger.once_per is not None:
         value = trigger.once_per(event)
         return Decision(bool(value), True, f"{trigger.name}|{subject}|{value}")
-    return Decision(not was_active, True, f"{trigger.name}|{subject}|{episode:.6f}")
+    named = trigger.episode(event) if trigger.episode is not None else ""
+    return Decision(not was_active, True, f"{trigger.name}|{subject}|{named or f'{episode:.6f}'}")
