@@ -101,3 +101,51 @@ def test_shutdown_leaves_what_is_not_due_pending(tmp_path: Path, refusing: HttpR
         assert "HTTP 503" in delivery.last_error
     finally:
         store.close()
+
+
+@pytest.fixture
+def accepting() -> Iterator[HttpReceiver]:
+    yield from serve_http(HttpReceiver(statuses=[200]))
+
+
+def test_a_pending_delivery_is_sent_after_a_restart_and_no_secret_is_stored(
+    tmp_path: Path, refusing: HttpReceiver, accepting: HttpReceiver
+) -> None:
+    token = "tok-" + "9" * 24
+    url_file = tmp_path / "hook-url"
+    path = tmp_path / "serve.yaml"
+
+    def config(url: str) -> ServeConfig:
+        url_file.write_text(f"{url}?token={token}\n")
+        path.write_text(
+            "notifications:\n  services:\n    hook: {type: webhook, urlFile: hook-url}\n"
+            "  defaultSubscriptions:\n    - {triggers: [on-pipeline-failed], recipients: [hook]}\n"
+        )
+        return load(path)
+
+    database = tmp_path / "gitloop.db"
+
+    async def serve(url: str, receiver: HttpReceiver, told: bool) -> None:
+        store = open_store(str(database))
+        try:
+            served = await start_notifications(config(url), store, Lineage(store))
+            assert served is not None
+            if told:
+                served.run_finished("build-3", _run("build-3", "False"), None)
+            await asyncio.to_thread(receiver.wait_for, 1, 10.0)
+            await served.stop(0.2)
+        finally:
+            store.close()
+
+    asyncio.run(serve(refusing.url, refusing, told=True))  # the first server: 503, then it stops
+    asyncio.run(serve(accepting.url, accepting, told=False))  # the next start sends it
+    assert [r.json()["trigger"] for r in accepting.requests] == ["on-pipeline-failed"]
+    assert accepting.requests[0].path.endswith(token)
+    store = open_store(str(database))
+    try:
+        (delivery,) = DeliveryBook(store, lambda: 0.0).listed()
+        assert (delivery.state, delivery.attempts) == (SENT, 2)
+    finally:
+        store.close()
+    for kept in tmp_path.glob("gitloop.db*"):  # the database and any journal beside it
+        assert token.encode() not in kept.read_bytes(), kept
