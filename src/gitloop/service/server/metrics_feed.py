@@ -262,8 +262,15 @@ class MetricsFeed:
         with self._lock:
             if self._read_at is not None and now - self._read_at < self._every:
                 return
-            self._cached = run_families(self._store) + dora_families(self._store, now)
-            self._read_at = now
+            before, self._read_at = self._read_at, now  # one reader at a time; the lock is not held
+        try:
+            found = run_families(self._store) + dora_families(self._store, now)
+        except BaseException:
+            with self._lock:
+                self._read_at = before
+            raise
+        with self._lock:
+            self._cached = found
 
     def families(self) -> list[Family]:
         info = Family("argocd_app_info", "Information about Applications", "gauge", INFO_LABELS)
