@@ -46,6 +46,7 @@ def world(local_cluster: LocalCluster, git_server: GitServer, tmp_path: Path) ->
         f"metadata:\n  name: {found.app}\n  namespace: argocd\n  annotations:\n"
         f"    {SUBSCRIBE}on-deployed.hook: ''\n    {SUBSCRIBE}on-sync-failed.hook: oncall\n"
         f"    {SUBSCRIBE}on-deployed.mail: dev@example.com\n"
+        f"    {SUBSCRIBE}on-created.hook: ''\n    {SUBSCRIBE}on-sync-status-unknown.hook: ''\n"
     )
     found.apps_file.write_text(
         text.replace(f"metadata: {{name: {found.app}, namespace: argocd}}\n", annotated)
@@ -121,6 +122,8 @@ def test_deployed_once_and_a_failing_sync_are_delivered(
     requests = list(receiver.requests)
     assert len(_of(requests, "on-deployed")) == 1, [r.json() for r in requests]
     assert len(_of(requests, "on-sync-failed")) == 1, [r.json() for r in requests]
+    assert len(_of(requests, "on-created")) == 1, [r.json() for r in requests]
+    assert _of(requests, "on-sync-status-unknown") == [], "a new Application's status is not Unknown"
     (mail,) = box.messages
     assert mail.rcpt_tos == ["dev@example.com"]
     message = message_from_bytes(mail.content)  # type: ignore[arg-type]

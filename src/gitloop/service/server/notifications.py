@@ -146,6 +146,8 @@ class ServedNotifications:
             return 0
         status = AppStatus(name) if deleted is not None else engine.status(name)
         shown = shapes.application(app, status)
+        if deleted is not None or not status.reconciled_at:
+            shown["status"] = {}  # not reconciled (yet, or any more): no sync status, as Argo CD's is empty
         if deleted is not None:
             shown["metadata"]["deletionTimestamp"] = shapes.timestamp(self._clock())
         made = self.notifications.app_changed(
