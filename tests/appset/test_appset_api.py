@@ -22,9 +22,11 @@ from gitloop.gitops.reconciler import Settings
 from gitloop.gitops.source import ManifestSource
 from gitloop.lineage import Lineage
 from gitloop.service.server import Server
+from gitloop.service.server.access import ServedAccess
 from gitloop.service.server.appsets import SPEC_KIND, AppSets, parse_appset
 from gitloop.service.server.engines import Push
 from gitloop.spec.argocd import AppSet
+from gitloop.spec.serve_auth import AuthConfig, RBACConfig
 from gitloop.store.memory import MemoryStore
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "gitops"))  # the CD engine's own-port fakes
@@ -68,7 +70,11 @@ class World:
             settings=Settings(poll_interval=3600),
         )
         self.appsets = AppSets(self.engine, FakeTree({}), StaticClusters(), self.store)
-        self.server = Server(self.store, {}, Lineage(self.store), appsets=self.appsets)
+        # These tests are about the ApplicationSet routes, not access control: anyone may do anything.
+        anyone = ServedAccess.build(
+            self.store, AuthConfig(anonymous=True), RBACConfig(policy_default="role:admin")
+        )
+        self.server = Server(self.store, {}, Lineage(self.store), appsets=self.appsets, access_control=anyone)
 
 
 @pytest.fixture

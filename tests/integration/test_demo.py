@@ -5,7 +5,9 @@ The source commit the demo pushed produced a PipelineRun that Succeeded; a confi
 dev overlay, the image that run built; a sync operation of web-dev ran at that config commit and
 web-dev is Synced and Healthy; ``gitloop trace`` shows the whole chain. The promotion went on: web-dev's
 post-sync pipeline put the image into staging (synced, Healthy), web-staging's proposed it to prod,
-which waits OutOfSync for an approval. Everything the demo started is stopped again.
+which waits OutOfSync for an approval. Everything the demo started is stopped again. The demo's client
+authenticated with a token of ``admin``, whose generated password is in a 0600 file the demo names (and
+never prints), and which logs in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from gitloop.access.accounts import Accounts
+from gitloop.access.tokens import Tokens
 from gitloop.lineage import Lineage
 from gitloop.store import open_store
 
@@ -55,9 +59,17 @@ def test_demo_once_runs_the_whole_loop_and_tears_down(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "commit pushed → web-dev Healthy:" in out and "gitloop’s overhead" in out, out
+    password_file = state / "demo" / "admin-password"
+    assert f"--username admin --password-file {password_file}" in out, out
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    password = password_file.read_text().strip()
+    assert len(password) >= 16 and password not in out
 
     store = open_store(str(state / "gitloop.db"))
     try:
+        assert Accounts(store).login("admin", password).name == "admin"
+        (client,) = [t for t in Tokens(store).list(subject="admin") if t.description == "gitloop demo"]
+        assert client.last_used is not None, "the demo's client sent its token"
         lineage = Lineage(store)
         (source,) = [record.name for record in store.query("LineageSource")]
         trace = lineage.trace(source)

@@ -19,6 +19,9 @@ from types import TracebackType
 
 import httpx
 
+from gitloop.access.tokens import Tokens
+from gitloop.ports import Store
+
 GITLOOP = str(Path(sys.executable).parent / "gitloop")
 
 
@@ -132,6 +135,13 @@ class ServeProcess:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._err.close()
+
+
+def admin_headers(store: Store) -> dict[str, str]:
+    """The ``Authorization`` header of a new API token of ``admin`` in ``store``: for a server run in the
+    test's process (``open_server`` has created ``admin``)."""
+    _, token = Tokens(store).issue("admin", kind="api", expires_in=None, description="serve tests")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def serve_env(state: Path) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from serve_fakes import FakeLauncher, github_push
+from serve_process import admin_headers
 
 from gitloop.api.app import create_app
 from gitloop.errors import SpecError
@@ -109,7 +110,9 @@ def test_files_added_changed_broken_fixed_and_removed(tmp_path: Path) -> None:
             assert server.apps is not None and _names(server) == []
             stream = server.apps.subscribe(AppQuery())
             transport = httpx.ASGITransport(app=create_app(server))
-            async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://serve", headers=admin_headers(server.store)
+            ) as client:
                 (apps / "team").mkdir()
                 (apps / "team" / "web.yaml").write_text(application("web"))
                 await _event(stream, "ADDED", "web")

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from serve_fakes import open_access
 
 from gitloop.api.app import create_app
 from gitloop.errors import UsageError
@@ -193,7 +194,7 @@ def test_an_unreachable_api_server_is_failed_with_the_reason(registry: ClusterRe
 
 
 def _api(registry: ClusterRegistry, store: Store) -> TestClient:
-    server = Server(store, {}, Lineage(store), clusters=registry)
+    server = Server(store, {}, Lineage(store), clusters=registry, access_control=open_access(store))
     return TestClient(create_app(server), raise_server_exceptions=False)
 
 
@@ -239,7 +240,7 @@ def test_the_api_registers_lists_relabels_and_removes(
 
 
 def test_a_server_without_the_registry_lists_no_cluster(store: Store) -> None:
-    server = Server(store, {}, Lineage(store))
+    server = Server(store, {}, Lineage(store), access_control=open_access(store))
     with TestClient(create_app(server), raise_server_exceptions=False) as client:
         assert client.get("/api/v1/clusters").json() == {"metadata": {}, "items": []}
         assert client.get("/api/v1/clusters/x").status_code == 404

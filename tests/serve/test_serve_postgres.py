@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_fakes import SHA, TESTDATA, FakeApps, FakeLauncher, github_headers, github_push, listeners
+from serve_fakes import (
+    SHA,
+    TESTDATA,
+    FakeApps,
+    FakeLauncher,
+    github_headers,
+    github_push,
+    listeners,
+    open_access,
+)
 from serve_pg import PASSWORD, Postgres
 from serve_process import GITLOOP, ServeProcess, serve_env
 
@@ -31,7 +40,9 @@ def test_two_replicas_share_deliveries_and_lineage(postgres: Postgres) -> None:
     launchers = [FakeLauncher(), FakeLauncher()]
     try:
         replicas = [
-            Server(store, listeners(launcher), Lineage(store), FakeApps({}))
+            Server(
+                store, listeners(launcher), Lineage(store), FakeApps({}), access_control=open_access(store)
+            )
             for store, launcher in zip(stores, launchers, strict=True)
         ]
         body = github_push()

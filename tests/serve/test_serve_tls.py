@@ -130,13 +130,14 @@ def test_self_signed_is_pinned_trusted_with_server_ca_and_refused_without(tmp_pa
         cert = tmp_path / "state" / "tls" / "server.crt"
         assert (cert.with_suffix(".key").stat().st_mode & 0o777) == 0o600
 
-        trusted = _cli(env, "--server", serve.url, "--server-ca", str(cert))
+        authed = {**env, "GITLOOP_AUTH_TOKEN": serve.token}
+        trusted = _cli(authed, "--server", serve.url, "--server-ca", str(cert))
         assert trusted.returncode == 0, trusted.stderr
-        assert _cli({**env, "GITLOOP_SERVER_CA": str(cert)}, "--server", serve.url).returncode == 0
-        refused = _cli(env, "--server", serve.url)
+        assert _cli({**authed, "GITLOOP_SERVER_CA": str(cert)}, "--server", serve.url).returncode == 0
+        refused = _cli(authed, "--server", serve.url)
         assert refused.returncode == 1
         assert "TLS certificate is not trusted" in refused.stderr and "--server-ca" in refused.stderr
-        skipped = _cli(env, "--server", serve.url, "--insecure-skip-tls-verify")
+        skipped = _cli(authed, "--server", serve.url, "--insecure-skip-tls-verify")
         assert skipped.returncode == 0, skipped.stderr
 
         with serve.client(verify=ssl.create_default_context(cafile=cert)) as client:
@@ -179,7 +180,9 @@ def test_a_given_certificate_and_key_from_the_flags(tmp_path: Path) -> None:
         leaf = x509.load_pem_x509_certificate(cert.read_bytes())
         assert _printed_fingerprint(serve) == leaf.fingerprint(hashes.SHA256()).hex(":").upper()
         assert _served_fingerprint(serve.url) == leaf.fingerprint(hashes.SHA256()).hex(":").upper()
-        answer = _cli(env, "--server", serve.url, "--server-ca", str(ca))
+        answer = _cli(
+            {**env, "GITLOOP_AUTH_TOKEN": serve.token}, "--server", serve.url, "--server-ca", str(ca)
+        )
         assert answer.returncode == 0, answer.stderr
         assert serve.stop() == 0
     assert not (tmp_path / "state" / "tls").exists()
@@ -208,9 +211,7 @@ def test_a_given_certificate_and_key_from_the_flags(tmp_path: Path) -> None:
     assert "PRIVATE KEY" not in wrong.stderr + wrong.stdout
 
 
-def test_allow_remote_needs_tls_and_authentication_unless_insecure(tmp_path: Path) -> None:
-    env = serve_env(tmp_path / "state")
-    config = _config(tmp_path, "allowRemote: true\n")
+def _refusal(config: Path, env: dict[str, str]) -> str:
     refused = subprocess.run(
         [GITLOOP, "serve", "--config", str(config)],
         env=env,
@@ -219,13 +220,26 @@ def test_allow_remote_needs_tls_and_authentication_unless_insecure(tmp_path: Pat
         timeout=120,
         check=False,
     )
-    assert refused.returncode == 2
-    assert "needs TLS and authentication" in refused.stderr and "apiTokenFile" in refused.stderr
-    assert "--insecure" in refused.stderr
+    assert refused.returncode == 2, refused.stderr
+    assert "needs TLS and authentication" in refused.stderr and "--insecure" in refused.stderr
+    return refused.stderr
+
+
+def test_allow_remote_needs_tls_and_authentication_unless_insecure(tmp_path: Path) -> None:
+    env = serve_env(tmp_path / "state")
+    config = _config(tmp_path, "allowRemote: true\n")  # authenticated by default: only TLS is missing
+    only_tls = _refusal(config, env)
+    assert "missing TLS" in only_tls and "auth.anonymous" not in only_tls
     with ServeProcess(config, env, "--insecure") as serve, serve.client() as client:
         assert serve.url.startswith("http://") and client.get("/healthz").status_code == 200
         assert serve.stop() == 0
-    (tmp_path / "token").write_text("a-token\n")
-    secured = _config(tmp_path, "allowRemote: true\napiTokenFile: token\ntls: {selfSigned: true}\n")
+    anonymous = _config(tmp_path, "allowRemote: true\nauth: {anonymous: true}\ntls: {selfSigned: true}\n")
+    assert "missing authentication (auth.anonymous: false)" in _refusal(anonymous, env)
+    secured = _config(tmp_path, "allowRemote: true\ntls: {selfSigned: true}\n")
     with ServeProcess(secured, env) as serve:
         assert serve.url.startswith("https://") and serve.stop() == 0
+    (tmp_path / "token").write_text("a-token\n")  # anonymous beside the legacy token: anyone gets in
+    legacy = _config(
+        tmp_path, "allowRemote: true\nauth: {anonymous: true}\napiTokenFile: token\ntls: {selfSigned: true}\n"
+    )
+    assert "missing authentication (auth.anonymous: false)" in _refusal(legacy, env)

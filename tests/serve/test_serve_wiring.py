@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 from serve_fakes import TESTDATA, FakeLauncher, github_push, sign
-from serve_process import serve_env
+from serve_process import admin_headers, serve_env
 
 from gitloop.api.app import create_app
 from gitloop.errors import UsageError
@@ -134,7 +134,9 @@ def test_applications_from_a_git_directory_and_the_push_webhook(
             async with open_server(config, launcher_factory=lambda *_: launcher) as server:
                 assert server.apps is not None and server.apps.names() == ["web"]
                 transport = httpx.ASGITransport(app=create_app(server))
-                async with httpx.AsyncClient(transport=transport, base_url="http://serve") as client:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://serve", headers=admin_headers(server.store)
+                ) as client:
                     listed = (await client.get("/api/applications")).json()["items"]
                     assert [item["metadata"]["name"] for item in listed] == ["web"]
                     assert listed[0]["spec"]["source"]["repoURL"] == config_url

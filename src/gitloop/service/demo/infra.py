@@ -3,10 +3,12 @@ app-config, and the ``gitloop serve`` configuration that joins them.
 
 Everything lives under ``<state dir>/demo/``: ``gitserver/`` (the demo's git server daemon and its
 repositories, kept between runs), ``serve.yaml`` with ``ci/``, ``apps/`` and ``secrets/`` (written
-anew each run), ``builds/`` (the image build records) and ``serve.log``. The git server announces
+anew each run), ``builds/`` (the image build records), ``serve.log`` and ``admin-password`` (0600: the
+password of the account ``admin``, generated once, for ``gitloop login``). The git server announces
 app-source's pushes to the EventListener ``/hooks/app-source`` and app-config's to the refresh webhook
 ``/api/webhook`` of the demo's ``gitloop serve`` (each repository has its own webhook URL), signed
-with a secret generated once and kept in ``secrets/``.
+with a secret generated once and kept in ``secrets/``. Before serve starts, ``provision_access`` puts
+``admin`` in the store and issues the demo's own API token (the previous run's is revoked).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitloop.access.accounts import Accounts
+from gitloop.access.audit import AuditLog
+from gitloop.access.passwords import generate_password
+from gitloop.access.tokens import Tokens
 from gitloop.errors import InfraError
 from gitloop.localinfra import gitseed
 from gitloop.localinfra.cluster import LocalCluster
@@ -33,6 +39,9 @@ CONFIG_REPO = "app-config"
 LISTENER = "app-source"
 IMAGE_NAME = "localhost/gitloop-demo/web"
 ENVIRONMENTS = ("dev", "staging", "prod")
+ADMIN = "admin"
+DEMO_CLIENT = "gitloop demo"
+"""The description of the demo's own API token."""
 _MESSAGE = re.compile(r'^MESSAGE = "(?P<text>[^"\n]*)"$', re.MULTILINE)
 
 
@@ -69,6 +78,10 @@ class DemoDirs:
     @property
     def webhook_secret(self) -> Path:
         return self.secrets / "webhook-secret"
+
+    @property
+    def admin_password(self) -> Path:
+        return self.root / "admin-password"
 
     @property
     def database(self) -> Path:
@@ -189,6 +202,45 @@ def write_serve_files(dirs: DemoDirs, repos: Repos, cluster: LocalCluster, port:
     text = files.filled("serve.yaml", values)["serve.yaml"]
     dirs.serve_config.write_text(text, encoding="utf-8")
     return dirs.serve_config
+
+
+def provision_access(dirs: DemoDirs) -> str:
+    """``admin`` in the store serve will use, with the password in ``dirs.admin_password`` (generated
+    when the file or the account's password is missing), and a new API token of ``admin`` for the demo's
+    own client, returned (never printed); the demo's earlier tokens are revoked."""
+    from gitloop.store import open_store
+
+    dirs.database.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(str(dirs.database))
+    try:
+        accounts, audit = Accounts(store), AuditLog(store)
+        account = accounts.get(ADMIN)
+        if account is not None and not account.enabled:
+            raise InfraError(
+                f"the account {ADMIN!r} is disabled in the demo's store {dirs.database}: enable it with "
+                f"'gitloop account enable {ADMIN} --database-url {dirs.database}'"
+            )
+        if account is None or not account.has_password or not dirs.admin_password.exists():
+            password = generate_password()
+            if account is None:
+                accounts.create(ADMIN, password)
+                audit.record(user="demo", action="accounts.create", object=ADMIN, source="demo")
+            else:
+                accounts.set_password(ADMIN, password)
+                audit.record(user="demo", action="accounts.update-password", object=ADMIN, source="demo")
+            _write_private(dirs.admin_password, password + "\n")
+        tokens = Tokens(store)
+        for old in tokens.list(subject=ADMIN):
+            if old.description == DEMO_CLIENT:
+                tokens.revoke(old.id, subject=ADMIN)
+        info, token = tokens.issue(ADMIN, kind="api", expires_in=None, description=DEMO_CLIENT)
+        details = {"id": info.id, "scope": "", "expires": "-"}
+        audit.record(
+            user="demo", action="accounts.token.create", object=ADMIN, source="demo", details=details
+        )
+        return token
+    finally:
+        store.close()
 
 
 def push_change(source_url: str) -> tuple[str, str, float]:

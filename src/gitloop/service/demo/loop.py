@@ -93,10 +93,16 @@ class Demo:
         self.say(f"  {self.repos.source}   pushes -> EventListener {url}/hooks/{infra.LISTENER}")
         self.say(f"  {self.repos.config}   pushes -> refresh webhook {url}/api/webhook")
         config = infra.write_serve_files(self.dirs, self.repos, self.cluster, port)
-        self.serve = ServeProcess(config, self.dirs.serve_log, port)
+        token = infra.provision_access(self.dirs)
+        self.serve = ServeProcess(config, self.dirs.serve_log, port, token)
         self.serve.start()
         self.say(f"gitloop serve {url} (config {config}, log {self.dirs.serve_log})")
+        self.say(f"  log in:  {self._login()}  (the password is in that file)")
         self._first_deployments()
+
+    def _login(self) -> str:
+        url = self._api().url
+        return f"gitloop login --server {url} --username {infra.ADMIN} --password-file {self.dirs.admin_password}"
 
     def _api(self) -> ServeProcess:
         if self.serve is None:
@@ -146,7 +152,7 @@ class Demo:
             sync, health, revision = app_state(self._api().application(PROD))
             self.say(
                 f"  {PROD} is {sync} ({health}) at {revision[:7]}: production waits for an approval"
-                f" (POST {self._api().url}/api/applications/{PROD}/sync)"
+                f" (gitloop app sync {PROD} --server {self._api().url}, once logged in)"
             )
         result.times = timeline.loop_times(
             result.trace, app=DEV, own=self._own_time(result), pushed_at=pushed_at
@@ -250,8 +256,9 @@ class Demo:
         self.say(
             f"\ngitloop serve keeps serving at {api.url}  (API {api.url}/api, Ctrl-C stops it)\n"
             f"  push a change:   git clone {self.repos.source} && edit app.py && git push\n"
-            f"  follow it:       gitloop trace <sha>    runs: {api.url}/api/pipelineruns\n"
-            f"  approve prod:    curl -X POST {api.url}/api/applications/{PROD}/sync\n"
+            f"  log in:          {self._login()}\n"
+            f"  follow it:       gitloop trace <sha>    runs: gitloop pipeline list\n"
+            f"  approve prod:    gitloop app sync {PROD} --server {api.url}\n"
             f"  cluster:         KUBECONFIG={self.cluster.kubeconfig if self.cluster else ''}"
         )
         try:

@@ -2,7 +2,8 @@
 only, which then stops it with one SIGTERM), and the few API calls the demo makes to it.
 
 The process is ``<this python> -m gitloop serve --config FILE``; its output goes to ``serve.log``. It is
-ready when ``/healthz`` answers; it is stopped by its PID, which only the demo knows.
+ready when ``/healthz`` answers; it is stopped by its PID, which only the demo knows. The client sends
+the demo's API token (``infra.provision_access``) with every call.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    """One ``gitloop serve`` child process and an HTTP client to its API."""
+    """One ``gitloop serve`` child process and an HTTP client to its API, authenticated by ``token``."""
 
-    def __init__(self, config: Path, log: Path, port: int) -> None:
+    def __init__(self, config: Path, log: Path, port: int, token: str) -> None:
         self.config = config
         self.log = log
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.client = httpx.Client(base_url=self.url, timeout=30.0, trust_env=False)
+        headers = {"Authorization": f"Bearer {token}"}
+        self.client = httpx.Client(base_url=self.url, timeout=30.0, trust_env=False, headers=headers)
 
     def start(self, timeout: float = 60.0) -> None:
         """Start it and wait until it answers; ``InfraError`` with the end of its log if it does not."""
