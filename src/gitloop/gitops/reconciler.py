@@ -19,8 +19,9 @@ Hooks for the loop: ``schedule(name, delay)`` asks for a refresh later (self-hea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 
 from gitloop.errors import OperationInProgress, SyncError
@@ -266,3 +267,20 @@ class Reconciler:
             async with self._lock(name):
                 await self._save(replace(self.status(name), auto_sync_paused_at=",".join(head)))
         return await (await self.start_sync(name, rollback_request(entry, prune=prune, username=username)))
+
+    @contextlib.asynccontextmanager
+    async def auto_sync_held(self, name: str) -> AsyncIterator[None]:
+        """While the block runs (a revert being landed), auto-sync of ``name`` is paused at git's current
+        revision, as after a rollback: it resumes once git moves past it (the revert arrives). When the
+        block fails, the pause is put back as it was."""
+        app = self.apps.app(name)
+        head = await asyncio.to_thread(self.refresher.sources.resolve, app, fetched_after=self._clock())
+        async with self._lock(name):
+            before = self.status(name).auto_sync_paused_at
+            await self._save(replace(self.status(name), auto_sync_paused_at=",".join(head)))
+        try:
+            yield
+        except BaseException:
+            async with self._lock(name):
+                await self._save(replace(self.status(name), auto_sync_paused_at=before))
+            raise

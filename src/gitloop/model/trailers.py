@@ -13,6 +13,7 @@ __all__ = [
     "TRAILER_FILE",
     "TRAILER_IMAGE",
     "TRAILER_PIPELINERUN",
+    "TRAILER_REVERT_OF",
     "TRAILER_SOURCE_COMMIT",
     "is_trailer_block",
     "parse_trailers",
@@ -22,6 +23,7 @@ TRAILER_IMAGE = "Gitloop-Image"
 TRAILER_FILE = "Gitloop-File"
 TRAILER_SOURCE_COMMIT = "Gitloop-Source-Commit"
 TRAILER_PIPELINERUN = "Gitloop-PipelineRun"
+TRAILER_REVERT_OF = "Gitloop-Revert-Of"
 
 _TRAILER_LINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*: \S.*")
 
