@@ -10,20 +10,24 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "TRAILER_APPROVED_BY",
     "TRAILER_FILE",
     "TRAILER_IMAGE",
     "TRAILER_PIPELINERUN",
-    "TRAILER_REVERT_OF",
+    "TRAILER_PROMOTION",
     "TRAILER_SOURCE_COMMIT",
     "is_trailer_block",
     "parse_trailers",
+    "trailer_values",
 ]
 
 TRAILER_IMAGE = "Gitloop-Image"
 TRAILER_FILE = "Gitloop-File"
 TRAILER_SOURCE_COMMIT = "Gitloop-Source-Commit"
 TRAILER_PIPELINERUN = "Gitloop-PipelineRun"
-TRAILER_REVERT_OF = "Gitloop-Revert-Of"
+TRAILER_PROMOTION = "Gitloop-Promotion"
+TRAILER_APPROVED_BY = "Gitloop-Approved-By"
+"""A promotion's commit (:mod:`gitloop.promote.message`): its id, and one trailer per approver."""
 
 _TRAILER_LINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*: \S.*")
 
@@ -44,3 +48,11 @@ def parse_trailers(message: str) -> dict[str, str]:
         key, _, value = line.partition(": ")
         out[key] = value
     return out
+
+
+def trailer_values(message: str, key: str) -> list[str]:
+    """Every value of the repeated trailer ``key`` in the last paragraph of ``message``, in order."""
+    last = message.strip().rsplit("\n\n", 1)[-1]
+    if not is_trailer_block(last):
+        return []
+    return [value for name, _, value in (line.partition(": ") for line in last.splitlines()) if name == key]
