@@ -15,6 +15,7 @@ __all__ = [
     "TRAILER_IMAGE",
     "TRAILER_PIPELINERUN",
     "TRAILER_PROMOTION",
+    "TRAILER_REVERT_OF",
     "TRAILER_SOURCE_COMMIT",
     "is_trailer_block",
     "parse_trailers",
@@ -28,6 +29,7 @@ TRAILER_PIPELINERUN = "Gitloop-PipelineRun"
 TRAILER_PROMOTION = "Gitloop-Promotion"
 TRAILER_APPROVED_BY = "Gitloop-Approved-By"
 """A promotion's commit (:mod:`gitloop.promote.message`): its id, and one trailer per approver."""
+TRAILER_REVERT_OF = "Gitloop-Revert-Of"
 
 _TRAILER_LINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*: \S.*")
 
