@@ -86,6 +86,10 @@ AUTHOR_OK = ApprovalGate(required_approvals=1, exclude_author=False)
         (RELEASE, "carol", "bob", (), "holds none of the roles"),
         (RELEASE, "bob", "bob", ("role:release",), "author"),
         (ANYONE, "", "bob", (), "authenticated user"),
+        (ANYONE, "alice", "Alice Smith <alice@example.com>", (), "author"),
+        (ANYONE, "alice smith", "Alice Smith <asmith@example.com>", (), "author"),
+        (ANYONE, "alice", "Alice Smith <asmith@example.com>", (), None),
+        (ANYONE, "asmith@example.com", "Alice Smith <asmith@example.com>", (), "author"),
     ],
 )
 def test_who_may_approve(

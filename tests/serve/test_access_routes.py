@@ -58,6 +58,7 @@ APPLICATION = {
 }
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/applications"): APPLICATION,
+    ("POST", "/api/v1/promotions"): {"target": "web", "to": "prod"},
     ("PUT", "/api/v1/applications/{name}"): {**APPLICATION, "metadata": {"name": "dev"}},
     ("POST", "/api/v1/applicationsets"): {
         "apiVersion": "argoproj.io/v1alpha1",

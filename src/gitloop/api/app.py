@@ -27,7 +27,16 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitloop import __version__
-from gitloop.api import v1, v1_access, v1_appsets, v1_clusters, v1_metrics, v1_pipelines, v1_windows
+from gitloop.api import (
+    v1,
+    v1_access,
+    v1_appsets,
+    v1_clusters,
+    v1_metrics,
+    v1_pipelines,
+    v1_promotions,
+    v1_windows,
+)
 from gitloop.api.access import FILTERED, Rules, check_routes, principal_of
 from gitloop.api.limits import BodyLimit, CountRefusals, ReadBodyTimeout
 from gitloop.api.metrics import Metrics
@@ -238,6 +247,7 @@ def create_app(
     app.include_router(v1_appsets.router(server, rules))
     app.include_router(v1_access.router(server, rules))
     app.include_router(v1_metrics.router(server, rules))
+    app.include_router(v1_promotions.router(server, rules))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 

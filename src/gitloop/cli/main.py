@@ -20,6 +20,7 @@ from gitloop.errors import GitloopError
 _COMMANDS: dict[str, str] = {
     "account": "gitloop.cli.account:account",
     "app": "gitloop.cli.app:app",
+    "approve": "gitloop.cli.promote:approve",
     "audit": "gitloop.cli.audit:audit",
     "cluster": "gitloop.cli.cluster:cluster",
     "demo": "gitloop.cli.demo:demo",
@@ -30,6 +31,8 @@ _COMMANDS: dict[str, str] = {
     "logout": "gitloop.cli.login:logout",
     "metrics": "gitloop.cli.metrics:metrics",
     "pipeline": "gitloop.cli.pipeline:pipeline",
+    "promote": "gitloop.cli.promote:promote",
+    "promotion": "gitloop.cli.promote:promotion",
     "seal": "gitloop.cli.seal:seal_command",
     "serve": "gitloop.cli.serve:serve",
     "task": "gitloop.cli.pipeline:task",

@@ -24,7 +24,8 @@ class Approval:
 
 def refusal(gate: ApprovalGate, user: str, *, author: str, user_roles: Collection[str]) -> str | None:
     """Why ``user`` may not approve (``None``: they may). ``author`` is the change's author as git has
-    it (a username or an email; compared case-insensitively to the user and to its local part)."""
+    it (``Name <email>``, a name or an email; compared case-insensitively with its name, email and
+    the email's local part)."""
     if not user:
         return "an approval needs an authenticated user"
     if gate.exclude_author and _is_author(user, author):
@@ -35,10 +36,14 @@ def refusal(gate: ApprovalGate, user: str, *, author: str, user_roles: Collectio
 
 
 def _is_author(user: str, author: str) -> bool:
+    """Whether ``user`` is ``author`` (``Name <email>``, a name or an email): the same name, email, or
+    email local part, case-insensitively."""
     if not author:
         return False
-    wanted, who = user.casefold(), author.casefold().strip()
-    return who == wanted or who.split("@", 1)[0] == wanted
+    name, _, rest = author.partition("<")
+    email = rest.rstrip(">").strip() if rest else (author if "@" in author else "")
+    identities = {name.strip().casefold(), email.casefold(), email.split("@", 1)[0].casefold()} - {""}
+    return user.casefold() in identities
 
 
 def approvers(approvals: Iterable[Approval]) -> tuple[str, ...]:

@@ -51,10 +51,16 @@ class PromotionRecords:
         return None if found is None else Promotion.from_dict(dict(found.doc))
 
     def list(
-        self, *, chain: str | None = None, stage: str | None = None, state: str | None = None
+        self,
+        *,
+        chain: str | None = None,
+        stage: str | None = None,
+        state: str | None = None,
+        commit: str | None = None,
     ) -> list[Promotion]:
-        """Promotions, newest first, filtered by exact chain, stage and state."""
-        labels = {k: v for k, v in (("chain", chain), ("stage", stage), ("state", state)) if v}
+        """Promotions, newest first, filtered by exact chain, stage, state and source commit."""
+        wanted = (("chain", chain), ("stage", stage), ("state", state), ("commit", commit))
+        labels = {k: v for k, v in wanted if v}
         return [Promotion.from_dict(dict(o.doc)) for o in self._store.query(KIND, labels=labels or None)]
 
     def open_for(self, chain: str, stage: str, source_commit: str) -> Promotion | None:

@@ -24,7 +24,7 @@ import logging
 import shutil
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from gitloop.gitops.shapes import timestamp
 from gitloop.service.server.engines import Push
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.spec.argocd import AppSet, load_apps
+from gitloop.spec.gitloop_promotion import PromotionChain, load_chains
 from gitloop.spec.serveconfig import AppSourceConfig
 from gitloop.spec.yaml.documents import YAML_SUFFIXES
 
@@ -143,6 +144,8 @@ class ConfigApps:
         self._engine: Engine | None = None
         self.appsets: AppSets | None = None
         """Where the config's ApplicationSets go (set before ``first``; ``None``: they are ignored)."""
+        self.chains: Mapping[str, PromotionChain] = {}
+        """The PromotionChains kept beside the Applications, as of the last good read."""
         self._logged = ""
         self._retry = False
 
@@ -193,11 +196,13 @@ class ConfigApps:
         try:
             found = load_apps(paths)
             self._check(found)
+            chains = load_chains(paths)
         except SpecError as exc:
             where = exc.file or str(exc)
             culprit = next((s for s in self._sources if s.owns(where)), self._sources[0])
             culprit.error = self._message(exc, culprit)
             return None, True
+        self.chains = chains
         return found, True
 
     def _message(self, exc: GitloopError, source: _Source) -> str:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from gitloop.service.clusters import ClusterRegistry
     from gitloop.service.server.appsets import AppSets
     from gitloop.service.server.appsources import ConfigApps
+    from gitloop.service.server.promotions import ServedPromotions
 
 log = logging.getLogger("gitloop.serve")
 
@@ -113,6 +114,8 @@ class Server:
     access_control: ServedAccess | None = None
     """Who may do what (``access``); ``None``: the serve config's defaults (anonymous requests refused),
     with ``api_token`` as the legacy ``apiTokenFile`` token."""
+    promotions: ServedPromotions | None = None
+    """The promotions along the PromotionChains beside the Applications (``/api/v1/promotions``)."""
 
     def __post_init__(self) -> None:
         if self.access_control is None:

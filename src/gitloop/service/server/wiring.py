@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitloop.errors import SpecError, UsageError
-from gitloop.git import HttpsCredentials, RepoCreds, SshCredentials
+from gitloop.git import HttpsCredentials, RepoCredentials, RepoCreds, SshCredentials
 from gitloop.gitops.postsync import PostSyncPipeline, check_applications
 from gitloop.lineage import Lineage
 from gitloop.localinfra.paths import cache_dir, state_dir
@@ -44,6 +44,7 @@ from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
 from gitloop.service.server.notifications import ServedNotifications, start_notifications
 from gitloop.service.server.postsync import LAUNCHER_NAME, load_pipelines
+from gitloop.service.server.promotions import ServedPromotions
 from gitloop.service.server.runtime import ServedListener, Server
 from gitloop.spec import triggers as triggers_spec
 from gitloop.spec.argocd import AppProject
@@ -143,9 +144,10 @@ async def _applications(
     clusters: ClusterRegistry,
     keys: KeyRing,
     notifier: ServedNotifications | None = None,
-) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None, AppSets | None]]:
+    roles_of: Callable[[str], tuple[str, ...]] = lambda user: (),
+) -> AsyncIterator[tuple[AppRefresher | None, ConfigApps | None, AppSets | None, ServedPromotions | None]]:
     if not config.applications:
-        yield None, None, None
+        yield None, None, None, None
         return
     from gitloop.service.apps import AppsConfig, open_apps
     from gitloop.service.server.appsets import start_appsets
@@ -192,10 +194,20 @@ async def _applications(
             await refresher.start()
             if notifier is not None:
                 notifier.watch(engine)
+            promotions = ServedPromotions(
+                store,
+                engine,
+                lineage,
+                lambda: sources.chains,
+                roles_of=roles_of,
+                credentials=RepoCredentials(credentials),
+            )
+            await promotions.start()
             await sources.start()
             try:
-                yield refresher, sources, appsets
+                yield refresher, sources, appsets, promotions
             finally:
+                await promotions.stop()
                 await sources.stop()
                 await refresher.drain(config.shutdown_grace)  # at once when the server drained it already
                 if runner is not None:
@@ -280,8 +292,11 @@ async def open_server(
             for launcher in [*(e.launcher for e in served.values()), post_sync.launcher]:
                 if isinstance(launcher, PipelinesLauncher):
                     launcher.finished.append(notifier.run_finished)
-        opened = _applications(config, target, lineage, workdir, post_sync, clusters, keys, notifier)
-        async with opened as (apps, sources, appsets):
+        roles: list[Callable[[str], tuple[str, ...]]] = []
+        opened = _applications(
+            config, target, lineage, workdir, post_sync, clusters, keys, notifier, lambda user: roles[0](user)
+        )
+        async with opened as (apps, sources, appsets, promotions):
             if launcher_factory is None:
                 ended = await asyncio.to_thread(interrupt_orphans, store, lineage)
                 if ended:
@@ -297,6 +312,7 @@ async def open_server(
             access = ServedAccess.build(
                 store, config.auth, config.rbac, legacy_token=api_token, projects=lambda: projects[0]()
             )
+            roles.append(lambda user: access.policy.enforcer().roles_of(user))
             await asyncio.to_thread(_bootstrap_admin, access, on_admin_password)
             server = Server(
                 store,
@@ -311,6 +327,7 @@ async def open_server(
                 clusters=clusters if apps is not None else None,
                 sealing_key=keys.ensure,
                 access_control=access,
+                promotions=promotions,
             )
             projects.append(server.projects)
             if apps is not None:

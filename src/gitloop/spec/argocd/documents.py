@@ -18,6 +18,7 @@ from gitloop.spec.argocd.application import API_VERSION, Application, parse_appl
 from gitloop.spec.argocd.applicationset import ApplicationSet, parse_applicationset
 from gitloop.spec.argocd.project import DEFAULT_PROJECT, AppProject, parse_project
 from gitloop.spec.fields import Node, Origin, type_name
+from gitloop.spec.gitloop_promotion import KIND as PROMOTION_CHAIN
 from gitloop.spec.tekton.meta import Source, object_label
 from gitloop.spec.yaml.documents import YAML_SUFFIXES, Document, load_file, load_text
 
@@ -76,7 +77,12 @@ def parse_document(document: Document) -> DocumentObject:
 
 def parse_apps_text(text: str, file: str = "<string>") -> AppSet:
     """Every Application and AppProject of one YAML stream."""
-    return _collect(parse_document(d) for d in load_text(text, file))
+    return _collect(parse_document(d) for d in load_text(text, file) if not _promotion_chain(d))
+
+
+def _promotion_chain(document: Document) -> bool:
+    """A gitloop PromotionChain kept beside the Applications (``gitloop.spec.gitloop_promotion`` reads it)."""
+    return document.body.get("kind") == PROMOTION_CHAIN
 
 
 def load_apps(paths: Iterable[str | Path]) -> AppSet:
@@ -84,7 +90,7 @@ def load_apps(paths: Iterable[str | Path]) -> AppSet:
     objects: list[DocumentObject] = []
     for path in paths:
         for file in _files(Path(path)):
-            objects.extend(parse_document(d) for d in load_file(file))
+            objects.extend(parse_document(d) for d in load_file(file) if not _promotion_chain(d))
     return _collect(objects)
 
 

@@ -30,7 +30,7 @@ RESOURCES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "accounts": ("get", "update"),
         "logs": ("get",),
         "pipelineruns": ("get", "create", "cancel", "logs"),
-        "promotions": ("get", "approve"),
+        "promotions": ("get", "create", "approve"),
         "server": ("get",),
         "lineage": ("get",),
     }
