@@ -12,7 +12,8 @@ Routes: ``GET /api/v1/applications`` (filters and pages: ``gitloop.gitops.query`
 with another spec), ``GET/PUT /api/v1/applications/{name}``, ``DELETE /api/v1/applications/{name}
 [?cascade=true|false&propagationPolicy=foreground|background]`` (answers ``{}`` at once; the deletion
 runs in the background, as Argo CD's), ``POST .../sync``, ``GET .../resource-tree``,
-``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``PUT .../rollback``,
+``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``PUT .../rollback``
+(with gitloop's ``"revert": true``: ``gitloop.service.revert``),
 ``DELETE .../operation``, ``GET /api/v1/stream/applications`` (server-sent events: ``ADDED``,
 ``MODIFIED``, ``DELETED``), ``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``; the clusters are
 ``gitloop.api.v1_clusters``.
@@ -54,9 +55,11 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 class RollbackBody(BaseModel):
     """Argo CD's ``ApplicationRollbackRequest`` body."""
 
-    id: int
+    id: int | None = None
     prune: bool = False
     dryRun: bool = False
+    revert: bool = False
+    """gitloop's own: revert the config commit that brought the current state (no ``id``)."""
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -172,6 +175,12 @@ def router(server: Server, rules: Rules) -> APIRouter:
     @routes.put("/applications/{name}/rollback", dependencies=rules.app("sync"))
     async def rollback(name: str, body: RollbackBody, request: Request) -> dict[str, Any]:
         username = principal_of(request).subject
+        if body.revert:
+            if body.id is not None or body.prune or body.dryRun:
+                raise UsageError("revert: id, prune and dryRun do not apply to a revert rollback")
+            return await apps().revert(name, username=username)
+        if body.id is None:
+            raise UsageError("id: the history id to roll back to is required (or revert: true)")
         return await apps().rollback(name, body.id, prune=body.prune, dry_run=body.dryRun, username=username)
 
     @routes.delete("/applications/{name}/operation", dependencies=rules.app("sync"))

@@ -227,8 +227,23 @@ def history(name: str, **flags: Flags) -> None:
     help="Pause auto-sync until a new commit arrives, then roll back (local mode).",
 )
 @click.option("--prune", is_flag=True, help="Delete resources the older revision does not have.")
-def rollback(name: str, history_id: int | None, disable_auto_sync: bool, prune: bool, **flags: Flags) -> None:
-    """Sync back to a history entry (default: the one before the last)."""
+@click.option(
+    "--revert",
+    is_flag=True,
+    help="Instead, push a git revert of the config commit that brought the current state; "
+    "auto-sync (or a sync) applies it.",
+)
+def rollback(
+    name: str, history_id: int | None, disable_auto_sync: bool, prune: bool, revert: bool, **flags: Flags
+) -> None:
+    """Sync back to a history entry (default: the one before the last), or with ``--revert`` revert
+    the config commit in git."""
+    if revert:
+        if history_id is not None or disable_auto_sync or prune:
+            raise UsageError("--revert takes no ID, --disable-auto-sync or --prune: git decides what syncs")
+        reverted = _apps(**flags).revert(name)
+        click.echo(out.reverted(reverted))
+        return
     found = _apps(**flags).rollback(name, history_id, disable_auto_sync=disable_auto_sync, prune=prune)
     click.echo(out.operation(found))
     if not out.operation_succeeded(found):

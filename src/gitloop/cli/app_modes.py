@@ -57,6 +57,9 @@ class Apps(Protocol):
     def rollback(self, name: str, history_id: int | None, *, disable_auto_sync: bool, prune: bool) -> Json:
         """Sync back to a history entry; the Application once the operation has ended."""
 
+    def revert(self, name: str) -> Json:
+        """Revert the config commit that brought the current state; the Application with ``revert``."""
+
     def wait(self, name: str, *, health: bool, sync: bool, timeout: float) -> Json:
         """The Application once Healthy and/or Synced; ``SyncError`` after ``timeout`` seconds."""
 
@@ -165,6 +168,16 @@ class LocalApps:
 
         return self._run(work)
 
+    def revert(self, name: str) -> Json:
+        from gitloop.service.apps import local_user
+        from gitloop.service.revert import revert_rollback
+
+        async def work(engine: Engine) -> Json:
+            result = await revert_rollback(engine, name, username=local_user(), wait=True)
+            return {**self._shape(engine, name), "revert": result.as_dict()}
+
+        return self._run(work)
+
     def wait(self, name: str, *, health: bool, sync: bool, timeout: float) -> Json:
         async def work(engine: Engine) -> Json:
             await engine.wait(name, health=health, sync=sync, timeout=timeout)
@@ -237,6 +250,9 @@ class ServerApps:
             history_id = _previous(name, current)
         started = self.client.rollback(name, history_id, prune=prune)
         return self.client.wait_operation(name, started, before=self.client.operation_id(current))
+
+    def revert(self, name: str) -> Json:
+        return self.client.revert(name)
 
     def wait(self, name: str, *, health: bool, sync: bool, timeout: float) -> Json:
         deadline = self._clock() + timeout

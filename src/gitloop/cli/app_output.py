@@ -173,6 +173,20 @@ def status_line(app: Json, *, conditions: bool = False) -> str:
     return f"{line}{'  ' + found if found else ''}"
 
 
+def reverted(app: Json) -> str:
+    """``gitloop app rollback --revert``: the commit reverted, the revert pushed, then the Application."""
+    done = app.get("revert") or {}
+    what = f'{str(done.get("revertOf", ""))[:12]} "{done.get("subject", "")}"'
+    if not done.get("commit"):
+        head = f"Nothing to revert: {done.get('branch')} of {done.get('repository')} no longer has {what}"
+    else:
+        head = (
+            f"Reverted {what}: commit {str(done['commit'])[:12]} on {done.get('branch')} of "
+            f"{done.get('repository')}"
+        )
+    return f"{head}\n{status_line(app)}"
+
+
 def operation(app: Json) -> str:
     """``gitloop app sync`` / ``rollback``: the operation's phase, revision, message and results."""
     op = _status(app).get("operationState") or {}

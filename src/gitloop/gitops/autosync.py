@@ -21,7 +21,9 @@ Given the Application, its previous status (with the last operation) and the fre
 
 gitloop adds one rule (rollback-aware auto-sync): after ``gitloop app rollback --disable-auto-sync``,
 auto-sync stays paused while git still points at the revision it pointed at when the rollback was
-made; the next commit resumes it.
+made; the next commit resumes it. A revert rollback (``gitloop app rollback --revert``) sets the same
+pause at git's revision from before it fetches the config branch until its revert is pushed, so no
+auto-sync to the pre-revert revision starts meanwhile; the revert's commit resumes it.
 """
 
 from __future__ import annotations

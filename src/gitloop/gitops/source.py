@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitloop.model.resources import Manifest
@@ -129,7 +129,8 @@ class ManifestSource:
             cached = self._rendered.get(key)
             if cached is not None:
                 self._rendered.move_to_end(key)
-                return cached
+                # The same trees at other commits (a revert back to them): the manifests, at these revisions.
+                return cached if cached.revisions == revisions else replace(cached, revisions=revisions)
         manifests = self._render(app, chosen, revisions)
         rendered = Rendered(revisions, tuple(manifests), key)
         settled = self._key(

@@ -233,6 +233,14 @@ class ApiClient:
         found: dict[str, Any] = self._call("PUT", self._app_path(name, "/rollback"), app=name, json=body)
         return found
 
+    def revert(self, name: str) -> dict[str, Any]:
+        """Revert the config commit that brought ``name``'s current state (gitloop's ``"revert": true``);
+        the Application with ``revert``, what was pushed."""
+        found: dict[str, Any] = self._call(
+            "PUT", self._app_path(name, "/rollback"), app=name, json={"revert": True}
+        )
+        return found
+
     def create(self, document: Mapping[str, Any], *, upsert: bool = False) -> dict[str, Any]:
         """Create an Application from its Argo CD document (``upsert``: replace one of the same name);
         the Application. One that exists with another spec, without ``upsert``: ``GitloopError``."""

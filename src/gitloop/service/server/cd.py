@@ -289,6 +289,17 @@ class AppsRefresher:
                 raise Conflict(str(exc)) from exc
         return await self.application(name)
 
+    async def revert(self, name: str, *, username: str = "") -> dict[str, Any]:
+        from gitloop.handoff.revert import RevertConflict
+        from gitloop.service.revert import revert_rollback
+
+        self._app(name)
+        try:
+            result = await revert_rollback(self._engine, name, username=username or local_user())
+        except RevertConflict as exc:
+            raise Conflict(str(exc)) from exc
+        return {**await self.application(name), "revert": result.as_dict()}
+
     def terminate(self, name: str) -> None:
         self._app(name)
         self._engine.terminate(name)

@@ -149,6 +149,11 @@ class AppRefresher(Protocol):
         ``SyncError`` (400) while auto-sync is on."""
         ...
 
+    async def revert(self, name: str, *, username: str = "") -> dict[str, Any]:
+        """Revert the config commit that brought ``name``'s current state (``gitloop.service.revert``);
+        the Application with ``revert``, what was pushed. ``Conflict`` when the revert conflicts."""
+        ...
+
     def terminate(self, name: str) -> None:
         """Stop the running operation (``SyncError`` when none runs)."""
         ...
