@@ -166,3 +166,21 @@ def test_a_conflict_changes_nothing(tmp_path: Path) -> None:
         assert _live(cluster) == "v2"
 
     run(scenario)
+
+
+def test_a_revert_that_changes_nothing_pushes_nothing_and_leaves_no_pause(tmp_path: Path) -> None:
+    repo = Repo(tmp_path)
+    repo.commit(_cm("v1"), "web v1")
+    engine, _cluster = _world(tmp_path, repo)
+
+    async def scenario() -> None:
+        await _auto_synced(engine, repo.tip())
+        v2 = repo.commit(_cm("v2"), "web v2")
+        await _auto_synced(engine, v2)
+        tip = repo.commit(_cm("v1"), "back to v1 by hand")  # pushed, not synced yet
+        result = await revert_rollback(engine, "web", lock_dir=tmp_path / "locks")
+        assert (result.commit, result.reverted, result.pushed) == (None, v2, False)
+        assert repo.tip() == tip and engine.status("web").auto_sync_paused_at == ""
+        await _auto_synced(engine, tip)
+
+    run(scenario)

@@ -11,7 +11,7 @@ Auto-sync never fights it: from before the branch is fetched until the revert is
 Application's auto-sync is paused at git's current revision (:meth:`Reconciler.auto_sync_held`), so
 no automated sync to the pre-revert revision starts meanwhile; the pushed revert moves git past it,
 which ends the pause, and the refresh that follows lets auto-sync sync the revert. A failed revert
-puts the pause back as it was.
+puts the pause back as it was, and so does a revert that changes nothing (another one landed first).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitloop.errors import GitError, SyncError
+from gitloop.errors import GitError, SyncError, UsageError
 from gitloop.git.mirror import GitMirror
 from gitloop.git.revert import RevertConflictError, RevertTree
 from gitloop.git.worktree import Identity
@@ -34,6 +34,14 @@ from gitloop.ports import HistoryEntry
 from gitloop.service.handoff import DEFAULT_AUTHOR, WorktreeBranch, lock_directory
 
 __all__ = ["CloneBranch", "revert_rollback", "synced_revision"]
+
+
+class _NothingLanded(Exception):
+    """The revert changed nothing: leave the ``auto_sync_held`` block so that the pause is put back."""
+
+    def __init__(self, result: RevertResult) -> None:
+        super().__init__("nothing to revert")
+        self.result = result
 
 
 @dataclass
@@ -129,11 +137,19 @@ async def revert_rollback(
     if app.sources[0].chart:
         raise SyncError(f"{name}: its source is a Helm chart repository, not git: nothing to revert")
     synced = synced_revision(name, engine.history(name))
-    author = Identity(username, DEFAULT_AUTHOR.email) if username.strip() else DEFAULT_AUTHOR
-    async with engine.reconciler.auto_sync_held(name):
-        result = await asyncio.to_thread(_land, engine, name, synced, author, retry or PushRetry(), lock_dir)
-    if result.commit is None:
-        return result
+    try:
+        author = Identity(username, DEFAULT_AUTHOR.email) if username.strip() else DEFAULT_AUTHOR
+    except UsageError:  # a user name git cannot take as an author
+        author = DEFAULT_AUTHOR
+    try:
+        async with engine.reconciler.auto_sync_held(name):
+            result = await asyncio.to_thread(
+                _land, engine, name, synced, author, retry or PushRetry(), lock_dir
+            )
+            if result.commit is None:
+                raise _NothingLanded(result)
+    except _NothingLanded as nothing:  # the pause is put back: no commit will move git past it
+        return nothing.result
     try:
         await engine.refresh(name, hard=True, auto_sync=True)
     except GitError:  # the revert is pushed; the loop's next refresh picks it up
