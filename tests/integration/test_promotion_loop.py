@@ -3,7 +3,8 @@
 the Applications; a change (a source commit by alice, its image handed to dev with gitloop's trailers)
 reaches staging by itself; prod waits; alice's approval is refused (she is the author); carol's second
 approval counts once; dave's promotes; the prod config commit carries the source commit, the promotion
-id and both approvers as trailers, and sets the image in prod's file."""
+id and both approvers as trailers, and sets the image in prod's file; a local HTTP receiver subscribed
+on prod gets ``on-promotion-awaiting-approval`` and ``on-promotion-succeeded`` exactly once each."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from gitloop.localinfra.gitrepos import git_executable
 from gitloop.localinfra.gitserver import GitServer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
+sys.path.insert(0, str(Path(__file__).parents[1] / "notify"))  # the notification tests' receivers
+from notify_receivers import HttpReceiver, serve_http
 from serve_process import GITLOOP, ServeProcess, free_port, serve_env
 
 pytestmark = pytest.mark.integration
@@ -43,6 +46,10 @@ g, alice, role:release
 g, carol, role:release
 g, dave, role:release
 """
+SUBSCRIBED = (
+    "notifications.argoproj.io/subscribe.on-promotion-awaiting-approval.hook: release, "
+    "notifications.argoproj.io/subscribe.on-promotion-succeeded.hook: ''"
+)
 
 
 def _deployment(image: str) -> str:
@@ -113,7 +120,10 @@ def world(
         textwrap.dedent(f"""\
             apiVersion: argoproj.io/v1alpha1
             kind: Application
-            metadata: {{name: web-{stage}-{suffix}, namespace: argocd}}
+            metadata:
+              name: web-{stage}-{suffix}
+              namespace: argocd
+              annotations: {{{SUBSCRIBED if stage == "prod" else ""}}}
             spec:
               project: default
               source: {{repoURL: {repo.url}, targetRevision: main, path: {stage}}}
@@ -168,8 +178,13 @@ def _until(read: Callable[[], Any], what: str, serve: ServeProcess, timeout: flo
         time.sleep(0.5)
 
 
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    yield from serve_http(HttpReceiver())
+
+
 def test_a_change_flows_to_staging_and_waits_for_two_approvers_of_prod(
-    world: tuple[Repo, Path, str], tmp_path: Path, local_cluster: LocalCluster
+    world: tuple[Repo, Path, str], tmp_path: Path, local_cluster: LocalCluster, receiver: HttpReceiver
 ) -> None:
     repo, apps, _ = world
     config = tmp_path / "serve.yaml"
@@ -181,6 +196,9 @@ def test_a_change_flows_to_staging_and_waits_for_two_approvers_of_prod(
               - files: [{apps}]
             clusters:
               - {{name: local, kubeconfig: {local_cluster.kubeconfig}}}
+            notifications:
+              services:
+                hook: {{type: webhook, url: '{receiver.url}'}}
             rbac:
               policyCSV: |
             """)
@@ -267,7 +285,15 @@ def test_a_change_flows_to_staging_and_waits_for_two_approvers_of_prod(
         assert [a["user"] for a in promoted["approvals"]] == ["carol", "dave"]
         shown = _gitloop(cli, "promotion", "get", prod["id"], "-o", "json")
         assert json.loads(shown.stdout)["configCommit"] == promoted["configCommit"]
+        _until(lambda: len(receiver.requests) >= 2, "the promotion notifications", serve)
+        time.sleep(3)  # more passes and status changes: nothing is sent again
         assert serve.stop() == 0, serve.output()
+    sent = [r.json() for r in receiver.requests]
+    assert sorted((b["trigger"], b["recipient"]) for b in sent) == [
+        ("on-promotion-awaiting-approval", "release"),
+        ("on-promotion-succeeded", ""),
+    ]
+    assert all(b["subject"] == prod["id"] for b in sent)
 
     repo.git("pull", "--quiet", "origin", "main")
     message = repo.git("log", "-1", "--format=%B", promoted["configCommit"])

@@ -22,7 +22,7 @@ from gitloop.notify import subscriptions as subs
 from gitloop.notify.deliveries import FAILED, Delivery, DeliveryBook, after_attempt, delivery_id
 from gitloop.notify.ports import Service
 from gitloop.notify.templates import DEFAULTS, Message, MessageTemplate, render
-from gitloop.notify.triggers import APP, CATALOG, RUN, Event, Trigger, decide
+from gitloop.notify.triggers import APP, CATALOG, PROMOTION, RUN, Event, Trigger, decide
 from gitloop.ports import Store
 from gitloop.spec.serve_notifications import NotificationsConfig
 
@@ -104,6 +104,18 @@ class Notifications:
         event = Event(RUN, app or {}, run)
         return self._made(event, self._subscriptions(app or {}, project_annotations), commit or {})
 
+    def promotion_changed(
+        self,
+        promotion: Mapping[str, Any],
+        *,
+        app: Mapping[str, Any] | None = None,
+        project_annotations: Mapping[str, str] | None = None,
+        commit: Mapping[str, Any] | None = None,
+    ) -> list[Delivery]:
+        """The deliveries a promotion's new state makes (``app``: the Application it promotes into)."""
+        event = Event(PROMOTION, app or {}, promotion=promotion)
+        return self._made(event, self._subscriptions(app or {}, project_annotations), commit or {})
+
     def _subscriptions(
         self, app: Mapping[str, Any], project_annotations: Mapping[str, str] | None
     ) -> list[subs.Subscription]:
@@ -129,7 +141,7 @@ class Notifications:
 
     def _decided_key(self, trigger: Trigger, event: Event) -> str:
         """The once-key of a send ``trigger`` makes now (``""``: none), remembering the condition."""
-        subject = event.app_name if trigger.kind == APP else event.run_name
+        subject = event.subject
         if not subject:
             return ""
         name = f"{trigger.name}/{subject}"
@@ -157,7 +169,7 @@ class Notifications:
         destinations: Iterable[subs.Destination],
         commit: Mapping[str, Any],
     ) -> list[Delivery]:
-        subject = event.app_name if trigger.kind == APP else event.run_name
+        subject = event.subject
         made: list[Delivery] = []
         now = self._clock()
         for destination in destinations:
@@ -208,6 +220,8 @@ class Notifications:
         }
         if event.run is not None:
             data["pipelineRun"] = dict(event.run)
+        if event.promotion is not None:
+            data["promotion"] = dict(event.promotion)
         return render(trigger, self._templates[trigger], data)
 
     # -- sending ----------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ The data a template sees: ``.app`` (the Argo CD-shaped Application: ``metadata``
 with ``operationState``, ``health`` and ``sync``), ``.context`` (``argocdUrl``: the served URL),
 ``.commit`` (gitloop's: ``sha``, ``author``, ``message``, ``leadTimeSeconds`` of the source commit, from the
 lineage; absent ones empty), ``.serviceType`` (``webhook``, ``slack`` or ``email``) and, for the
-PipelineRun triggers, ``.pipelineRun`` (the Tekton-shaped PipelineRun).
+PipelineRun triggers, ``.pipelineRun`` (the Tekton-shaped PipelineRun); for the promotion triggers,
+``.promotion`` (as ``/api/v1/promotions`` answers it: ``id``, ``chain``, ``from``, ``to``, ``sourceCommit``,
+``images``, ``approvals``, ``configCommit``, ...) and ``.app`` the Application promoted into.
 """
 
 from __future__ import annotations
@@ -92,6 +94,20 @@ DEFAULTS: dict[str, MessageTemplate] = {
     "on-pipeline-succeeded": MessageTemplate(
         "PipelineRun {{.pipelineRun.metadata.name}} succeeded.",
         "PipelineRun {{.pipelineRun.metadata.name}} succeeded." + _COMMIT,
+    ),
+    "on-promotion-awaiting-approval": MessageTemplate(
+        "Promotion {{.promotion.id}} to {{.promotion.to}} waits for approval.",
+        "Promotion {{.promotion.id}} of chain {{.promotion.chain}} moves {{.promotion.sourceCommit}} from "
+        "{{.promotion.from}} to {{.promotion.to}}: {{.promotion.message}}.{{range .promotion.images}}\n- {{.}}{{end}}"
+        + _COMMIT
+        + "\nApprove it with: gitloop approve {{.promotion.id}}",
+    ),
+    "on-promotion-succeeded": MessageTemplate(
+        "Promotion {{.promotion.id}} to {{.promotion.to}} succeeded.",
+        "Promotion {{.promotion.id}} of chain {{.promotion.chain}} moved {{.promotion.sourceCommit}} from "
+        "{{.promotion.from}} to {{.promotion.to}} in config commit {{.promotion.configCommit}}."
+        "{{if .promotion.approvals}}\nApproved by:{{range .promotion.approvals}} {{.user}}{{end}}.{{end}}"
+        + _COMMIT,
     ),
 }
 

@@ -1,4 +1,4 @@
-"""The triggers of Argo CD's notifications catalog, and gitloop's PipelineRun triggers: when each fires
+"""The triggers of Argo CD's notifications catalog, and gitloop's PipelineRun and promotion triggers: when each fires
 and what it is sent once per (pure).
 
 A trigger's condition is a Python predicate over an ``Event`` — Argo CD's ``when`` expressions are not
@@ -16,16 +16,26 @@ from typing import Any
 
 APP = "Application"
 RUN = "PipelineRun"
+PROMOTION = "Promotion"
 
 
 @dataclass(frozen=True)
 class Event:
     """What a trigger looks at: an Argo CD-shaped Application (``app``) or, for a PipelineRun that ended,
-    its Tekton-shaped manifest (``run``) and the Application it belongs to, if any (``app``, may be empty)."""
+    its Tekton-shaped manifest (``run``) and the Application it belongs to, if any (``app``, may be empty);
+    for a promotion whose state changed, its API shape (``promotion``) and the Application it promotes into."""
 
     kind: str
     app: Mapping[str, Any]
     run: Mapping[str, Any] | None = None
+    promotion: Mapping[str, Any] | None = None
+
+    @property
+    def subject(self) -> str:
+        """What the event is about: the Application, the PipelineRun or the promotion, by name."""
+        if self.kind == PROMOTION:
+            return str((self.promotion or {}).get("id") or "")
+        return self.app_name if self.kind == APP else self.run_name
 
     @property
     def app_name(self) -> str:
@@ -84,6 +94,10 @@ def run_succeeded(event: Event) -> str:
         if isinstance(condition, Mapping) and condition.get("type") == "Succeeded":
             return str(condition.get("status", ""))
     return ""
+
+
+def promotion_state(event: Event) -> str:
+    return str((event.promotion or {}).get("state") or "")
 
 
 @dataclass(frozen=True)
@@ -164,6 +178,20 @@ CATALOG: dict[str, Trigger] = {
             lambda e: run_succeeded(e) == "True",
             lambda e: e.run_name,
         ),
+        Trigger(
+            "on-promotion-awaiting-approval",
+            "A promotion waits for approvals (gitloop).",
+            PROMOTION,
+            lambda e: promotion_state(e) == "WaitingApproval",
+            lambda e: e.subject,
+        ),
+        Trigger(
+            "on-promotion-succeeded",
+            "A promotion's config commit landed (gitloop).",
+            PROMOTION,
+            lambda e: promotion_state(e) == "Succeeded",
+            lambda e: e.subject,
+        ),
     )
 }
 
@@ -182,7 +210,7 @@ def decide(trigger: Trigger, event: Event, *, was_active: bool, episode: float) 
     """Argo CD's rule for one trigger and one event. ``was_active``: the condition held at the previous
     event of this trigger and Application; ``episode``: the time it became true (now, if it just did),
     which keys the sends of a trigger without ``oncePer`` unless the trigger names its episode."""
-    subject = event.app_name if trigger.kind == APP else event.run_name
+    subject = event.subject
     active = bool(trigger.when(event))
     if not active:
         return Decision(False, False, "")

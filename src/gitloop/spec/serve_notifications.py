@@ -26,6 +26,8 @@ TRIGGER_NAMES = (
     "on-sync-succeeded",
     "on-pipeline-failed",
     "on-pipeline-succeeded",
+    "on-promotion-awaiting-approval",
+    "on-promotion-succeeded",
 )
 """The trigger catalog (``gitloop.notify.triggers.CATALOG`` holds their conditions)."""
 SERVICE_TYPES = ("webhook", "slack", "email")

@@ -1,7 +1,7 @@
 """Notifications in ``gitloop serve``: the services opened from the ``notifications`` config
 (``gitloop.notifiers``), the engine (``gitloop.notify.Notifications``) fed with the CD engine's status
-changes and Application changes and with the PipelineRuns that end, and one worker task that sends the
-deliveries when they are due.
+changes and Application changes, with the PipelineRuns that end and with the promotions whose state
+changes, and one worker task that sends the deliveries when they are due.
 
 Every event goes through one queue to a thread (the engine writes the store): an Application's status
 as Argo CD shows it (``gitloop.gitops.shapes``), with its AppProject's annotations and ``.commit`` (the
@@ -122,6 +122,29 @@ class ServedNotifications:
         commit = {"sha": source.commit} if source is not None else {}
         with contextlib.suppress(RuntimeError):  # the loop closed: the server is gone
             loop.call_soon_threadsafe(self._events.put_nowait, lambda: self._run_event(manifest, app, commit))
+
+    def promotion_changed(self, promotion: Mapping[str, Any]) -> None:
+        """A promotion's state changed (a ``ServedPromotions.changed`` listener; any thread): the
+        Application it promotes into subscribes; ``.commit`` is its source commit and author."""
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server is gone
+            loop.call_soon_threadsafe(self._events.put_nowait, lambda: self._promotion_event(promotion))
+
+    def _promotion_event(self, promotion: Mapping[str, Any]) -> int:
+        engine = self._engine
+        app = engine.apps.apps.get(str(promotion.get("application", ""))) if engine is not None else None
+        shown: dict[str, Any] | None = None
+        annotations: dict[str, str] = {}
+        if engine is not None and app is not None:
+            shown = shapes.application(app, engine.status(app.name))
+            annotations = self._project_annotations(app)
+        commit = {"sha": promotion.get("sourceCommit", ""), "author": promotion.get("author", "")}
+        made = self.notifications.promotion_changed(
+            promotion, app=shown, project_annotations=annotations, commit=commit
+        )
+        return len(made)
 
     @property
     def _loop(self) -> asyncio.AbstractEventLoop | None:

@@ -82,6 +82,8 @@ class ServedPromotions:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._authors: dict[str, str] = {}
+        self.changed: list[Callable[[dict[str, object]], None]] = []
+        """Told (in the pass's thread) each promotion whose state changed, as the API shows it."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -123,7 +125,7 @@ class ServedPromotions:
                     there = self._deployed(of.stage(promotion.from_stage), of)
                     changed, _ = machine.observe(of, promotion, there.upstream, self._clock())
                     if changed != promotion:
-                        self.records.save(changed)
+                        self._save(changed)
                         promotion = changed
                 if promotion.state == PROMOTING:
                     self._land(of, promotion)
@@ -156,7 +158,7 @@ class ServedPromotions:
             now=self._clock(),
             requested_by=requested_by,
         )
-        self.records.save(promotion)
+        self._save(promotion)
         log.info("promotion %s: %s of %s to %s", promotion.id, promotion.state, source[:12], to_stage)
         self._wake.set()
         return promotion
@@ -176,14 +178,19 @@ class ServedPromotions:
                 credentials=self._credentials.lookup(app.source.repo_url),
             )
         except GitloopError as exc:
-            self.records.save(
-                machine.failed(promotion, f"the config commit did not land: {exc}", self._clock())
-            )
+            self._save(machine.failed(promotion, f"the config commit did not land: {exc}", self._clock()))
             raise
         done = machine.landed(promotion, commit or "", self._clock())
-        self.records.save(done)
+        self._save(done)
         log.info("promotion %s: %s", promotion.id, done.message)
         self._engine.trigger([target.application])  # fetch the config repo now, not at the next poll
+
+    def _save(self, promotion: Promotion) -> None:
+        earlier = self.records.get(promotion.id)
+        self.records.save(promotion)
+        if earlier is None or earlier.state != promotion.state:
+            for listener in self.changed:
+                listener(shown(promotion))
 
     # -- what a stage shows -----------------------------------------------------------------------
 
@@ -291,14 +298,14 @@ class ServedPromotions:
         chain, promotion = self._of(promotion_id)
         self._check_author_known(chain, promotion)
         done = machine.approve(chain, promotion, user, user_roles=self._roles_of(user), now=self._clock())
-        self.records.save(done)
+        self._save(done)
         self._wake.set()
         return done
 
     def reject(self, promotion_id: str, user: str) -> Promotion:
         chain, promotion = self._of(promotion_id)
         done = machine.reject(chain, promotion, user, user_roles=self._roles_of(user), now=self._clock())
-        self.records.save(done)
+        self._save(done)
         return done
 
     def _of(self, promotion_id: str) -> tuple[PromotionChain, Promotion]:

@@ -202,6 +202,8 @@ async def _applications(
                 roles_of=roles_of,
                 credentials=RepoCredentials(credentials),
             )
+            if notifier is not None:
+                promotions.changed.append(notifier.promotion_changed)
             await promotions.start()
             await sources.start()
             try:
