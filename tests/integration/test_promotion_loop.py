@@ -254,6 +254,10 @@ def test_a_change_flows_to_staging_and_waits_for_two_approvers_of_prod(
         listed = _gitloop(cli, "promotion", "list", "-o", "json")
         assert listed.returncode == 0, listed.stderr
         assert {p["id"] for p in json.loads(listed.stdout)} == {staging["id"], prod["id"]}
+        again = _gitloop(cli, "promote", "web", "--to", "prod", "-o", "json")  # the open one answers
+        assert again.returncode == 0 and json.loads(again.stdout)["id"] == prod["id"], again
+        into_first = _gitloop(cli, "promote", "web", "--to", "dev")
+        assert into_first.returncode == 2 and "first of PromotionChain 'web'" in into_first.stderr, into_first
 
         tokens = {}
         with httpx.Client(base_url=serve.url, timeout=30) as http:
