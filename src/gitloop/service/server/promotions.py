@@ -116,9 +116,10 @@ class ServedPromotions:
         for chain in chains.values():
             for upstream, target in zip(chain.stages, chain.stages[1:], strict=False):
                 self._maybe_start(chain, upstream, target)
-        for promotion in self.records.list():
+        moving = [*self.records.list(state=machine.PENDING), *self.records.list(state=PROMOTING)]
+        for promotion in moving:  # a waiting one moves on an approval; a final one never
             of = chains.get(promotion.chain)
-            if of is None or promotion.final:
+            if of is None:
                 continue
             try:
                 if promotion.state == machine.PENDING:
