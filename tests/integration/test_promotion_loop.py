@@ -289,6 +289,10 @@ def test_a_change_flows_to_staging_and_waits_for_two_approvers_of_prod(
         assert [a["user"] for a in promoted["approvals"]] == ["carol", "dave"]
         shown = _gitloop(cli, "promotion", "get", prod["id"], "-o", "json")
         assert json.loads(shown.stdout)["configCommit"] == promoted["configCommit"]
+        late = approve("carol")  # it no longer waits: 409
+        assert late.returncode == 1 and "is Succeeded, not WaitingApproval" in late.stderr, late
+        unknown = _gitloop(cli, "promotion", "get", "nope")
+        assert unknown.returncode == 1 and "no promotion 'nope'" in unknown.stderr, unknown
         _until(lambda: len(receiver.requests) >= 2, "the promotion notifications", serve)
         time.sleep(3)  # more passes and status changes: nothing is sent again
         assert serve.stop() == 0, serve.output()
