@@ -117,10 +117,9 @@ def test_manual_stage_refuses_the_author_counts_users_once_and_promotes(
     promotion = machine.approve(chain, promotion, "carol", user_roles=RELEASE, now=130.0)
     records.save(promotion)
     assert promotion.state == "Promoting"
-    assert [(a.user, a.time) for a in records.get(promotion.id).approvals] == [
-        ("alice", 120.0),
-        ("carol", 130.0),
-    ]  # type: ignore[union-attr]
+    stored = records.get(promotion.id)
+    assert stored is not None
+    assert [(a.user, a.time) for a in stored.approvals] == [("alice", 120.0), ("carol", 130.0)]
     with pytest.raises(PromotionError, match="is Promoting, not WaitingApproval"):
         machine.approve(chain, promotion, "dave", user_roles=RELEASE, now=140.0)
     failed = machine.failed(promotion, "gave up: branch moved on", 150.0)
