@@ -12,8 +12,9 @@ from fastapi import APIRouter
 
 from gitloop.api.access import Rules
 from gitloop.lineage.dora import DEFAULT_FAILURE_WINDOW
-from gitloop.service.dora import dora_report, parse_since, parse_window
+from gitloop.service.dora import dora_report, parse_window
 from gitloop.service.server import Server
+from gitloop.spec.duration import parse_since
 
 PREFIX = "/api/v1"
 DEFAULT_SINCE = "30d"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,10 +28,9 @@ from gitloop.access.tokens import Tokens, rfc3339
 from gitloop.cli.app_output import table
 from gitloop.errors import UsageError
 from gitloop.ports import Store
-from gitloop.spec.duration import parse_duration
+from gitloop.spec.duration import parse_span
 
 FC = TypeVar("FC", bound=Callable[..., Any])
-_DAYS = re.compile(r"^(\d+)d$")
 
 
 def store_options(command: FC) -> FC:
@@ -104,9 +102,8 @@ def parse_expiry(text: str | None) -> float | None:
     or ``0``, as ``argocd account generate-token --expires-in``."""
     if text is None:
         return None
-    days = _DAYS.match(text)
     try:
-        seconds = int(days.group(1)) * 86400.0 if days else parse_duration(text)
+        seconds = parse_span(text)
     except ValueError as exc:
         raise UsageError(f"--expires-in {text!r}: expected a duration such as 30d, 12h or 90m") from exc
     if seconds < 0:

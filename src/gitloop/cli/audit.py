@@ -4,7 +4,6 @@ store directly, like ``gitloop account``. ``-o json`` prints a list of entries w
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 
@@ -13,26 +12,7 @@ import click
 from gitloop.access.audit import AuditLog
 from gitloop.cli.account import opened_store, store_options
 from gitloop.cli.app_output import table
-from gitloop.errors import UsageError
-from gitloop.spec.duration import parse_duration
-
-
-def parse_since(text: str, *, now: float) -> float:
-    """Seconds since the epoch from a duration back from ``now`` (``1h``, ``30m``, ``2d``) or an
-    RFC 3339 time (``2026-01-02T03:04:05Z``)."""
-    try:
-        if text.endswith("d") and text[:-1].isdigit():
-            return now - int(text[:-1]) * 86400.0
-        return now - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"--since {text!r}: expected a duration (1h, 30m, 2d) or an RFC 3339 time") from exc
-    if moment.tzinfo is None:
-        raise UsageError(f"--since {text!r}: an RFC 3339 time needs its offset (Z or +hh:mm)")
-    return moment.timestamp()
+from gitloop.spec.duration import parse_since
 
 
 @click.command("audit")

@@ -95,7 +95,8 @@ def dora(
     auth_token: str | None,
 ) -> None:
     """Deployment frequency, lead time, change failure rate and time to restore."""
-    from gitloop.service.dora import dora_report, parse_since, parse_window
+    from gitloop.service.dora import dora_report, parse_window
+    from gitloop.spec.duration import parse_since
 
     now = time.time()
     start = parse_since(since, now=now)

@@ -5,7 +5,6 @@ Composition: it joins the lineage engine's records with the GitOps engine's hist
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,36 +15,16 @@ from gitloop.gitops.history import history_owner
 from gitloop.lineage.dora import DEFAULT_FAILURE_WINDOW, Deployment, DoraReport, Failure, compute, select
 from gitloop.lineage.records import DEPLOY_KIND, SOURCE_KIND, owner, parse_time
 from gitloop.ports import Store
-from gitloop.spec.duration import parse_duration
+from gitloop.spec.duration import parse_span
 
 FAILED_PHASES = frozenset({"Failed", "Error"})
 _REVERT = re.compile(r'^Revert "|^This reverts commit [0-9a-f]{7,}', re.MULTILINE)
 
 
-def parse_since(text: str, *, now: float, flag: str = "--since") -> float:
-    """The window's start: a duration back from ``now`` (``30d``, ``12h``, ``90m``) or an RFC 3339 time
-    with its offset; ``UsageError`` naming ``flag`` otherwise."""
-    if text.endswith("d") and text[:-1].isdigit():
-        return now - int(text[:-1]) * 86400.0
-    try:
-        return now - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"{flag} {text!r}: expected a duration (30d, 12h, 90m) or an RFC 3339 time") from exc
-    if moment.tzinfo is None:
-        raise UsageError(f"{flag} {text!r}: an RFC 3339 time needs its offset (Z or +hh:mm)")
-    return moment.timestamp()
-
-
 def parse_window(text: str, *, flag: str = "--failure-window") -> float:
     """The failure window in seconds (a duration such as ``1h`` or ``2d``); ``UsageError`` otherwise."""
-    if text.endswith("d") and text[:-1].isdigit():
-        return int(text[:-1]) * 86400.0
     try:
-        seconds = parse_duration(text)
+        seconds = parse_span(text)
     except ValueError as exc:
         raise UsageError(f"{flag} {text!r}: expected a duration such as 1h, 30m or 2d") from exc
     if seconds <= 0:

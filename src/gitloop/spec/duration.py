@@ -1,9 +1,13 @@
 """Go ``time.ParseDuration`` for the durations of every spec family (Tekton timeouts, Argo CD retry
-backoff): ``1h0m0s``, ``1h30m``, ``90s``, ``1.5h``, ``300ms``, ``0``."""
+backoff): ``1h0m0s``, ``1h30m``, ``90s``, ``1.5h``, ``300ms``, ``0``; and the command-line spans that
+also take whole days (``30d``: token lifetimes, ``--since``, windows) as argocd's flags do."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+
+from gitloop.errors import UsageError
 
 _UNITS = {
     "ns": 1e-9,
@@ -40,6 +44,29 @@ def parse_duration(text: str) -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         position = match.end()
     return sign * total
+
+
+def parse_span(text: str) -> float:
+    """Seconds in ``text``: whole days (``30d``) or a Go duration; ``ValueError`` otherwise."""
+    if text.endswith("d") and text[:-1].isdigit():
+        return int(text[:-1]) * 86400.0
+    return parse_duration(text)
+
+
+def parse_since(text: str, *, now: float, flag: str = "--since") -> float:
+    """Seconds since the epoch: a span back from ``now`` (``30d``, ``12h``, ``90m``) or an RFC 3339 time
+    with its offset; ``UsageError`` naming ``flag`` otherwise."""
+    try:
+        return now - parse_span(text)
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {text!r}: expected a duration (30d, 12h, 90m) or an RFC 3339 time") from exc
+    if moment.tzinfo is None:
+        raise UsageError(f"{flag} {text!r}: an RFC 3339 time needs its offset (Z or +hh:mm)")
+    return moment.timestamp()
 
 
 def format_duration(seconds: float) -> str:
