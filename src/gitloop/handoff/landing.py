@@ -46,8 +46,9 @@ class BranchMoved(GitError):
     """The push was refused: the branch moved on since it was fetched."""
 
 
-class ConfigBranch(Protocol):
-    """One branch of a config repository, as a handoff sees it."""
+class LandingBranch(Protocol):
+    """One branch of a config repository, as every landing (an image set, a revert) sees it: where it is,
+    exclusive use of it, its tip, and a push that may find it moved."""
 
     @property
     def where(self) -> str:
@@ -72,17 +73,21 @@ class ConfigBranch(Protocol):
         """The branch's tip, fetched now."""
         ...
 
+    def push(self, commit: str, *, parent: str) -> None:
+        """Move the branch from ``parent`` to ``commit``; :class:`BranchMoved` if it is no longer at
+        ``parent``."""
+        ...
+
+
+class ConfigBranch(LandingBranch, Protocol):
+    """One branch of a config repository, as a handoff sees it."""
+
     def read_file(self, commit: str, file: str) -> tuple[bytes, str] | None:
         """The content and git mode of ``file`` at ``commit``; ``None`` if it is not there."""
         ...
 
     def commit_file(self, base: str, file: str, content: bytes, *, message: str, mode: str) -> str | None:
         """A commit on ``base`` that sets ``file`` to ``content``; ``None`` if that changes nothing."""
-        ...
-
-    def push(self, commit: str, *, parent: str) -> None:
-        """Move the branch from ``parent`` to ``commit``; :class:`BranchMoved` if it is no longer at
-        ``parent``."""
         ...
 
 

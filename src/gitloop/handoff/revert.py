@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from gitloop.errors import GitError, SyncError
-from gitloop.handoff.landing import BranchMoved, PushRetry
+from gitloop.handoff.landing import BranchMoved, LandingBranch, PushRetry
 from gitloop.model.trailers import TRAILER_REVERT_OF, TRAILER_SOURCE_COMMIT, parse_trailers
 
 __all__ = [
@@ -80,31 +79,9 @@ class RevertConflict(GitError):
         )
 
 
-class RevertBranch(Protocol):
-    """One branch of a config repository, as a revert sees it."""
-
-    @property
-    def where(self) -> str:
-        """The repository's URL, for messages."""
-        ...
-
-    @property
-    def name(self) -> str:
-        """The branch."""
-        ...
-
-    @property
-    def remote(self) -> bool:
-        """Whether :meth:`push` reaches a remote."""
-        ...
-
-    def turn(self) -> AbstractContextManager[None]:
-        """Exclusive use of the branch among this machine's handoffs, from fetch to push."""
-        ...
-
-    def fetch(self) -> str:
-        """The branch's tip, fetched now (with the history behind it)."""
-        ...
+class RevertBranch(LandingBranch, Protocol):
+    """One branch of a config repository, as a revert sees it (its fetch brings the history behind the
+    tip)."""
 
     def history(self, start: str, path: str, limit: int) -> list[ConfigCommit]:
         """At most ``limit`` first-parent ancestors of ``start`` (itself included) that changed
@@ -114,11 +91,6 @@ class RevertBranch(Protocol):
     def revert(self, base: str, commit: str, *, message: str) -> str | None:
         """A commit on ``base`` undoing ``commit``; ``None`` when that changes nothing;
         :class:`RevertConflict` when it conflicts."""
-        ...
-
-    def push(self, commit: str, *, parent: str) -> None:
-        """Move the branch from ``parent`` to ``commit``; :class:`BranchMoved` if it is no longer at
-        ``parent``."""
         ...
 
 
