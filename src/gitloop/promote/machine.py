@@ -4,7 +4,9 @@ and its transitions.
 ::
 
     start ─▶ Pending ──(auto gate: promote)──▶ Promoting ──(config commit landed)──▶ Succeeded
-          └▶ WaitingApproval ──(enough approvals)──┘        └──(landing failed)──▶ Failed
+          └▶ WaitingApproval ──(enough approvals)──┘        └──(landing failed, or no
+                                                                Applications to land in)──▶ Failed
+    Pending ──(held: the stage has no Applications)──▶ Pending, saying why
     Pending ──(verification failed)──▶ Failed;  Pending | WaitingApproval ──(reject)──▶ Rejected
 
 Succeeded, Rejected and Failed are final: a transition from them raises ``PromotionError``. Each
@@ -108,7 +110,7 @@ def start(
         chain=chain.name,
         from_stage=upstream.name,
         to_stage=target.name,
-        application=target.application,
+        application=target.application or target.application_set,
         source_commit=source_commit,
         images=tuple(images),
         author=author,
@@ -183,6 +185,13 @@ def landed(promotion: Promotion, config_commit: str, now: float) -> Promotion:
     return replace(
         _finished(promotion, SUCCEEDED, f"promoted in {config_commit[:12]}", now), config_commit=config_commit
     )
+
+
+def held(promotion: Promotion, reason: str, now: float) -> Promotion:
+    """A ``Pending`` promotion that cannot be judged yet (its stage has no Applications): still
+    ``Pending``, its message saying why."""
+    _require(promotion, PENDING)
+    return promotion if promotion.message == reason else replace(promotion, message=reason, updated=now)
 
 
 def failed(promotion: Promotion, reason: str, now: float) -> Promotion:

@@ -1,5 +1,6 @@
 """``gitloop.dev/v1alpha1`` PromotionChain: gitloop's own resource naming an ordered chain of
-environments (stages), each an Application, where its image is written, and what lets a change into it.
+environments (stages), each an Application or the Applications an ApplicationSet generates, where its
+image is written, and what lets a change into it.
 
 It is kept in git beside the Applications. ``spec.stages[]`` is ordered; the first stage is where the
 pipeline writes images (it has no gate); every later stage has exactly one gate:
@@ -11,8 +12,15 @@ pipeline writes images (it has no gate); every later stage has exactly one gate:
   distinct users approved, only users holding one of ``roles`` (``role:...``) when given, and never
   the author of the change when ``excludeAuthor`` (default true).
 
+A stage is exactly one of ``application: NAME`` or ``applicationSet: NAME`` (the Applications that
+ApplicationSet generates now, narrowed by an optional Kubernetes ``selector`` — ``matchLabels`` and
+``matchExpressions`` — over their labels).
+
 ``image`` says where the image is written: a YAML ``path`` (a file, as the handoff's ``--file``) or a
-Kustomize ``overlay`` directory, and the image ``name``. Unknown fields are errors naming the field.
+Kustomize ``overlay`` directory, and the image ``name``. For an ``applicationSet`` stage a literal
+``path``/``overlay`` is one file all its Applications share; ``overlay: fromApplication`` is each
+generated Application's own ``spec.source.path`` (its ``kustomization.yaml``). Unknown fields are errors
+naming the field.
 ``parse_chain`` reads one document; ``load_chains`` reads the PromotionChains of files and directories,
 passing over the Argo CD documents that sit beside them.
 """
@@ -20,18 +28,21 @@ passing over the Argo CD documents that sit beside them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitloop.errors import SpecError
 from gitloop.spec.fields import Node, Origin, type_name
 from gitloop.spec.tekton.meta import Source, object_label, parse_meta
+from gitloop.spec.triggers.common import LabelSelector, parse_label_selector
 from gitloop.spec.yaml.documents import YAML_SUFFIXES, Document, load_file, load_text
 
 API_VERSION = "gitloop.dev/v1alpha1"
 KIND = "PromotionChain"
 _TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
-_STAGE_FIELDS = ("name", "application", "image", "auto", "approval")
+_STAGE_FIELDS = ("name", "application", "applicationSet", "selector", "image", "auto", "approval")
+FROM_APPLICATION = "fromApplication"
+"""``image.overlay`` of an ``applicationSet`` stage: each generated Application's ``spec.source.path``."""
 _ROLE_PREFIX = "role:"
 
 
@@ -42,6 +53,11 @@ class StageImage:
     name: str
     path: str = ""
     overlay: str = ""
+
+    @property
+    def from_application(self) -> bool:
+        """Whether each Application's own ``spec.source.path`` is the overlay (``fromApplication``)."""
+        return self.overlay == FROM_APPLICATION
 
 
 @dataclass(frozen=True)
@@ -64,12 +80,26 @@ class ApprovalGate:
 
 @dataclass(frozen=True)
 class Stage:
-    """One environment of a chain; ``gate`` is ``None`` only for the first stage."""
+    """One environment of a chain; ``gate`` is ``None`` only for the first stage. Exactly one of
+    ``application`` and ``application_set`` is set; ``selector`` narrows an ApplicationSet's Applications."""
 
     name: str
     application: str
     image: StageImage
     gate: AutoGate | ApprovalGate | None = None
+    application_set: str = ""
+    selector: LabelSelector | None = None
+
+    @property
+    def target(self) -> str:
+        """What the stage is, for messages: ``Application NAME`` or ``ApplicationSet NAME``."""
+        if self.application_set:
+            return f"ApplicationSet {self.application_set}"
+        return f"Application {self.application}"
+
+    def selects(self, labels: Mapping[str, str]) -> bool:
+        """Whether a generated Application with ``labels`` is one of this stage's (no selector: all)."""
+        return self.selector is None or self.selector.matches(labels)
 
 
 @dataclass(frozen=True)
@@ -104,8 +134,9 @@ class PromotionChain:
         return self.stages[index + 1] if index + 1 < len(self.stages) else None
 
     def stage_of_application(self, application: str) -> Stage | None:
+        """The stage that is the Application (or the ApplicationSet) named ``application``."""
         for stage in self.stages:
-            if stage.application == application:
+            if application in (stage.application, stage.application_set):
                 return stage
         return None
 
@@ -129,9 +160,14 @@ def parse_chain(body: Node, source: Source | None = None) -> PromotionChain:
         for earlier in stages:
             if earlier.name == stage.name:
                 raise item.error(f"stage {stage.name!r} is named twice", "name")
-            if earlier.application == stage.application:
+            if earlier.application and earlier.application == stage.application:
                 raise item.error(
                     f"Application {stage.application!r} is already stage {earlier.name!r}", "application"
+                )
+            if earlier.application_set and earlier.application_set == stage.application_set:
+                raise item.error(
+                    f"ApplicationSet {stage.application_set!r} is already stage {earlier.name!r}",
+                    "applicationSet",
                 )
         stages.append(stage)
     return PromotionChain(name=meta.name, stages=tuple(stages), origin=source)
@@ -140,7 +176,7 @@ def parse_chain(body: Node, source: Source | None = None) -> PromotionChain:
 def _stage(node: Node, *, first: bool) -> Stage:
     node.require_map().only(_STAGE_FIELDS)
     name = node.string("name", required=True)
-    application = node.string("application", required=True)
+    application, application_set, selector = _target(node)
     image_node = node.child("image")
     if image_node is None:
         raise node.error("required field is missing: where the stage's image is written", "image")
@@ -152,18 +188,47 @@ def _stage(node: Node, *, first: bool) -> Stage:
     )
     if bool(image.path) == bool(image.overlay):
         raise image_node.error("give exactly one of path (a YAML file) or overlay (a Kustomize directory)")
+    if image.from_application and not application_set:
+        raise image_node.error(
+            f"{FROM_APPLICATION} is for an applicationSet stage (each generated Application's "
+            "spec.source.path); an Application stage names its overlay directory",
+            "overlay",
+        )
+    stage = Stage(name, application, image, application_set=application_set, selector=selector)
     auto, approval = node.child("auto"), node.child("approval")
     if first:
         for gate in (auto, approval):
             if gate is not None:
                 raise gate.error("the first stage has no gate: the pipeline writes its images")
-        return Stage(name, application, image)
+        return stage
     if (auto is None) == (approval is None):
         raise node.error("give exactly one of auto or approval: how a change gets into this stage")
     if auto is not None:
-        return Stage(name, application, image, _auto(auto))
+        return replace(stage, gate=_auto(auto))
     assert approval is not None
-    return Stage(name, application, image, _approval(approval))
+    return replace(stage, gate=_approval(approval))
+
+
+def _target(node: Node) -> tuple[str, str, LabelSelector | None]:
+    """``application``, ``applicationSet`` (exactly one given) and the ``selector`` (only with the latter)."""
+    for key in ("application", "applicationSet"):
+        found = node.child(key)
+        if found is not None and not found.as_str():
+            raise found.error("must not be empty")
+    application, application_set = node.string("application"), node.string("applicationSet")
+    if bool(application) == bool(application_set):
+        raise node.error(
+            "give exactly one of application (an Application) or applicationSet (the Applications an "
+            "ApplicationSet generates)",
+            "applicationSet" if application else "application",
+        )
+    selector_node = node.child("selector")
+    if selector_node is not None and not application_set:
+        raise selector_node.error(
+            "a selector picks among an applicationSet's Applications; this stage has none"
+        )
+    selector = None if selector_node is None else parse_label_selector(selector_node)
+    return application, application_set, selector
 
 
 def _auto(node: Node) -> AutoGate:

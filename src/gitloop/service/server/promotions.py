@@ -12,6 +12,12 @@ was never promoted there, a promotion starts (``Pending`` for an automatic stage
 for a manual one); ``Pending`` ones are judged; ``Promoting`` ones land their commit (claimed in the
 store, so one server lands it, once). ``create``, ``approve`` and ``reject`` are the API's.
 
+A stage of an ``applicationSet`` is the Applications registered under that ApplicationSet now (the CD
+engine's owner ``appset:<name>``, gitloop's ownerReference) whose labels its ``selector`` matches; it
+shows the least of their states (``gitloop.promote.rules.combine``: Synced and Healthy at a commit only
+when all are), and its promotion writes every one of them in one commit. While it has none, a
+``Pending`` promotion into it waits saying so; an approved one finding none fails.
+
 The author of a change is the source commit's author, read from its repository: the one its push
 webhook named (the lineage's ``LineageSource``), else the chain's config repositories (a monorepo).
 """
@@ -32,8 +38,8 @@ from gitloop.gitops.postsync import PIPELINE_ANNOTATION
 from gitloop.lineage import Lineage
 from gitloop.lineage.records import DEPLOY_KIND, POST_SYNC, SOURCE_KIND
 from gitloop.promote import PROMOTING, Promotion, PromotionRecords, UpstreamStatus, machine
-from gitloop.promote.rules import FAILED, SUCCEEDED
-from gitloop.service.server.promotion_commit import land_promotion
+from gitloop.promote.rules import FAILED, SUCCEEDED, combine
+from gitloop.service.server.promotion_commit import land_promotion, stage_files
 from gitloop.spec.gitloop_promotion import ApprovalGate, PromotionChain, Stage
 
 if TYPE_CHECKING:
@@ -122,6 +128,11 @@ class ServedPromotions:
             if of is None:
                 continue
             try:
+                if promotion.state == machine.PENDING and (
+                    empty := self._empty(of.stage(promotion.to_stage))
+                ):
+                    self._save(machine.held(promotion, empty, self._clock()))
+                    continue
                 if promotion.state == machine.PENDING:
                     there = self._deployed(of.stage(promotion.from_stage), of)
                     changed, _ = machine.observe(of, promotion, there.upstream, self._clock())
@@ -168,15 +179,28 @@ class ServedPromotions:
         if not self.records.claim_landing(promotion.id):
             return
         target = chain.stage(promotion.to_stage)
-        app = self._engine.app(target.application)
+        names = self._applications(target)
+        if not names:
+            self._save(machine.failed(promotion, self._empty(target), self._clock()))
+            return
+        apps = [self._engine.app(name) for name in names]
         try:
+            where = {(a.source.repo_url, a.source.target_revision) for a in apps}
+            if len(where) > 1:
+                shown = ", ".join(f"{repo}@{revision}" for repo, revision in sorted(where))
+                raise SpecError(
+                    f"the Applications of {target.target} are in several config branches ({shown}); "
+                    "one promotion is one commit to one branch"
+                )
+            repo, branch = where.pop()
             commit = land_promotion(
                 promotion,
                 chain.stage(promotion.from_stage),
                 target,
-                repo=app.source.repo_url,
-                branch=app.source.target_revision,
-                credentials=self._credentials.lookup(app.source.repo_url),
+                files=stage_files(target, [a.source.path for a in apps]),
+                repo=repo,
+                branch=branch,
+                credentials=self._credentials.lookup(repo),
             )
         except GitloopError as exc:
             self._save(machine.failed(promotion, f"the config commit did not land: {exc}", self._clock()))
@@ -184,7 +208,7 @@ class ServedPromotions:
         done = machine.landed(promotion, commit or "", self._clock())
         self._save(done)
         log.info("promotion %s: %s", promotion.id, done.message)
-        self._engine.trigger([target.application])  # fetch the config repo now, not at the next poll
+        self._engine.trigger(names)  # fetch the config repo now, not at the next poll
 
     def _save(self, promotion: Promotion) -> None:
         earlier = self.records.get(promotion.id)
@@ -195,10 +219,34 @@ class ServedPromotions:
 
     # -- what a stage shows -----------------------------------------------------------------------
 
+    def _applications(self, stage: Stage) -> list[str]:
+        """The Applications ``stage`` is now: its Application, or those its ApplicationSet generates
+        (registered under ``appset:<name>``) that its selector matches, sorted."""
+        if stage.application:
+            return [stage.application]
+        apps = self._engine.apps.apps
+        return [
+            name
+            for name in self._engine.apps.owned(f"appset:{stage.application_set}")
+            if name in apps and stage.selects(apps[name].labels)
+        ]
+
+    def _empty(self, stage: Stage) -> str:
+        """Why ``stage`` cannot be promoted into (``""``: it has Applications)."""
+        if self._applications(stage):
+            return ""
+        narrowed = " matching the stage's selector" if stage.selector is not None else ""
+        return f"{stage.target} generates no Applications{narrowed}: nothing to promote into"
+
     def _deployed(self, stage: Stage, chain: PromotionChain) -> Deployed:
-        status = self._engine.status(stage.application)
+        """What ``stage`` shows: for several Applications, the least of them (``combine``)."""
+        found = combine([self._deployed_app(name, stage, chain) for name in self._applications(stage)])
+        return Deployed(found.source_commit, found)
+
+    def _deployed_app(self, application: str, stage: Stage, chain: PromotionChain) -> UpstreamStatus:
+        status = self._engine.status(application)
         revision = status.revision
-        record = self._store.get(DEPLOY_KIND, f"{stage.application}@{revision}") if revision else None
+        record = self._store.get(DEPLOY_KIND, f"{application}@{revision}") if revision else None
         doc = dict(record.doc) if record is not None else {}
         source = str(doc.get("source", ""))
         sync, health = status.sync_status.value, status.health.status.value
@@ -206,25 +254,23 @@ class ServedPromotions:
         since = float(healthy_at) if isinstance(healthy_at, int | float) and sync == "Synced" else None
         if health != "Healthy":
             since = None
-        verification = self._verification(stage, chain, source) if source else ""
-        return Deployed(source, UpstreamStatus(source, sync, health, since, verification))
+        verification = self._verification(application, stage, chain, source) if source else ""
+        return UpstreamStatus(source, sync, health, since, verification)
 
-    def _verification(self, stage: Stage, chain: PromotionChain, source: str) -> str:
-        """The state of the verification run of ``stage``'s Application for ``source`` (for the gate of
-        the stage after it): ``Succeeded``, ``Failed``, ``Running`` or ``""``."""
+    def _verification(self, application: str, stage: Stage, chain: PromotionChain, source: str) -> str:
+        """The state of the verification run of ``application`` (of ``stage``) for ``source`` (for the
+        gate of the stage after it): ``Succeeded``, ``Failed``, ``Running`` or ``""``."""
         following = chain.next_after(stage.name)
         gate = following.gate if following is not None else None
         wanted = getattr(gate, "verification", None)
         if not wanted:
             return ""
-        app = self._engine.apps.apps.get(stage.application)
+        app = self._engine.apps.apps.get(application)
         named = app.annotations.get(PIPELINE_ANNOTATION, "").strip() if app is not None else ""
         if named != wanted:
             return ""
         hops = self._lineage.trace(source).hops
-        runs = {
-            str(h.get("run")) for h in hops if h.get("hop") == POST_SYNC and h.get("app") == stage.application
-        }
+        runs = {str(h.get("run")) for h in hops if h.get("hop") == POST_SYNC and h.get("app") == application}
         state = ""
         for hop in hops:
             if hop.get("run") in runs and hop.get("hop") == f"{POST_SYNC}-finished":
@@ -250,8 +296,9 @@ class ServedPromotions:
         index = self._store.get(SOURCE_KIND, source)
         repos = [str(index.doc.get("repo", ""))] if index is not None else []
         for stage in chain.stages:
-            app = self._engine.apps.apps.get(stage.application)
-            repos.extend(s.repo_url for s in app.sources) if app is not None else None
+            for name in self._applications(stage):
+                app = self._engine.apps.apps.get(name)
+                repos.extend(s.repo_url for s in app.sources) if app is not None else None
         for repo in dict.fromkeys(r for r in repos if r):
             try:
                 info = self._engine.sources.commit_info(repo, source)
