@@ -311,12 +311,16 @@ class ServedPromotions:
     # -- the API's ----------------------------------------------------------------------------------
 
     def chain_of(self, target: str) -> PromotionChain:
-        """The chain named ``target``, else the one holding the Application ``target``."""
+        """The chain named ``target``, else the one holding the Application (or ApplicationSet)
+        ``target``, else the one with a stage whose ApplicationSet generates the Application ``target``."""
         chains = self._chains()
         if target in chains:
             return chains[target]
         for chain in chains.values():
             if chain.stage_of_application(target) is not None:
+                return chain
+        for chain in chains.values():
+            if any(s.application_set and target in self._applications(s) for s in chain.stages):
                 return chain
         raise PromotionNotFound(f"no PromotionChain named {target!r} or holding an Application {target!r}")
 
