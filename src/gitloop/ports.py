@@ -195,6 +195,20 @@ class Store(Protocol):
         ...
 
 
+class Observer(Protocol):
+    """Where adapters report what they timed, for ``/metrics`` (the composition connects it; adapters
+    and engines never see a metrics library). ``event`` names what was timed (``git_request``:
+    ``(repo, request_type)``; ``k8s_request``: ``(server, verb, resource_kind, resource_namespace,
+    response_code)``), ``labels`` its values in that order, ``seconds`` how long it took. Called on hot
+    paths from any thread: it must be cheap and never block on I/O."""
+
+    def __call__(self, event: str, labels: tuple[str, ...], seconds: float) -> None: ...
+
+
+def no_observer(event: str, labels: tuple[str, ...], seconds: float) -> None:
+    """The :class:`Observer` of an adapter nobody measures: does nothing."""
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     """What a commit says about itself."""

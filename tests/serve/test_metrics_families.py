@@ -246,7 +246,7 @@ def test_the_grafana_dashboard_asks_for_metrics_served(store: Store) -> None:
         re.sub(r"_(bucket|total)$", "", name)
         for panel in dashboard["panels"]
         for target in panel["targets"]
-        for name in re.findall(r"\b(?:gitloop|argocd)_[a-z_]+", target["expr"])
+        for name in re.findall(r"\b(?:gitloop|argocd)_[a-z0-9_]+", target["expr"])
     }
     metrics = Metrics()
     metrics.attach(MetricsFeed(store, applications=lambda: [], events=AppEvents()))

@@ -8,9 +8,11 @@ optional ``prometheus-client``).
   ``head-too-large`` (dropped before a request existed, counted by the protocol), ``code`` the status
   answered (``499`` for a client that went away: nothing could be answered).
 - the families of a :class:`~gitloop.service.server.metrics_feed.MetricsFeed` (:meth:`Metrics.attach`):
-  Applications (``argocd_app_info``, ``argocd_app_sync_total``, health transitions), PipelineRuns and
-  TaskRuns, the run queue and DORA's figures, rendered as they are at each scrape (:meth:`Metrics.scrape`
-  reads the store's part again, at most once a minute, in a worker thread).
+  Applications (``argocd_app_info``, ``argocd_app_sync_total``, ``argocd_app_sync_duration_seconds_total``,
+  ``argocd_app_reconcile``, health transitions), git and Kubernetes API requests (``argocd_git_request_*``,
+  ``argocd_app_k8s_request_total``, ``gitloop_k8s_request_duration_seconds``), PipelineRuns and TaskRuns,
+  the run queue and DORA's figures, rendered as they are at each scrape (:meth:`Metrics.scrape` reads the
+  store's part again, at most once a minute, in a worker thread).
 """
 
 from __future__ import annotations

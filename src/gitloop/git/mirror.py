@@ -25,6 +25,7 @@ import shutil
 import tarfile
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from gitloop.git import command
 from gitloop.git.credentials import Credentials, GitAuth, HttpsCredentials, RepoCredentials, git_auth
 from gitloop.git.remote import DEFAULT_TIMEOUT, RemoteRefs, check_url, list_remote
 from gitloop.git.urls import mirror_dir_name, normalize_git_url, split_userinfo
-from gitloop.ports import CommitInfo
+from gitloop.ports import CommitInfo, Observer, no_observer
 
 __all__ = ["GitMirror", "MirrorCache"]
 
@@ -87,7 +88,8 @@ class GitMirror:
     ``credentials`` are either the repository's own or a :class:`RepoCredentials` table looked up
     on every remote operation (so rotated credentials take effect); credentials inside an HTTP(S)
     URL are taken out of it and used when nothing else matches. ``env`` is the base environment of
-    the git commands (default: this process's), ``timeout`` bounds each remote operation.
+    the git commands (default: this process's), ``timeout`` bounds each remote operation. Every
+    ``ls-remote`` and ``fetch`` is reported to ``observe`` as a ``git_request`` (URL without credentials).
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class GitMirror:
         credentials: Credentials | RepoCredentials | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        observe: Observer = no_observer,
     ) -> None:
         clean, user, password = split_userinfo(url)
         self._url = check_url(clean.strip())
@@ -109,6 +112,7 @@ class GitMirror:
         self._env = command.base_environment(env)
         self._timeout = timeout
         self._lock = _thread_lock(self.path)
+        self._observe = observe
         self._memo: OrderedDict[tuple[str, str, str], object] = OrderedDict()
         self._memo_lock = threading.Lock()
 
@@ -220,24 +224,39 @@ class GitMirror:
             self._init()
             self._remove_stale_locks()
             with self._auth() as (env, auth):
-                remote = list_remote(
-                    self._url, env=env, scrub=auth.scrub, timeout=self._timeout, git_dir=self.path
-                )
-                if remote.branches_and_tags() != self._local_refs():
-                    command.run(
-                        ["fetch", *FETCH_OPTIONS, "--", self._url, *REFSPECS],
-                        env=env,
-                        what=f"git fetch {self._url}",
-                        git_dir=self.path,
-                        scrub=auth.scrub,
-                        timeout=self._timeout,
+                started = time.perf_counter()
+                try:
+                    remote = list_remote(
+                        self._url, env=env, scrub=auth.scrub, timeout=self._timeout, git_dir=self.path
                     )
+                finally:
+                    self._observed("ls-remote", started)
+                if remote.branches_and_tags() != self._local_refs():
+                    started = time.perf_counter()
+                    try:
+                        command.run(
+                            ["fetch", *FETCH_OPTIONS, "--", self._url, *REFSPECS],
+                            env=env,
+                            what=f"git fetch {self._url}",
+                            git_dir=self.path,
+                            scrub=auth.scrub,
+                            timeout=self._timeout,
+                        )
+                    finally:
+                        self._observed("fetch", started)
             self._set_head(remote)
 
     def ls_remote(self) -> dict[str, str]:
         """Every ref the remote advertises now (see :func:`gitloop.git.remote.ls_remote`)."""
         with self._auth() as (env, auth):
-            return list_remote(self._url, env=env, scrub=auth.scrub, timeout=self._timeout).refs
+            started = time.perf_counter()
+            try:
+                return list_remote(self._url, env=env, scrub=auth.scrub, timeout=self._timeout).refs
+            finally:
+                self._observed("ls-remote", started)
+
+    def _observed(self, request_type: str, started: float) -> None:
+        self._observe("git_request", (self._url, request_type), time.perf_counter() - started)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -394,7 +413,8 @@ class GitMirror:
 
 class MirrorCache:
     """The mirrors under one cache root: one shared :class:`GitMirror` per repository, however its
-    URL is spelled, with credentials looked up in one :class:`RepoCredentials` table."""
+    URL is spelled, with credentials looked up in one :class:`RepoCredentials` table; their remote
+    operations reported to ``observe``."""
 
     def __init__(
         self,
@@ -403,11 +423,13 @@ class MirrorCache:
         credentials: RepoCredentials | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        observe: Observer = no_observer,
     ) -> None:
         self.root = Path(root).expanduser().resolve()
         self.credentials = credentials if credentials is not None else RepoCredentials()
         self._env = dict(env) if env is not None else None
         self._timeout = timeout
+        self._observe = observe
         self._mirrors: dict[str, GitMirror] = {}
         self._lock = threading.Lock()
 
@@ -421,7 +443,12 @@ class MirrorCache:
             mirror = self._mirrors.get(key)
             if mirror is None:
                 mirror = GitMirror(
-                    url, self.root, credentials=self.credentials, env=self._env, timeout=self._timeout
+                    url,
+                    self.root,
+                    credentials=self.credentials,
+                    env=self._env,
+                    timeout=self._timeout,
+                    observe=self._observe,
                 )
                 self._mirrors[key] = mirror
             return mirror

@@ -109,7 +109,7 @@ class Engine:
         self.listeners = self.reconciler.listeners
         """Called with every status that changed (beyond its reconcile time), after it is stored."""
         self.refreshed = self.reconciler.refreshed
-        """Called after every refresh, changed or not (for metrics)."""
+        """Called after every refresh, changed or not, with the seconds it took (for metrics)."""
         self.appset_children: list[AppSetHook] = self.parents.appset_children
         """Called with ``(owner, manifests)``: the ApplicationSets in a parent's manifests when it syncs."""
         self.listeners.append(self._child_changed)

@@ -87,8 +87,8 @@ class Reconciler:
         self.on_view: Callable[[ClusterView], None] = lambda view: None
         self.listeners: list[Callable[[AppStatus], None]] = []
         """Called with every status that changed (beyond its reconcile time), after it is stored."""
-        self.refreshed: list[Callable[[AppStatus], None]] = []
-        """Called after every refresh, changed or not (for metrics)."""
+        self.refreshed: list[Callable[[AppStatus, float], None]] = []
+        """Called after every refresh, changed or not, with the seconds it took (for metrics)."""
         self._status: dict[str, AppStatus] = {}
         self._saved: dict[str, dict[str, object]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -137,6 +137,7 @@ class Reconciler:
         """Refresh ``name`` (``hard``: fetch git now) and, with ``auto_sync``, apply its sync policy."""
         app = self.apps.app(name)
         async with self._lock(name):
+            started = time.perf_counter()
             previous = self.status(name)
             fetched_after = self._clock() if hard else self.fetched_after
             done = await self.refresher.refresh(app, previous, fetched_after=fetched_after)
@@ -180,8 +181,9 @@ class Reconciler:
                 elif decision.retry_after is not None:
                     self.schedule(name, decision.retry_after)
             await self._save(status)
+            took = time.perf_counter() - started
         for listener in self.refreshed:
-            listener(status)
+            listener(status, took)
         return status
 
     def start(self, name: str, operation: SyncOperation) -> asyncio.Task[SyncOperation]:

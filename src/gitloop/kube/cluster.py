@@ -22,8 +22,9 @@ from lightkube.types import PatchType
 
 from gitloop.errors import ClusterError, ConflictError, ForbiddenError, NotFoundError, UsageError
 from gitloop.kube.discovery import group_versions, resources_of
+from gitloop.kube.observed import observe_requests
 from gitloop.model.resources import GroupVersionKind, Manifest
-from gitloop.ports import ApiResource, ObjectList, WatchEvent
+from gitloop.ports import ApiResource, ObjectList, Observer, WatchEvent, no_observer
 
 FIELD_MANAGER = "gitloop"
 T = TypeVar("T")
@@ -49,9 +50,12 @@ def _map_error(exc: Exception, what: str) -> ClusterError:
 
 
 class KubeCluster:
-    """One cluster, reached through a kubeconfig context."""
+    """One cluster, reached through a kubeconfig context; every request reported to ``observe``
+    (:mod:`gitloop.kube.observed`)."""
 
-    def __init__(self, config: SingleConfig, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, config: SingleConfig, *, timeout: float = 30.0, observe: Observer = no_observer
+    ) -> None:
         self._config = config
         self._client = lightkube.AsyncClient(
             config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(timeout), trust_env=False
@@ -59,18 +63,23 @@ class KubeCluster:
         self._raw = client_adapter.AsyncClient(
             config, client_adapter.ConnectionParams(timeout=httpx2.Timeout(timeout), trust_env=False)
         )
+        if observe is not no_observer:
+            for client in (self._client._client._client, self._raw):  # lightkube's own HTTP client
+                observe_requests(client, self.server, observe)
         self._discovered: list[ApiResource] | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
-    def from_kubeconfig(cls, path: str | Path | None = None, context: str | None = None) -> KubeCluster:
+    def from_kubeconfig(
+        cls, path: str | Path | None = None, context: str | None = None, *, observe: Observer = no_observer
+    ) -> KubeCluster:
         """From ``path`` (or ``$KUBECONFIG`` / ``~/.kube/config``), optionally a named context."""
         try:
             kc = KubeConfig.from_file(str(path)) if path else KubeConfig.from_env()
             single = kc.get(context_name=context)
             if single is None:
                 raise UsageError(f"kubeconfig {path or '(from environment)'}: no context to use")
-            return cls(single)
+            return cls(single, observe=observe)
         except ConfigError as exc:
             raise UsageError(f"kubeconfig {path or '(from environment)'}: {exc}") from exc
         except OSError as exc:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from gitloop.errors import UsageError
 from gitloop.gitops.engine import Engine, Settings
 from gitloop.gitops.source import ManifestSource
-from gitloop.ports import Store
+from gitloop.ports import Observer, Store, no_observer
 from gitloop.service.clusters import ClusterRegistry
 from gitloop.spec.argocd import load_apps
 
@@ -84,6 +84,7 @@ async def open_apps(
     empty_ok: bool = False,
     clusters: ClusterRegistry | None = None,
     sealing_keys: Callable[[], Sequence[SealingKey]] | None = None,
+    observe: Observer = no_observer,
 ) -> AsyncIterator[Engine]:
     """Load the Application files of ``config``, open the adapters and yield the CD engine on them
     (``SpecError`` for bad files); the adapters are closed on the way out. ``credentials``: the
@@ -91,7 +92,7 @@ async def open_apps(
     unless ``empty_ok`` (``gitloop serve``, whose Applications come and go). ``clusters``: the
     destinations (the caller closes them; default: the contexts of ``config.kubeconfig``).
     ``sealing_keys``: the keys SealedSecrets are unsealed with (default: ``gitloop app``'s rule,
-    ``gitloop.service.sealing.LocalKeys``)."""
+    ``gitloop.service.sealing.LocalKeys``). ``observe``: where the git mirrors report their requests."""
     from gitloop.git import MirrorCache
     from gitloop.localinfra.paths import cache_dir
     from gitloop.render import SourceRenderer
@@ -105,7 +106,7 @@ async def open_apps(
     workdir = Path(tempfile.mkdtemp(prefix="gitloop-apps-"))
     own_clusters = clusters is None
     registry = clusters if clusters is not None else ClusterRegistry(config.kubeconfig)
-    mirrors = MirrorCache(config.mirrors or cache_dir() / "mirrors")
+    mirrors = MirrorCache(config.mirrors or cache_dir() / "mirrors", observe=observe)
     if credentials:
         mirrors.credentials.replace(credentials)
     if sealing_keys is None:

@@ -44,7 +44,7 @@ from gitloop.gitops.destinations import KnownCluster, destination_cluster
 from gitloop.gitops.live import LiveCache
 from gitloop.gitops.observe import ClusterView
 from gitloop.model.clusters import ClusterRef
-from gitloop.ports import Store
+from gitloop.ports import Observer, Store, no_observer
 from gitloop.spec.argocd import Application, Destination
 from gitloop.spec.serveconfig import ClusterConfig
 
@@ -144,6 +144,8 @@ class ClusterRegistry:
         self._lock = threading.Lock()
         self._views: dict[str, ClusterView] = {}
         self._clients: dict[str, KubeCluster] = {}
+        self.observe: Observer = no_observer
+        """Where the clusters' clients report their requests (``gitloop serve``: its ``/metrics``)."""
         self._retired: list[ClusterView] = []
         self._states: dict[str, ConnectionState] = {}
         self._prober: asyncio.Task[None] | None = None
@@ -255,7 +257,7 @@ class ClusterRegistry:
         if found is None:
             from gitloop.kube import KubeCluster
 
-            cluster = KubeCluster.from_kubeconfig(entry.kubeconfig, entry.context)
+            cluster = KubeCluster.from_kubeconfig(entry.kubeconfig, entry.context, observe=self.observe)
             self._clients[entry.ref.name] = cluster
             found = self._views[entry.ref.name] = ClusterView(
                 cluster, LiveCache(cluster), name=entry.ref.name, server=entry.ref.server

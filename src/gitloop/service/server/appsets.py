@@ -40,6 +40,7 @@ from gitloop.model.resources import Manifest
 from gitloop.model.selectors import parse_selector
 from gitloop.ports import Store
 from gitloop.service.server.engines import Conflict, NotFound, Push
+from gitloop.service.server.observations import OBSERVED
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.spec import redact
 from gitloop.spec.argocd import parse_apps_text
@@ -443,7 +444,8 @@ async def start_appsets(
     """The server's ``AppSets``, started: git through the mirrors under the cache directory with the serve
     config's repository ``credentials``, clusters from the registry's ``refs``, the App of Apps hook
     connected (a parent's ApplicationSets become ``app:<parent>``'s)."""
-    git = MirrorTree(MirrorCache(cache_dir() / "mirrors", credentials=RepoCredentials(credentials)), workdir)
+    mirrors = MirrorCache(cache_dir() / "mirrors", credentials=RepoCredentials(credentials), observe=OBSERVED)
+    git = MirrorTree(mirrors, workdir)
     appsets = AppSets(engine, git, RegistryClusters(refs), engine.store)
     engine.appset_children.append(appsets.hook)
     restored = await appsets.start()

@@ -35,6 +35,7 @@ from gitloop.gitops.applications import CONFIG_OWNER
 from gitloop.gitops.engine import Engine, Owned
 from gitloop.gitops.shapes import timestamp
 from gitloop.service.server.engines import Push
+from gitloop.service.server.observations import OBSERVED
 from gitloop.service.server.pushhooks import matching_apps
 from gitloop.spec.argocd import AppSet, load_apps
 from gitloop.spec.gitloop_promotion import PromotionChain, load_chains
@@ -132,7 +133,7 @@ class ConfigApps:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sources = [_Source(s, describe_source(s)) for s in sources]
-        self._mirrors = MirrorCache(mirrors, credentials=RepoCredentials(credentials))
+        self._mirrors = MirrorCache(mirrors, credentials=RepoCredentials(credentials), observe=OBSERVED)
         self._workdir = workdir
         self._check = check
         self._files_interval, self._git_interval = files_interval, git_interval

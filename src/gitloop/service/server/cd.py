@@ -102,6 +102,9 @@ class AppsRefresher:
         self._engine.listeners.append(
             lambda s: self.app_events.observe(self._engine.apps.apps.get(s.name), s)
         )
+        self._engine.refreshed.append(
+            lambda s, took: self.app_events.reconciled(self._engine.apps.apps.get(s.name), took)
+        )
         self._engine.changes.append(self._changed)
         self._recorder = asyncio.create_task(self._record_loop(), name="lineage recorder")
         self._watch = asyncio.create_task(self._engine.run(self._stop), name="reconcile loop")

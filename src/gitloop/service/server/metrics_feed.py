@@ -3,8 +3,14 @@ registry renders (``gitloop.api.metrics``). Composition: it reads the CD engine'
 events :class:`AppEvents` counted from the engine's status listeners, and the store.
 
 - ``argocd_app_info`` (gauge, 1 per Application) from the engine's current statuses, as Argo CD's;
-- ``argocd_app_sync_total`` (counter) and ``gitloop_app_health_transitions_total`` from
-  :class:`AppEvents`: counted since the server started, as Argo CD's controller counts;
+- ``argocd_app_sync_total`` (counter), ``argocd_app_sync_duration_seconds_total`` (seconds of the
+  operations that Succeeded, as Argo CD's), ``argocd_app_reconcile`` (histogram of every refresh, Argo
+  CD's buckets) and ``gitloop_app_health_transitions_total`` from :class:`AppEvents`: counted since the
+  server started, as Argo CD's controller counts;
+- git and Kubernetes API requests (``argocd_git_request_total``,
+  ``argocd_git_request_duration_seconds``, ``argocd_app_k8s_request_total``,
+  ``gitloop_k8s_request_duration_seconds``) from the adapters' reports
+  (:mod:`gitloop.service.server.observations`);
 - ``gitloop_pipelinerun_total{status}``, ``gitloop_pipelinerun_duration_seconds{status}``,
   ``gitloop_taskrun_total{status}`` and ``gitloop_pipelinerun_queue_depth`` from the runs the store
   keeps, and the DORA gauges (``gitloop.service.dora`` over the last 30 days): read at scrape time, at
@@ -25,6 +31,14 @@ from gitloop.lineage.records import parse_time, run_condition
 from gitloop.pipeline.records import PIPELINE_RUN, QUEUED_LABEL, TASK_RUN
 from gitloop.ports import Store
 from gitloop.service.dora import dora_report
+from gitloop.service.server.observations import (
+    K8S_LABELS,
+    OBSERVED,
+    RECONCILE_BUCKETS,
+    Observations,
+    Tally,
+    repo_label,
+)
 from gitloop.spec.argocd import Application
 
 if TYPE_CHECKING:
@@ -72,6 +86,11 @@ def histogram(values: Sequence[float], buckets: Sequence[float] = DURATION_BUCKE
     return Histogram(tuple(buckets), cumulative, len(values), float(sum(values)))
 
 
+def tallied(tally: Tally) -> Histogram:
+    """A :class:`Tally`'s observations as a histogram sample."""
+    return Histogram(tally.buckets, tally.cumulative(), tally.count, tally.total)
+
+
 def run_status(manifest: Mapping[str, Any]) -> str:
     """A finished run's ``status`` label, as Tekton's metrics name it: ``success``, ``failed`` or
     ``cancelled``; ``""`` while it runs or waits."""
@@ -84,7 +103,8 @@ def run_status(manifest: Mapping[str, Any]) -> str:
 
 
 def app_info(item: Mapping[str, Any]) -> tuple[str, ...]:
-    """The ``argocd_app_info`` label values of an Argo CD-shaped Application."""
+    """The ``argocd_app_info`` label values of an Argo CD-shaped Application (``repo`` without
+    credentials)."""
     metadata = item.get("metadata") or {}
     spec = item.get("spec") or {}
     status = item.get("status") or {}
@@ -97,7 +117,7 @@ def app_info(item: Mapping[str, Any]) -> tuple[str, ...]:
         str(spec.get("project", "")),
         str(destination.get("server") or destination.get("name") or ""),
         str(destination.get("namespace", "")),
-        str((sources[0] if sources else {}).get("repoURL", "")),
+        repo_label(str((sources[0] if sources else {}).get("repoURL", ""))),
         str((status.get("sync") or {}).get("status", "")),
         str((status.get("health") or {}).get("status", "")),
         "sync" if operation.get("phase") in ("Running", "Terminating") else "",
@@ -105,8 +125,9 @@ def app_info(item: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 class AppEvents:
-    """Sync operations ended and health transitions, counted from the engine's status listener (every
-    status change, in order). Thread-safe."""
+    """Sync operations ended (and the seconds of those that Succeeded) and health transitions, counted
+    from the engine's status listener (every status change, in order), and every refresh's duration
+    (:meth:`reconciled`, from the engine's refresh listener). Thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -116,6 +137,21 @@ class AppEvents:
         """``(name, namespace, project, phase, dest_server)`` → operations ended."""
         self.transitions: dict[tuple[str, str, str], int] = {}
         """``(name, from, to)`` → health changes."""
+        self.sync_seconds: dict[tuple[str, str, str, str], float] = {}
+        """``(namespace, name, project, dest_server)`` → seconds of the operations that Succeeded."""
+        self.reconciles: dict[tuple[str, str], Tally] = {}
+        """``(namespace, dest_server)`` → refresh durations."""
+
+    def reconciled(self, app: Application | None, seconds: float) -> None:
+        """One refresh of ``app`` took ``seconds``."""
+        if app is None:
+            return
+        key = (app.namespace, app.destination.server or app.destination.name)
+        with self._lock:
+            tally = self.reconciles.get(key)
+            if tally is None:
+                tally = self.reconciles[key] = Tally(RECONCILE_BUCKETS)
+            tally.add(seconds)
 
     def observe(self, app: Application | None, status: AppStatus) -> None:
         health = status.health.status.value
@@ -136,11 +172,31 @@ class AppEvents:
             destination = app.destination.server or app.destination.name
             sync = (app.name, app.namespace, app.project, str(operation.phase), destination)
             self.syncs[sync] = self.syncs.get(sync, 0) + 1
+            if operation.phase == "Succeeded" and operation.finished_at is not None:
+                took = max(0.0, operation.finished_at - operation.started_at)
+                timed = (app.namespace, app.name, app.project, destination)
+                self.sync_seconds[timed] = self.sync_seconds.get(timed, 0.0) + took
 
     def families(self) -> list[Family]:
         with self._lock:
             syncs, transitions = dict(self.syncs), dict(self.transitions)
+            seconds = dict(self.sync_seconds)
+            reconciles = {key: tally.copy() for key, tally in self.reconciles.items()}
         return [
+            Family(
+                "argocd_app_reconcile",
+                "Application reconciliation performance in seconds",
+                "histogram",
+                ("namespace", "dest_server"),
+                [(k, tallied(v)) for k, v in sorted(reconciles.items())],
+            ),
+            Family(
+                "argocd_app_sync_duration_seconds",
+                "Application sync performance in seconds (operations that Succeeded)",
+                "counter",
+                ("namespace", "name", "project", "dest_server"),
+                [(k, v) for k, v in sorted(seconds.items())],
+            ),
             Family(
                 "argocd_app_sync",
                 "Sync operations ended, by phase (since the server started)",
@@ -205,6 +261,42 @@ def run_families(store: Store) -> list[Family]:
     ]
 
 
+def observed_families(observations: Observations) -> list[Family]:
+    """Git and Kubernetes API requests, as the adapters reported them."""
+    git = sorted(observations.git_requests().items())
+    empty = ("", "", "")  # the Application labels: no one Application's reconciliation
+    return [
+        Family(
+            "argocd_git_request",
+            "Number of git requests performed",
+            "counter",
+            ("repo", "request_type"),
+            [(k, float(v.count)) for k, v in git],
+        ),
+        Family(
+            "argocd_git_request_duration_seconds",
+            "Git requests duration seconds",
+            "histogram",
+            ("repo", "request_type"),
+            [(k, tallied(v)) for k, v in git],
+        ),
+        Family(
+            "argocd_app_k8s_request",
+            "Number of Kubernetes requests executed",
+            "counter",
+            ("namespace", "name", "project", *K8S_LABELS),
+            [((*empty, *k), float(v)) for k, v in sorted(observations.k8s_requests().items())],
+        ),
+        Family(
+            "gitloop_k8s_request_duration_seconds",
+            "Kubernetes API requests duration seconds (to the response's headers), by server and verb",
+            "histogram",
+            ("server", "verb"),
+            [(k, tallied(v)) for k, v in sorted(observations.k8s_seconds().items())],
+        ),
+    ]
+
+
 def dora_families(store: Store, now: float) -> list[Family]:
     """DORA's figures per Application over the last 30 days (absent figures are left out)."""
     report = dora_report(store, since=now - DORA_WINDOW, until=now)
@@ -235,8 +327,9 @@ def dora_families(store: Store, now: float) -> list[Family]:
 
 class MetricsFeed:
     """The families of one server: ``applications`` lists its Argo CD-shaped Applications (in the event
-    loop's thread), ``events`` counts its engine's events; the store's families are read again at most
-    every ``refresh_every`` seconds (:meth:`refresh`, in a worker thread)."""
+    loop's thread), ``events`` counts its engine's events, ``observations`` its adapters' requests
+    (this process's by default); the store's families are read again at most every ``refresh_every``
+    seconds (:meth:`refresh`, in a worker thread)."""
 
     def __init__(
         self,
@@ -244,12 +337,14 @@ class MetricsFeed:
         *,
         applications: Callable[[], list[Mapping[str, Any]]] | None = None,
         events: AppEvents | None = None,
+        observations: Observations | None = OBSERVED,
         refresh_every: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._applications = applications
         self._events = events
+        self._observations = observations
         self._every = refresh_every
         self._clock = clock
         self._lock = threading.Lock()
@@ -278,7 +373,8 @@ class MetricsFeed:
             info.samples.append((app_info(item), 1.0))
         with self._lock:
             cached = list(self._cached)
-        return [info, *(self._events.families() if self._events is not None else []), *cached]
+        observed = observed_families(self._observations) if self._observations is not None else []
+        return [info, *(self._events.families() if self._events is not None else []), *observed, *cached]
 
 
 def feed_of(server: Server) -> MetricsFeed:

@@ -43,6 +43,7 @@ from gitloop.service.server.access import ServedAccess
 from gitloop.service.server.ci import PipelinesLauncher, RunPool
 from gitloop.service.server.engines import LAUNCHABLE_KINDS, AppRefresher, PipelineLauncher
 from gitloop.service.server.notifications import ServedNotifications, start_notifications
+from gitloop.service.server.observations import OBSERVED
 from gitloop.service.server.postsync import LAUNCHER_NAME, load_pipelines
 from gitloop.service.server.promotions import ServedPromotions
 from gitloop.service.server.runtime import ServedListener, Server
@@ -177,6 +178,7 @@ async def _applications(
         empty_ok=True,
         clusters=clusters,
         sealing_keys=keys.keys,
+        observe=OBSERVED,
     )
     async with opened as engine:
         engine.restore()  # before the sources and ApplicationSets give theirs: they delete what they no longer give
@@ -284,6 +286,7 @@ async def open_server(
         from gitloop.service.clusters import ClusterRegistry
 
         clusters = await asyncio.to_thread(ClusterRegistry.served, config.clusters, store, workdir / "kube")
+        clusters.observe = OBSERVED
         keys = await asyncio.to_thread(served_key_ring, config.sealed_secrets, clusters)
         if config.applications:  # keys are renewed where they unseal
             renewing = asyncio.create_task(keep_renewed(keys, config.sealed_secrets.key_renew_period))
