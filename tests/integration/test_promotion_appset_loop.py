@@ -3,7 +3,8 @@ server: a PromotionChain dev (an Application) → staging (``applicationSet`` wi
 {overlay: fromApplication}``); a list generator makes three staging Applications from overlays, two of
 them ``tier: web``. A change handed to dev is promoted by itself into the two selected Applications in
 ONE config commit carrying the promotion's trailers and a ``Gitloop-File`` per overlay (the third
-overlay is left alone), and both turn Synced and Healthy at that commit."""
+overlay is left alone), and both turn Synced and Healthy at that commit. With a selector matching none
+of them, the promotion waits ``Pending`` saying why, and goes on once the chain's selector matches."""
 
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ class Repo:
         return self.git("rev-parse", "HEAD")
 
 
-def _documents(repo: Repo, suffix: str) -> str:
+def _documents(repo: Repo, suffix: str, tier: str = "web") -> str:
     elements = ", ".join(f"{{region: {region}, tier: {tier}}}" for region, tier in REGIONS.items())
     return textwrap.dedent(f"""\
         apiVersion: argoproj.io/v1alpha1
@@ -139,7 +140,7 @@ def _documents(repo: Repo, suffix: str) -> str:
             - {{name: dev, application: web-dev-{suffix}, image: {{path: dev/web.yaml, name: {IMAGE}}}}}
             - name: staging
               applicationSet: web-staging-{suffix}
-              selector: {{matchLabels: {{tier: web}}}}
+              selector: {{matchLabels: {{tier: {tier}}}}}
               image: {{overlay: fromApplication, name: {IMAGE}}}
               auto: {{soak: 0s}}
         """)
@@ -180,10 +181,7 @@ def _until(read: Callable[[], Any], what: str, serve: ServeProcess, timeout: flo
         time.sleep(0.5)
 
 
-def test_a_change_is_promoted_into_every_selected_application_of_the_set_in_one_commit(
-    world: tuple[Repo, Path, str], tmp_path: Path, local_cluster: LocalCluster
-) -> None:
-    repo, apps, suffix = world
+def _serve(tmp_path: Path, apps: Path, local_cluster: LocalCluster) -> tuple[Path, dict[str, str]]:
     config = tmp_path / "serve.yaml"
     config.write_text(
         textwrap.dedent(f"""\
@@ -198,6 +196,26 @@ def test_a_change_is_promoted_into_every_selected_application_of_the_set_in_one_
     env = serve_env(tmp_path / "state")
     env["GITLOOP_CACHE_DIR"] = str(tmp_path / "cache")
     env["GITLOOP_CONFIG_DIR"] = str(tmp_path / "client")
+    return config, env
+
+
+def _change(repo: Repo) -> tuple[str, str]:
+    """alice's source commit and its image, handed to dev with gitloop's trailers."""
+    source = repo.commit({"src/main.txt": "hello\n"}, "a change", author="alice")
+    image = f"{IMAGE}:{source[:7]}"
+    repo.commit(
+        {"dev/web.yaml": _deployment(image)},
+        f"Set {IMAGE} to {image}\n\nGitloop-Image: {image}\nGitloop-File: dev/web.yaml\n"
+        f"Gitloop-Source-Commit: {source}",
+    )
+    return source, image
+
+
+def test_a_change_is_promoted_into_every_selected_application_of_the_set_in_one_commit(
+    world: tuple[Repo, Path, str], tmp_path: Path, local_cluster: LocalCluster
+) -> None:
+    repo, apps, suffix = world
+    config, env = _serve(tmp_path, apps, local_cluster)
     staging = [f"web-staging-{region}-{suffix}" for region in SELECTED]
     with ServeProcess(config, env) as serve, serve.client() as admin:
 
@@ -224,13 +242,7 @@ def test_a_change_is_promoted_into_every_selected_application_of_the_set_in_one_
         time.sleep(3)
         assert promotions() == []  # nothing runs a known source commit yet
 
-        source = repo.commit({"src/main.txt": "hello\n"}, "a change", author="alice")
-        image = f"{IMAGE}:{source[:7]}"
-        repo.commit(
-            {"dev/web.yaml": _deployment(image)},
-            f"Set {IMAGE} to {image}\n\nGitloop-Image: {image}\nGitloop-File: dev/web.yaml\n"
-            f"Gitloop-Source-Commit: {source}",
-        )
+        source, image = _change(repo)
         promoted = _until(
             lambda: next(
                 (p for p in promotions() if p["to"] == "staging" and p["state"] == "Succeeded"), None
@@ -267,3 +279,35 @@ def test_a_change_is_promoted_into_every_selected_application_of_the_set_in_one_
     for overlay in overlays:
         assert f"newTag: {source[:7]}" in repo.git("show", f"{commit}:{overlay}")
     assert "newTag: v0" in repo.git("show", f"{commit}:staging/ap/kustomization.yaml")  # not selected
+
+
+def test_a_set_with_no_selected_application_is_not_promoted_into_until_it_has_some(
+    world: tuple[Repo, Path, str], tmp_path: Path, local_cluster: LocalCluster
+) -> None:
+    repo, apps, suffix = world
+    (apps / "web.yaml").write_text(_documents(repo, suffix, tier="none"))
+    config, env = _serve(tmp_path, apps, local_cluster)
+    with ServeProcess(config, env) as serve, serve.client() as admin:
+
+        def staging() -> dict[str, Any] | None:
+            answer = admin.get("/api/v1/promotions")
+            assert answer.status_code == 200, answer.text
+            return next((p for p in answer.json()["items"] if p["to"] == "staging"), None)
+
+        source, _ = _change(repo)
+        why = f"ApplicationSet web-staging-{suffix} generates no Applications matching the stage's selector"
+        waiting = _until(lambda: (p := staging()) and why in p["message"] and p, "the promotion held", serve)
+        assert waiting["state"] == "Pending" and waiting["sourceCommit"] == source, waiting
+        time.sleep(4)  # more passes: it stays, nothing is committed
+        held = staging()
+        assert held is not None and (held["state"], held["configCommit"]) == ("Pending", ""), held
+
+        (apps / "web.yaml").write_text(_documents(repo, suffix))  # now the selector matches two
+        done = _until(lambda: (p := staging()) and p["state"] == "Succeeded" and p, "staging promoted", serve)
+        assert done["id"] == waiting["id"] and done["configCommit"], done
+        assert serve.stop() == 0, serve.output()
+    repo.git("pull", "--quiet", "origin", "main")
+    parent = repo.git("rev-parse", f"{done['configCommit']}^")
+    assert repo.git("diff", "--name-only", parent, done["configCommit"]).split() == [
+        f"staging/{region}/kustomization.yaml" for region in SELECTED
+    ]
