@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from gitloop.errors import GitError
 from gitloop.model.resources import Manifest
 from gitloop.ports import CommitInfo, GitRepo, Renderer
 from gitloop.spec.argocd import Application, ApplicationSource
@@ -110,6 +111,13 @@ class ManifestSource:
         return tuple(shas)
 
     def commit_info(self, url: str, sha: str) -> CommitInfo:
+        """Author, time and message of ``sha`` in ``url``. A commit the mirror does not have (a
+        repository no Application follows, like a source repository whose author a promotion checks,
+        or one pushed since the last fetch) is fetched once before ``GitError`` says it is not there."""
+        try:
+            return self.repo(url).commit_info(sha)
+        except GitError:
+            self.fetch(url, fetched_after=self._clock())
         return self.repo(url).commit_info(sha)
 
     # -- rendering ---------------------------------------------------------------------------------

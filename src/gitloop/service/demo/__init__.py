@@ -5,8 +5,8 @@ tests and a Containerfile) and app-config (Kustomize base and overlays dev, stag
 ``gitloop serve`` with an EventListener for app-source and one Application per environment. A change
 pushed to app-source runs the pipeline (unit tests, image build: podman when installed, else a
 content-addressed build record, then the image tag committed to the dev overlay); web-dev syncs it and
-becomes Healthy; its post-sync pipeline smoke-tests it and promotes the image to staging, whose
-post-sync pipeline proposes it to prod, which waits for a manual sync (the approval). Every hop is
+becomes Healthy; its post-sync pipeline smoke-tests it, and the PromotionChain ``web`` then promotes
+the image to staging; its promotion to prod waits for an approval (``gitloop approve``). Every hop is
 shown as it happens, then the timeline and the time from the push to Healthy.
 
 ``files`` reads the package data under ``content/``, ``infra`` brings up the cluster, the git server

@@ -1,11 +1,11 @@
 """The demo itself: infrastructure up, ``gitloop serve`` started, the first deployments, then one change
 of the app followed live from the push to Healthy (and on through the promotions), and its timeline.
 
-``Demo.up`` brings everything up (see ``infra``) and waits for the first deployments: dev and staging
-sync themselves; prod syncs manually, so the demo approves its very first deployment. ``Demo.loop``
-commits a change to app-source and prints every hop as gitloop records it (and every change of the
-Applications' sync and health) until web-dev is Healthy at the new image — then, with ``promote``,
-until web-staging is Healthy too and the image waits in prod's overlay for an approval.
+``Demo.up`` brings everything up (see ``infra``) and waits for the first deployments (the three
+Applications sync themselves). ``Demo.loop`` commits a change to app-source and prints every hop as
+gitloop records it (and every change of the Applications' sync and health) until web-dev is Healthy at
+the new image — then, with ``promote``, until the PromotionChain ``web`` has promoted it to web-staging,
+web-staging is Healthy at it, and its promotion to prod waits for an approval (``gitloop approve``).
 ``Demo.report`` prints the timeline and the critical path.
 """
 
@@ -25,6 +25,7 @@ from gitloop.service.demo.serving import ServeProcess, app_state, free_port
 
 Say = Callable[[str], None]
 DEV, STAGING, PROD = (infra.app_name(e) for e in infra.ENVIRONMENTS)
+CHAIN = "web"
 _FAILED = ("pipelinerun-finished", "post-sync-finished")
 
 
@@ -50,7 +51,10 @@ class LoopResult:
     trace: dict[str, Any]
     times: timeline.LoopTimes | None
     seen: list[tuple[float, str]] = field(default_factory=list)
-    """What the demo saw of the Applications (OutOfSync, Synced, Healthy), with times."""
+    """What the demo saw of the Applications (OutOfSync, Synced, Healthy) and of the promotions of the
+    source commit, with times."""
+    promotions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The promotions of the source commit, by target stage, as the API last showed them."""
 
     def hops(self, kind: str, **fields: str) -> list[dict[str, Any]]:
         return [
@@ -125,17 +129,16 @@ class Demo:
 
     def _first_deployments(self) -> None:
         api = self._api()
-        for app in (DEV, STAGING):
+        for app in (DEV, STAGING, PROD):
             self._wait(f"{app} to be Synced and Healthy", self._deployed_check(app))
-            self.say(f"  {app}: Synced, Healthy (automated sync)")
-        prod = api.application(PROD)
-        if not (prod.get("status") or {}).get("operationState"):
-            self.say(f"  {PROD}: syncs manually; the demo approves its first deployment")
-            api.sync(PROD)
-            self._wait(f"{PROD} to be Healthy", self._deployed_check(PROD))
-        sync, health, revision = app_state(api.application(PROD))
-        waiting = " (a new image waits for an approval)" if sync == "OutOfSync" else ""
-        self.say(f"  {PROD}: {sync}, {health} at {revision[:7]}{waiting}")
+            _, _, revision = app_state(api.application(app))
+            self.say(f"  {app}: Synced, Healthy at {revision[:7]} (automated sync)")
+        waiting = [p for p in api.promotions() if p.get("state") == "WaitingApproval"]
+        for promotion in waiting:
+            self.say(
+                f"  promotion {promotion.get('id')} of {str(promotion.get('sourceCommit', ''))[:7]} to "
+                f"{promotion.get('to')} waits for an approval"
+            )
         self._wait("the first post-sync pipelines", lambda: api.runs_in_flight() == 0)
 
     # -- one change ----------------------------------------------------------------------------------
@@ -148,11 +151,13 @@ class Demo:
         result = LoopResult(sha, message, pushed_at, {}, None)
         self._follow(result, self._dev_done, f"{DEV} to be Healthy with the new image")
         if self.options.promote:
-            self._follow(result, self._promoted, f"the promotion to {STAGING} and the proposal to {PROD}")
-            sync, health, revision = app_state(self._api().application(PROD))
+            self._follow(result, self._promoted, f"the promotion to {STAGING} and the one to {PROD} waiting")
+            prod = result.promotions["prod"]
+            app = self._api().application(PROD)
+            images = ", ".join(((app.get("status") or {}).get("summary") or {}).get("images") or ["?"])
             self.say(
-                f"  {PROD} is {sync} ({health}) at {revision[:7]}: production waits for an approval"
-                f" (gitloop app sync {PROD} --server {self._api().url}, once logged in)"
+                f"  {PROD} stays {app_state(app)[1]} with {images}: production waits for an approval of "
+                f"promotion {prod.get('id')}\n    {self._approve(str(prod.get('id', '')))}  (once logged in)"
             )
         result.times = timeline.loop_times(
             result.trace, app=DEV, own=self._own_time(result), pushed_at=pushed_at
@@ -163,12 +168,17 @@ class Demo:
         return bool(result.hops("healthy", app=DEV))
 
     def _promoted(self, result: LoopResult) -> bool:
-        proposed = [
-            h for h in result.hops("config-commit") if str(h.get("file", "")).startswith("overlays/prod/")
+        staging = result.promotions.get("staging") or {}
+        prod = result.promotions.get("prod") or {}
+        healthy = [
+            h for h in result.hops("healthy", app=STAGING) if h.get("revision") == staging.get("configCommit")
         ]
-        staging_runs = {str(h.get("run")) for h in result.hops("post-sync", app=STAGING)}
-        finished = [h for h in result.hops("post-sync-finished") if h.get("run") in staging_runs]
-        return bool(result.hops("healthy", app=STAGING) and proposed and finished)
+        return bool(
+            staging.get("state") == "Succeeded" and healthy and prod.get("state") == "WaitingApproval"
+        )
+
+    def _approve(self, promotion: str) -> str:
+        return f"gitloop approve {promotion} --server {self._api().url}"
 
     def _follow(self, result: LoopResult, done: Callable[[LoopResult], bool], what: str) -> None:
         api = self._api()
@@ -194,11 +204,34 @@ class Demo:
                     result.seen.append((now, text))
                     self.say(f"  {timeline.offset(now, result.pushed_at)}  {text}")
                 states[app] = state
+            self._watch_promotions(result)
             if done(result):
                 return
             if time.monotonic() > deadline:
                 raise InfraError(f"timed out waiting for {what}; gitloop serve's log:\n{api.tail()}")
             time.sleep(0.1)
+
+    def _watch_promotions(self, result: LoopResult) -> None:
+        """Record (and say) every new state of the promotions of the change; a failed or rejected one
+        ends the demo with its message."""
+        if not self.options.promote:
+            return
+        for promotion in reversed(self._api().promotions()):
+            if promotion.get("sourceCommit") != result.source_commit or promotion.get("chain") != CHAIN:
+                continue
+            stage = str(promotion.get("to", ""))
+            state = str(promotion.get("state", ""))
+            if (result.promotions.get(stage) or {}).get("state") != state:
+                now = time.time()
+                text = f"promotion {promotion.get('id')} to {stage}: {state}"
+                result.seen.append((now, text))
+                self.say(f"  {timeline.offset(now, result.pushed_at)}  {text}")
+            result.promotions[stage] = promotion
+            if state in ("Failed", "Rejected"):
+                raise InfraError(
+                    f"promotion {promotion.get('id')} to {stage} {state}: {promotion.get('message', '')}; "
+                    f"gitloop serve's log:\n{self._api().tail()}"
+                )
 
     def _check(self, hop: Mapping[str, Any]) -> None:
         if hop.get("hop") in _FAILED and hop.get("reason") not in ("Succeeded", "Completed"):
@@ -258,7 +291,7 @@ class Demo:
             f"  push a change:   git clone {self.repos.source} && edit app.py && git push\n"
             f"  log in:          {self._login()}\n"
             f"  follow it:       gitloop trace <sha>    runs: gitloop pipeline list\n"
-            f"  approve prod:    gitloop app sync {PROD} --server {api.url}\n"
+            f"  approve prod:    gitloop promotion list --server {api.url}, then gitloop approve ID\n"
             f"  cluster:         KUBECONFIG={self.cluster.kubeconfig if self.cluster else ''}"
         )
         try:

@@ -102,11 +102,10 @@ class ServeProcess:
         found: dict[str, Any] = self._json(self.client.get(f"/api/applications/{name}"))
         return found
 
-    def sync(self, name: str) -> dict[str, Any]:
-        done: dict[str, Any] = self._json(
-            self.client.post(f"/api/applications/{name}/sync?wait=true", json={})
-        )
-        return done
+    def promotions(self) -> list[dict[str, Any]]:
+        """The promotions the server knows, newest first."""
+        items: list[dict[str, Any]] = self._json(self.client.get("/api/v1/promotions")).get("items", [])
+        return items
 
     def trace(self, sha: str) -> dict[str, Any] | None:
         response = self.client.get(f"/api/trace/{sha}")
