@@ -294,9 +294,41 @@ def test_a_change_flows_to_staging_and_waits_for_two_approvers_of_prod(
         unknown = _gitloop(cli, "promotion", "get", "nope")
         assert unknown.returncode == 1 and "no promotion 'nope'" in unknown.stderr, unknown
         _until(lambda: len(receiver.requests) >= 2, "the promotion notifications", serve)
+
+        # Two newer changes: the second supersedes the promotion to prod that still waits for the first,
+        # which then takes no approval (an approval given late never moves prod back).
+        waiting: dict[int, dict[str, Any]] = {}
+        for number in (2, 3):
+            newer = repo.commit({"src/main.txt": f"hello {number}\n"}, f"change {number}", author="alice")
+            newer_image = f"{IMAGE}:{newer[:7]}"
+            repo.commit(
+                {"dev/web.yaml": _deployment(newer_image)},
+                f"Set {IMAGE} to {newer_image}\n\nGitloop-Image: {newer_image}\nGitloop-File: dev/web.yaml\n"
+                f"Gitloop-Source-Commit: {newer}",
+            )
+            waiting[number] = _until(
+                lambda sha=newer: next(
+                    (p for p in promotions() if p["to"] == "prod" and p["sourceCommit"] == sha), None
+                ),
+                f"change {number}'s promotion to prod",
+                serve,
+            )
+        first, second = waiting[2], waiting[3]
+        ended = _until(
+            lambda: (
+                (p := next(p for p in promotions() if p["id"] == first["id"]))["state"] == "Superseded" and p
+            ),
+            "the older promotion to prod superseded",
+            serve,
+        )
+        assert ended["message"] == f"superseded by {second['id']} ({second['sourceCommit'][:12]})", ended
+        assert next(p for p in promotions() if p["id"] == second["id"])["state"] == "WaitingApproval"
+        stale = _gitloop({**cli, "GITLOOP_AUTH_TOKEN": tokens["carol"]}, "approve", first["id"])
+        assert stale.returncode == 1 and "is Superseded, not WaitingApproval" in stale.stderr, stale
         time.sleep(3)  # more passes and status changes: nothing is sent again
         assert serve.stop() == 0, serve.output()
-    sent = [r.json() for r in receiver.requests]
+    later = (first["id"], second["id"])  # the newer changes' promotions have notifications of their own
+    sent = [b for b in (r.json() for r in receiver.requests) if b["subject"] not in later]
     assert sorted((b["trigger"], b["recipient"]) for b in sent) == [
         ("on-promotion-awaiting-approval", "release"),
         ("on-promotion-succeeded", ""),

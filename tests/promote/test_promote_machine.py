@@ -208,3 +208,50 @@ def test_the_commit_message_carries_the_trailers(chain: PromotionChain, records:
         ("alice", "carol"),
     )
     assert read_promotion("Set web to x\n\nGitloop-Source-Commit: abc") is None
+
+
+OTHER = "fedcba9876543210fedcba9876543210fedcba98"
+
+
+def _waiting(chain: PromotionChain, stage: str, commit: str, *, created: float, by: str = "") -> Promotion:
+    return machine.start(
+        chain,
+        stage,
+        promotion_id=f"{stage}-{commit[:7]}-{created:g}",
+        source_commit=commit,
+        images=IMAGES,
+        author="bob",
+        now=created,
+        requested_by=by,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "commit", "created", "by", "state", "ended"),
+    [
+        ("prod", SHA, 1.0, "", "WaitingApproval", True),  # an older change waiting: superseded
+        ("staging", SHA, 1.0, "", "Pending", True),  # a soak that can no longer pass: superseded
+        ("prod", SHA, 1.0, "carol", "WaitingApproval", False),  # asked for by hand: a choice, kept
+        ("prod", OTHER, 1.0, "", "WaitingApproval", False),  # the same change: kept
+        ("prod", SHA, 9.0, "", "WaitingApproval", False),  # started after the newer one: kept
+        ("prod", SHA, 1.0, "", "Promoting", False),  # already moving: kept
+        ("prod", SHA, 1.0, "", "Succeeded", False),  # final: kept
+    ],
+)
+def test_a_newer_change_supersedes_what_still_waits_for_the_stage(
+    chain: PromotionChain, stage: str, commit: str, created: float, by: str, state: str, ended: bool
+) -> None:
+    older = machine.Promotion(
+        **{**_waiting(chain, stage, commit, created=created, by=by).__dict__, "state": state}
+    )
+    newer = _waiting(chain, stage, OTHER, created=5.0)
+    other_stage = _waiting(chain, "staging" if stage == "prod" else "prod", commit, created=1.0)
+    done = machine.superseded([older, newer, other_stage], newer, 6.0)
+    if not ended:
+        assert done == []
+        return
+    (superseded,) = done
+    assert (superseded.id, superseded.state, superseded.finished) == (older.id, "Superseded", 6.0)
+    assert superseded.final and superseded.message == f"superseded by {newer.id} ({OTHER[:12]})"
+    with pytest.raises(PromotionError):
+        machine.approve(chain, superseded, "alice", user_roles=RELEASE, now=7.0)

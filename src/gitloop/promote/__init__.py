@@ -4,7 +4,7 @@ names ordered stages; a ``Promotion`` moves all images of one source commit from
 - ``rules``: when an automatic stage takes a change (``judge_auto``), pure;
 - ``approvals``: who may approve, when there are enough (``refusal``, ``enough``), pure;
 - ``machine``: the promotion state machine (``start``, ``observe``, ``approve``, ``reject``,
-  ``landed``, ``failed``), pure;
+  ``landed``, ``failed``, ``superseded``), pure;
 - ``message``: the promotion commit's message and trailers, and reading them back;
 - ``records``: the ``Promotion`` store records, written only there.
 
@@ -20,6 +20,7 @@ from gitloop.promote.machine import (
     REJECTED,
     STATES,
     SUCCEEDED,
+    SUPERSEDED,
     WAITING_APPROVAL,
     ApprovalRefused,
     Promotion,
@@ -36,6 +37,7 @@ __all__ = [
     "REJECTED",
     "STATES",
     "SUCCEEDED",
+    "SUPERSEDED",
     "WAITING_APPROVAL",
     "Approval",
     "ApprovalRefused",

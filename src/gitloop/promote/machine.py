@@ -8,8 +8,9 @@ and its transitions.
                                                                 Applications to land in)──▶ Failed
     Pending ──(held: the stage has no Applications)──▶ Pending, saying why
     Pending ──(verification failed)──▶ Failed;  Pending | WaitingApproval ──(reject)──▶ Rejected
+    Pending | WaitingApproval ──(a newer change started into the stage)──▶ Superseded
 
-Succeeded, Rejected and Failed are final: a transition from them raises ``PromotionError``. Each
+Succeeded, Rejected, Failed and Superseded are final: a transition from them raises ``PromotionError``. Each
 transition returns a new ``Promotion``; the composition stores it (``gitloop.promote.records``).
 """
 
@@ -29,8 +30,9 @@ PROMOTING = "Promoting"
 SUCCEEDED = "Succeeded"
 REJECTED = "Rejected"
 FAILED = "Failed"
-FINAL = frozenset({SUCCEEDED, REJECTED, FAILED})
-STATES = (PENDING, WAITING_APPROVAL, PROMOTING, SUCCEEDED, REJECTED, FAILED)
+SUPERSEDED = "Superseded"
+FINAL = frozenset({SUCCEEDED, REJECTED, FAILED, SUPERSEDED})
+STATES = (PENDING, WAITING_APPROVAL, PROMOTING, SUCCEEDED, REJECTED, FAILED, SUPERSEDED)
 
 
 class PromotionError(GitloopError):
@@ -192,6 +194,25 @@ def held(promotion: Promotion, reason: str, now: float) -> Promotion:
     ``Pending``, its message saying why."""
     _require(promotion, PENDING)
     return promotion if promotion.message == reason else replace(promotion, message=reason, updated=now)
+
+
+def superseded(open_promotions: list[Promotion], newer: Promotion, now: float) -> list[Promotion]:
+    """The promotions ``newer`` supersedes, ended ``Superseded``: those into the same stage of the same
+    chain that still wait (``Pending`` or ``WaitingApproval``), of another source commit, started
+    before ``newer`` and by gitloop itself (a promotion someone asked for by hand, ``requested_by``,
+    stays: promoting an older change is then a choice). So an approval given late never takes a stage
+    back to an older change the chain has moved past, and a soak that can no longer pass ends."""
+    return [
+        _finished(p, SUPERSEDED, f"superseded by {newer.id} ({newer.source_commit[:12]})", now)
+        for p in open_promotions
+        if p.chain == newer.chain
+        and p.to_stage == newer.to_stage
+        and p.state in (PENDING, WAITING_APPROVAL)
+        and p.source_commit != newer.source_commit
+        and p.created <= newer.created
+        and p.id != newer.id
+        and not p.requested_by
+    ]
 
 
 def failed(promotion: Promotion, reason: str, now: float) -> Promotion:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -88,6 +89,9 @@ class ServedPromotions:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._authors: dict[str, str] = {}
+        self._moves = threading.Lock()
+        """Held while a waiting promotion is read, moved and saved (an approval, a rejection, the pass
+        judging or superseding it), so two of them never act on the same old state."""
         self.changed: list[Callable[[dict[str, object]], None]] = []
         """Told (in the pass's thread) each promotion whose state changed, as the API shows it."""
 
@@ -135,10 +139,13 @@ class ServedPromotions:
                     continue
                 if promotion.state == machine.PENDING:
                     there = self._deployed(of.stage(promotion.from_stage), of)
-                    changed, _ = machine.observe(of, promotion, there.upstream, self._clock())
-                    if changed != promotion:
-                        self._save(changed)
-                        promotion = changed
+                    with self._moves:
+                        promotion = self.records.get(promotion.id) or promotion
+                        if promotion.state == machine.PENDING:
+                            changed, _ = machine.observe(of, promotion, there.upstream, self._clock())
+                            if changed != promotion:
+                                self._save(changed)
+                                promotion = changed
                 if promotion.state == PROMOTING:
                     self._land(of, promotion)
             except GitloopError as exc:
@@ -154,7 +161,15 @@ class ServedPromotions:
                 return
             if self.records.list(chain=chain.name, stage=target.name, commit=source):
                 return  # promoted (or tried, rejected) before: only ``create`` starts it again
-            self._start(chain, target.name, source, requested_by="")
+            newer = self._start(chain, target.name, source, requested_by="")
+            with self._moves:
+                waiting = [
+                    *self.records.list(chain=chain.name, stage=target.name, state=machine.PENDING),
+                    *self.records.list(chain=chain.name, stage=target.name, state=machine.WAITING_APPROVAL),
+                ]
+                for older in machine.superseded(waiting, newer, self._clock()):
+                    self._save(older)
+                    log.info("promotion %s: %s", older.id, older.message)
         except GitloopError as exc:
             log.warning("promotion of %s to %s not started: %s", chain.name, target.name, exc)
 
@@ -347,17 +362,21 @@ class ServedPromotions:
 
     def approve(self, promotion_id: str, user: str) -> Promotion:
         """``user``'s approval (``ApprovalRefused`` says why not); lands at once when it is enough."""
-        chain, promotion = self._of(promotion_id)
-        self._check_author_known(chain, promotion)
-        done = machine.approve(chain, promotion, user, user_roles=self._roles_of(user), now=self._clock())
-        self._save(done)
+        roles = self._roles_of(user)
+        with self._moves:
+            chain, promotion = self._of(promotion_id)
+            self._check_author_known(chain, promotion)
+            done = machine.approve(chain, promotion, user, user_roles=roles, now=self._clock())
+            self._save(done)
         self._wake.set()
         return done
 
     def reject(self, promotion_id: str, user: str) -> Promotion:
-        chain, promotion = self._of(promotion_id)
-        done = machine.reject(chain, promotion, user, user_roles=self._roles_of(user), now=self._clock())
-        self._save(done)
+        roles = self._roles_of(user)
+        with self._moves:
+            chain, promotion = self._of(promotion_id)
+            done = machine.reject(chain, promotion, user, user_roles=roles, now=self._clock())
+            self._save(done)
         return done
 
     def _of(self, promotion_id: str) -> tuple[PromotionChain, Promotion]:
