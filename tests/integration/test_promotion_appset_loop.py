@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gitloop.errors import NotFoundError
 from gitloop.kube import KubeCluster
@@ -277,7 +278,9 @@ def test_a_change_is_promoted_into_every_selected_application_of_the_set_in_one_
     parent = repo.git("rev-parse", f"{commit}^")
     assert repo.git("diff", "--name-only", parent, commit).split() == overlays  # ONE commit, both overlays
     for overlay in overlays:
-        assert f"newTag: {source[:7]}" in repo.git("show", f"{commit}:{overlay}")
+        # A short SHA can look like a number (8571499), so the edit may quote it: compare the value.
+        images = yaml.safe_load(repo.git("show", f"{commit}:{overlay}"))["images"]
+        assert [str(i["newTag"]) for i in images] == [source[:7]], images
     assert "newTag: v0" in repo.git("show", f"{commit}:staging/ap/kustomization.yaml")  # not selected
 
 
