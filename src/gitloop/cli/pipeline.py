@@ -142,6 +142,13 @@ _workspaces = click.option(
 _executor = click.option(
     "--executor", type=click.Choice(["local", "podman"]), default="local", show_default=True
 )
+_sandbox = click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "namespace", "paths"]),
+    envvar="GITLOOP_SANDBOX",
+    help="Local steps: namespace (Tekton's /workspace and /tekton paths, bubblewrap), paths (host "
+    "directories in $(...path) variables) or auto, the default: namespace where it works.",
+)
 _timeout = click.option(
     "--timeout",
     metavar="DURATION",
@@ -178,6 +185,7 @@ def pipeline() -> None:
 @_params
 @_workspaces
 @_executor
+@_sandbox
 @_timeout
 @_catalog
 @_output
@@ -190,6 +198,7 @@ def run_pipeline(
     params: tuple[str, ...],
     workspaces: tuple[str, ...],
     executor: str,
+    sandbox: str | None,
     timeout: float | None,
     catalogs: tuple[Path, ...],
     output: str | None,
@@ -211,6 +220,7 @@ def run_pipeline(
         database_url,
         max_parallel,
         log_limit=_log_limit(log_limit),
+        sandbox=sandbox or "",
     )
     _run("pipeline", request, output)
 
@@ -348,6 +358,7 @@ def task() -> None:
 @_params
 @_workspaces
 @_executor
+@_sandbox
 @_timeout
 @_catalog
 @_output
@@ -359,6 +370,7 @@ def run_task(
     params: tuple[str, ...],
     workspaces: tuple[str, ...],
     executor: str,
+    sandbox: str | None,
     timeout: float | None,
     catalogs: tuple[Path, ...],
     output: str | None,
@@ -378,5 +390,6 @@ def run_task(
         catalogs,
         database_url,
         log_limit=_log_limit(log_limit),
+        sandbox=sandbox or "",
     )
     _run("task", request, output)
