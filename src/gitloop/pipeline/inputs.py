@@ -24,6 +24,7 @@ from typing import Any
 from gitloop.errors import SpecError, UsageError
 from gitloop.pipeline.plan import ResolvedTask
 from gitloop.pipeline.resolution import GitFiles, RefSite, Resolver, substitute_ref
+from gitloop.pipeline.stepactions import resolve_step_actions
 from gitloop.pipeline.substitution import Value, params_context
 from gitloop.pipeline.volumes import HOST_PATH, Objects
 from gitloop.spec.redact import SecretMask, redacted_yaml
@@ -44,6 +45,7 @@ from gitloop.spec.tekton import (
 )
 from gitloop.spec.tekton.documents import parse_document
 from gitloop.spec.tekton.names import dns1123_subdomain_problem
+from gitloop.spec.tekton.stepaction import StepAction
 from gitloop.spec.yaml import load_json
 from gitloop.spec.yaml.documents import Document, load_file, load_text, yaml_files
 
@@ -69,6 +71,7 @@ class Inputs:
     task_runs: list[TaskRun] = field(default_factory=list)
     config_maps: dict[str, ConfigMap] = field(default_factory=dict)
     secrets: dict[str, Secret] = field(default_factory=dict)
+    step_actions: dict[str, StepAction] = field(default_factory=dict)
     sources: list[KeptSource] = field(default_factory=list)
     """Every file read, redacted, in the order read."""
 
@@ -123,6 +126,8 @@ def _index(inputs: Inputs, obj: object) -> None:
         inputs.pipeline_runs.append(obj)
     elif isinstance(obj, TaskRun):
         inputs.task_runs.append(obj)
+    elif isinstance(obj, StepAction):
+        _add(inputs.step_actions, obj)
     elif isinstance(obj, ConfigMap):
         _add(inputs.config_maps, obj)
     else:
@@ -248,7 +253,13 @@ def resolver_for(
     """The resolver of one run: the files' Tasks and Pipelines, ``--catalog`` directories, the built-in
     catalog, and (when a ref uses ``resolver: git``) the ``GitFiles`` that ``git_files`` makes."""
     files = git_files() if git and git_files is not None else None
-    return Resolver(tasks=inputs.tasks, pipelines=inputs.pipelines, catalog_dirs=catalog_dirs, git=files)
+    return Resolver(
+        tasks=inputs.tasks,
+        pipelines=inputs.pipelines,
+        catalog_dirs=catalog_dirs,
+        git=files,
+        step_actions=inputs.step_actions,
+    )
 
 
 def _pipeline_of(
@@ -269,6 +280,11 @@ def _ref_context(run: PipelineRun, spec: PipelineSpec) -> dict[str, Value]:
     return params_context(values)
 
 
+def _task_site(task: Task) -> RefSite:
+    """Where the steps of a Task object stand, for errors about their StepActions."""
+    return RefSite(str(task.source) if task.source else None, f"Task/{task.name}", "spec")
+
+
 def resolve_pipeline_tasks(
     run: PipelineRun,
     spec: PipelineSpec,
@@ -283,19 +299,26 @@ def resolve_pipeline_tasks(
     resolver = resolver_for(inputs, catalog_dirs, git_files, git=_uses_git(refs))
     context = _ref_context(run, spec)
     resolved: dict[str, ResolvedTask] = {}
+
+    def make_resolver(git: bool) -> Resolver:
+        return resolver_for(inputs, catalog_dirs, git_files, git=git)
+
     obj = f"Pipeline/{pipeline}" if source or run.pipeline_spec is None else f"PipelineRun/{run.name}"
     prefix = "spec.pipelineSpec" if run.pipeline_spec is not None else "spec"
     file = source if run.pipeline_spec is None else (str(run.source) if run.source else None)
     for section, tasks in (("tasks", spec.tasks), ("finally", spec.finally_tasks)):
         for i, task in enumerate(tasks):
             if task.task_spec is not None:
-                resolved[task.name] = ResolvedTask(task.name, task.task_spec, embedded=True)
+                site = RefSite(file, obj, f"{prefix}.{section}[{i}].taskSpec")
+                spec_of = resolve_step_actions(task.task_spec, make_resolver, site)
+                resolved[task.name] = ResolvedTask(task.name, spec_of, embedded=True)
                 continue
             assert task.task_ref is not None
             site = RefSite(file, obj, f"{prefix}.{section}[{i}].taskRef")
             ref = substitute_ref(task.task_ref, context) if task.task_ref.resolver else task.task_ref
             found = resolver.task(ref, site)
-            resolved[task.name] = ResolvedTask(found.name, found.spec)
+            spec_of = resolve_step_actions(found.spec, make_resolver, _task_site(found))
+            resolved[task.name] = ResolvedTask(found.name, spec_of)
     return resolved
 
 
@@ -318,13 +341,21 @@ def task_run_for(
                 raise UsageError("no TaskRun in the files: name the Task to run with --task")
             task = next(iter(inputs.tasks))
         run = TaskRun("tekton.dev/v1", ObjectMeta(generate_name=f"{task}-run-"), TaskRef(name=task))
+
+    def make_resolver(git: bool) -> Resolver:
+        return resolver_for(inputs, catalog_dirs, git_files, git=git)
+
     if run.task_spec is not None:
-        resolved = ResolvedTask(run.name or "task", run.task_spec, embedded=True)
+        site = replace(RefSite.run(run), field="spec.taskSpec")
+        resolved = ResolvedTask(
+            run.name or "task", resolve_step_actions(run.task_spec, make_resolver, site), embedded=True
+        )
     else:
         assert run.task_ref is not None
         resolver = resolver_for(inputs, catalog_dirs, git_files, git=_uses_git([run.task_ref]))
         found = resolver.task(run.task_ref, RefSite.run(run))
-        resolved = ResolvedTask(found.name, found.spec, source=str(found.source) if found.source else None)
+        spec = resolve_step_actions(found.spec, make_resolver, _task_site(found))
+        resolved = ResolvedTask(found.name, spec, source=str(found.source) if found.source else None)
     extra_params = parse_params(params, resolved.spec.params)
     run = replace(
         run,

@@ -276,7 +276,7 @@ INVALID: dict[str, tuple[int, str | None, str | None, str]] = {
         "spec.steps[0].script",
         "script cannot be used with command",
     ),
-    "task-step-action.yaml": (8, "Task/actions", "spec.steps[0].ref", "StepActions are not supported"),
+    "task-step-action.yaml": (10, "Task/actions", "spec.steps[0].image", "image cannot be used with ref"),
     "task-step-no-image.yaml": (14, "Task/imageless", "spec.steps[1].image", "required field is missing"),
     "task-undeclared-param.yaml": (
         14,

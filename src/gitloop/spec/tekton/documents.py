@@ -16,11 +16,12 @@ from gitloop.spec.tekton.meta import Source, object_label
 from gitloop.spec.tekton.pipeline import Pipeline
 from gitloop.spec.tekton.pipeline_checks import parse_pipeline
 from gitloop.spec.tekton.runs import PipelineRun, TaskRun, parse_pipeline_run, parse_task_run
+from gitloop.spec.tekton.stepaction import StepAction, parse_step_action
 from gitloop.spec.tekton.task import Task, parse_task
 from gitloop.spec.tekton.versions import READ_VERSIONS, TEKTON_VERSIONS, v1beta1_hint
 from gitloop.spec.yaml.documents import Document, load_path, load_text
 
-TektonObject: TypeAlias = Task | Pipeline | TaskRun | PipelineRun | ConfigMap | Secret
+TektonObject: TypeAlias = Task | Pipeline | TaskRun | PipelineRun | ConfigMap | Secret | StepAction
 
 _TEKTON_KINDS = ("Task", "Pipeline", "TaskRun", "PipelineRun")
 _CORE_KINDS = ("ConfigMap", "Secret")
@@ -48,6 +49,8 @@ def parse_document(document: Document) -> TektonObject:
     assert isinstance(kind, str) and isinstance(api_version, str)
     origin.obj = object_label(kind, body)
     source = Source(document.file, document.line)
+    if kind == "StepAction":
+        return parse_step_action(body, api_version, source)
     if kind in _TEKTON_KINDS:
         if api_version not in TEKTON_VERSIONS:
             raise body.error(
