@@ -193,7 +193,7 @@ class LocalExecutor:
             return [*container.command, *container.args]
         return (
             f'"{container.name}" has no command or script: the local executor cannot run the entrypoint of '
-            f"image {container.image!r}; give the step a command or a script"
+            f"image {container.image!r} (--executor podman does); give the step a command or a script"
         )
 
     def _cwd(self, box: _Sandbox, container: ContainerRequest) -> Path | str:
