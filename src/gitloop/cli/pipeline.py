@@ -2,7 +2,8 @@
 
 ``pipeline run`` exits 0 when the PipelineRun Succeeded or Completed, 1 when it failed, timed out,
 was cancelled (Ctrl-C) or interrupted (SIGHUP, SIGTERM: its steps are stopped and it ends
-``Interrupted``), 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun.
+``Interrupted``), 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun. Files
+holding several runs run them all, with the worst exit code (``run_files``).
 ``pipeline list|get|logs`` read the runs kept in the store (SQLite at ``<state dir>/gitloop.db``
 unless ``--database-url``); a run whose ``pipeline run`` died (``kill -9``) is shown ``Interrupted``.
 ``pipeline cancel|rerun`` are clients of a ``gitloop serve`` (``--server``/``$GITLOOP_SERVER``,
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitloop.cli.client_tls import client_tls, server_options
+from gitloop.cli.run_files import run_files, summary
 from gitloop.errors import UsageError
 
 if TYPE_CHECKING:
@@ -79,12 +81,8 @@ def _run(kind: str, request: RunRequest, output: str | None) -> None:
         result = execute(prepared, view)
     finally:
         view.close()
-    condition = result.condition
-    summary = f"{result.manifest.get('kind', prepared.kind)} {prepared.name} {condition.reason}"
-    if condition.message:
-        summary += f": {condition.message}"
     with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-        click.echo(summary, err=bool(output))
+        click.echo(summary(prepared.kind, prepared.name, result), err=bool(output))
         if output:
             click.echo(_dump(result.manifest, output), nl=False)
     sys.exit(0 if result.succeeded else 1)
@@ -222,7 +220,7 @@ def run_pipeline(
         log_limit=_log_limit(log_limit),
         sandbox=sandbox or "",
     )
-    _run("pipeline", request, output)
+    run_files("pipeline", request, output, lambda: _run("pipeline", request, output))
 
 
 def _store(database_url: str | None) -> Any:
@@ -392,4 +390,4 @@ def run_task(
         log_limit=_log_limit(log_limit),
         sandbox=sandbox or "",
     )
-    _run("task", request, output)
+    run_files("task", request, output, lambda: _run("task", request, output))

@@ -43,6 +43,7 @@ from gitloop.spec.tekton import (
     TaskRun,
     WorkspaceBinding,
 )
+from gitloop.spec.tekton.cluster_objects import ClusterOnlyObject, PersistentVolumeClaim
 from gitloop.spec.tekton.documents import parse_document
 from gitloop.spec.tekton.names import dns1123_subdomain_problem
 from gitloop.spec.tekton.stepaction import StepAction
@@ -71,6 +72,9 @@ class Inputs:
     task_runs: list[TaskRun] = field(default_factory=list)
     config_maps: dict[str, ConfigMap] = field(default_factory=dict)
     secrets: dict[str, Secret] = field(default_factory=dict)
+    claims: dict[str, PersistentVolumeClaim] = field(default_factory=dict)
+    cluster_only: list[ClusterOnlyObject] = field(default_factory=list)
+    """ServiceAccounts and RBAC objects: read, noted, not applied."""
     step_actions: dict[str, StepAction] = field(default_factory=dict)
     sources: list[KeptSource] = field(default_factory=list)
     """Every file read, redacted, in the order read."""
@@ -130,6 +134,10 @@ def _index(inputs: Inputs, obj: object) -> None:
         _add(inputs.step_actions, obj)
     elif isinstance(obj, ConfigMap):
         _add(inputs.config_maps, obj)
+    elif isinstance(obj, PersistentVolumeClaim):
+        _add(inputs.claims, obj)
+    elif isinstance(obj, ClusterOnlyObject):
+        inputs.cluster_only.append(obj)
     else:
         _add(inputs.secrets, obj)
 
@@ -214,9 +222,13 @@ def pipeline_run_for(
     workspaces: Sequence[str],
     catalog_dirs: Sequence[Path] = (),
     git_files: GitFilesFactory | None = None,
+    pick: int | None = None,
 ) -> tuple[PipelineRun, PipelineSpec, str, str | None]:
-    """The PipelineRun to run, its Pipeline spec, the Pipeline's name and where the Pipeline was read."""
-    if pipeline is None and len(inputs.pipeline_runs) == 1:
+    """The PipelineRun to run (the ``pick``-th of the files when given), its Pipeline spec, the
+    Pipeline's name and where the Pipeline was read."""
+    if pick is not None:
+        run = inputs.pipeline_runs[pick]
+    elif pipeline is None and len(inputs.pipeline_runs) == 1:
         run = inputs.pipeline_runs[0]
     elif pipeline is None and inputs.pipeline_runs:
         names = ", ".join(r.name or f"{r.meta.generate_name}*" for r in inputs.pipeline_runs)
@@ -329,9 +341,13 @@ def task_run_for(
     workspaces: Sequence[str],
     catalog_dirs: Sequence[Path],
     git_files: GitFilesFactory | None = None,
+    pick: int | None = None,
 ) -> tuple[TaskRun, ResolvedTask]:
-    """The TaskRun to run (from the files, or built for ``--task``) and its Task."""
-    if task is None and len(inputs.task_runs) == 1:
+    """The TaskRun to run (from the files, the ``pick``-th when given, or built for ``--task``) and
+    its Task."""
+    if pick is not None:
+        run = inputs.task_runs[pick]
+    elif task is None and len(inputs.task_runs) == 1:
         run = inputs.task_runs[0]
     elif task is None and inputs.task_runs:
         raise UsageError("the files hold several TaskRuns; keep one, or run a Task with --task")

@@ -54,6 +54,8 @@ class Ask:
     timeout: float | None = None
     resources: Sequence[Mapping[str, Any]] = ()
     """Objects already in memory, read before the files (a server's rendered PipelineRun)."""
+    pick: int | None = None
+    """Which of the files' PipelineRuns (or TaskRuns) to run, by position, when they hold several."""
 
 
 @dataclass
@@ -118,7 +120,7 @@ def prepare_pipeline_run(
     """Load, resolve and check a PipelineRun; raises before anything runs."""
     inputs = _inputs(ask)
     run, spec, pipeline_name, source = pipeline_run_for(
-        inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files
+        inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files, ask.pick
     )
     tasks = resolve_pipeline_tasks(run, spec, pipeline_name, source, inputs, ask.catalog_dirs, git_files)
     name = run_name(run.meta, f"{pipeline_name}-run-")
@@ -161,7 +163,9 @@ def prepare_task_run(
 ) -> PreparedRun:
     """Load, resolve and check a TaskRun; raises before anything runs."""
     inputs = _inputs(ask)
-    run, task = task_run_for(inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files)
+    run, task = task_run_for(
+        inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files, ask.pick
+    )
     name = run_name(run.meta, f"{task.name}-run-")
     run_dir = root / "runs" / name
     host_dirs, _ = _host_dirs(run.workspaces, run_dir, root)

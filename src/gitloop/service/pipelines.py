@@ -71,6 +71,8 @@ class RunRequest:
     """Added to the labels of the run's store records."""
     log_limit: int = DEFAULT_LOG_LIMIT
     """Bytes of log text the store keeps per step (0: no limit), see ``pipeline.log_cap``."""
+    pick: int | None = None
+    """Which of the files' PipelineRuns (or TaskRuns) to run, by position (``service.runfiles``)."""
     resources: Sequence[Mapping[str, Any]] = ()
     """Runs (or other objects) in memory, read before ``files``: a server's rendered PipelineRun."""
     store: Store | None = field(default=None, repr=False)
@@ -95,6 +97,7 @@ class RunRequest:
             self.catalog_dirs,
             self.timeout,
             self.resources,
+            pick=self.pick,
         )
 
 
