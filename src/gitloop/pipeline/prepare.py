@@ -32,6 +32,7 @@ from gitloop.pipeline.inputs import (
     task_run_for,
 )
 from gitloop.pipeline.plan import PipelineRunPlan, RunValidationError, build_plan, build_task_run_plan
+from gitloop.pipeline.propagation import propagate_pipeline_workspaces, propagate_task_workspaces
 from gitloop.pipeline.records import PIPELINE_RUN, TASK_RUN
 from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.pipeline.volumes import HOST_PATH
@@ -122,6 +123,7 @@ def prepare_pipeline_run(
     run, spec, pipeline_name, source = pipeline_run_for(
         inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files, ask.pick
     )
+    spec = propagate_pipeline_workspaces(run, spec)
     tasks = resolve_pipeline_tasks(run, spec, pipeline_name, source, inputs, ask.catalog_dirs, git_files)
     name = run_name(run.meta, f"{pipeline_name}-run-")
     run_dir = root / "runs" / name
@@ -166,6 +168,7 @@ def prepare_task_run(
     run, task = task_run_for(
         inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files, ask.pick
     )
+    task = propagate_task_workspaces(run, task)
     name = run_name(run.meta, f"{task.name}-run-")
     run_dir = root / "runs" / name
     host_dirs, _ = _host_dirs(run.workspaces, run_dir, root)
