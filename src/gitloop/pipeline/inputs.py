@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -142,12 +141,17 @@ def _index(inputs: Inputs, obj: object) -> None:
         _add(inputs.secrets, obj)
 
 
+GENERATED_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The characters of the API server's ``generateName`` suffix: no vowels (no words), no 0/1/3 (no look-alikes)."""
+
+
 def run_name(meta: ObjectMeta, fallback: str) -> str:
-    """``metadata.name``, or ``generateName`` (or ``fallback``) plus five random characters."""
+    """``metadata.name``, or ``generateName`` (or ``fallback``) plus five random characters, as the
+    Kubernetes API server names it: the prefix cut to 58 characters so the name fits in 63."""
     if meta.name:
         return meta.name
-    alphabet = string.ascii_lowercase + string.digits
-    return (meta.generate_name or fallback) + "".join(secrets.choice(alphabet) for _ in range(5))
+    prefix = (meta.generate_name or fallback)[: 63 - 5]
+    return prefix + "".join(secrets.choice(GENERATED_SUFFIX_ALPHABET) for _ in range(5))
 
 
 def _param_value(text: str, spec: ParamSpec | None) -> Any:
