@@ -2,15 +2,17 @@
 ``generateName``, one ``name``) and a TaskRun runs all three at once, prints each run's status and
 exits with the worst code; the ServiceAccount and RBAC objects beside them are noted, not refused; a
 v1 PipelineRun's ``serviceAccountName`` is accepted with a warning; two runs of one name are refused
-before anything runs."""
+before anything runs; Ctrl-C cancels every run (their finally tasks run) and SIGTERM interrupts every run."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,64 @@ def test_two_runs_of_one_name_are_refused_before_anything_runs(tmp_path: Path) -
     assert done.returncode == 2, done.stdout + done.stderr
     assert "PipelineRun 'meeting-second'" in done.stderr and "runs need distinct names" in done.stderr
     assert not list((tmp_path / "meet").iterdir())
+
+
+SLEEPY = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: sleepy-one}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: nap
+        taskSpec:
+          steps: [{name: nap, image: alpine, script: 'echo napping; sleep 60'}]
+    finally:
+      - name: tidy
+        taskSpec:
+          steps: [{name: tidy, image: alpine, script: 'echo tidied'}]
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: sleepy-two}
+spec:
+  taskSpec:
+    steps: [{name: nap, image: alpine, script: 'echo napping; sleep 60'}]
+"""
+
+
+def _signalled(tmp_path: Path, sig: signal.Signals) -> tuple[int, str]:
+    """Run SLEEPY, send ``sig`` once both runs' steps are running; the exit code and all output."""
+    path = tmp_path / "sleepy.yaml"
+    path.write_text(SLEEPY)
+    out = tmp_path / "out.txt"
+    env = {**os.environ, "GITLOOP_STATE_DIR": str(tmp_path / "state")}
+    with out.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gitloop", "pipeline", "run", "-f", str(path)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while out.read_text().count("napping") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(sig)
+        code = proc.wait(timeout=60)
+    return code, out.read_text()
+
+
+def test_ctrl_c_cancels_every_run_and_their_finally_tasks_run(tmp_path: Path) -> None:
+    code, shown = _signalled(tmp_path, signal.SIGINT)
+    assert code == 1, shown
+    assert "[sleepy-one/tidy/tidy] tidied" in shown
+    assert 'PipelineRun sleepy-one Cancelled: PipelineRun "sleepy-one" was cancelled' in shown
+    assert "TaskRun sleepy-two TaskRunCancelled: TaskRun cancelled by the user." in shown
+
+
+def test_sigterm_interrupts_every_run(tmp_path: Path) -> None:
+    code, shown = _signalled(tmp_path, signal.SIGTERM)
+    assert code == 1, shown
+    assert "PipelineRun sleepy-one Interrupted: gitloop got SIGTERM" in shown
+    assert "TaskRun sleepy-two Interrupted: gitloop got SIGTERM" in shown
+    assert "tidied" not in shown
