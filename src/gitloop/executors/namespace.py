@@ -9,7 +9,7 @@ guarantees a step, each bound to a directory of its sandbox (``executors.sandbox
 ``/tekton/home``, ``/tekton/creds`` and ``/tekton/scripts`` (read-only). The new root is bubblewrap's
 own tmpfs, so mount points that do not exist on the host (``/workspace``, ``/tekton``, ``/cache``) are
 made there and nothing is ever created on the host's root; a ``mountPath`` inside a host directory
-must therefore already exist there. The step stays in the caller's PID namespace and process group:
+(``/etc/x``) must therefore already exist there. The step stays in the caller's PID namespace and process group:
 killing the group kills it, as in the ``paths`` mode; ``--die-with-parent`` ends it with its runner.
 """
 
@@ -76,14 +76,14 @@ def root_args(entries: Iterable[tuple[str, str]]) -> list[str]:
 
 def placement_problem(target: str, exists: Callable[[str], bool], inside: Iterable[str] = ()) -> str:
     """Why ``target`` cannot be a mount point without writing to the host (``""`` when it can): inside
-    the sandbox's own trees or another mount (``inside``), a new top-level directory, or a path that
-    the host already has."""
+    the sandbox's own trees or another mount (``inside``), under a top-level directory the host lacks
+    (``/kaniko/.docker``), or a path that the host already has."""
     clean = "/" + target.strip("/")
     if clean == "/":
         return "the root cannot be a mount path"
     parts = clean[1:].split("/")
-    if len(parts) == 1 or parts[0] in OWN_ROOTS or exists(clean):
-        return ""
+    if parts[0] in OWN_ROOTS or not exists(f"/{parts[0]}") or exists(clean):
+        return ""  # on the sandbox's own tmpfs (a top-level name the host lacks), or there already
     if any(clean.startswith(other.rstrip("/") + "/") for other in inside):
         return ""
     return (
