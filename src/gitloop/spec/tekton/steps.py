@@ -16,6 +16,7 @@ from typing import Any, Literal
 from gitloop.spec.fields import Node
 from gitloop.spec.tekton.names import dns1123_label_problem, dns1123_subdomain_problem, local_path_problem
 from gitloop.spec.tekton.params import Param, ResultSpec, parse_params, parse_results
+from gitloop.spec.tekton.probes import Probe, named_ports, parse_probe
 from gitloop.spec.tekton.when import WhenExpression, parse_when
 from gitloop.spec.tekton.workspaces import WorkspaceUsage, parse_workspace_usages
 
@@ -166,6 +167,8 @@ class Sidecar(ContainerFields):
     name: str = ""
     script: str = ""
     workspaces: tuple[WorkspaceUsage, ...] = ()
+    readiness: Probe | None = None
+    """The ``readinessProbe``: the steps wait until it passes."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Container fields gitloop keeps without interpreting (ports, probes, lifecycle, ...)."""
 
@@ -346,11 +349,13 @@ def parse_sidecar(node: Node, *, beta: bool = False) -> Sidecar:
     if name and (problem := dns1123_label_problem(name)):
         raise node.error(f"sidecar name {problem}", "name")
     extra = {k: node.raw(k) for k in _SIDECAR_EXTRA if node.has(k)}
+    probe_node = node.child("readinessProbe")
     sidecar = Sidecar(
         **_container(node, beta),
         name=name,
         script=node.string("script"),
         workspaces=parse_workspace_usages(node),
+        readiness=parse_probe(probe_node, named_ports(node)) if probe_node is not None else None,
         extra=extra,
     )
     if sidecar.script and sidecar.command:
