@@ -1,7 +1,8 @@
 """Propagation and step exit codes with real processes (local executor): a PipelineRun whose embedded
 specs declare neither the params nor the workspace they use (Tekton's propagated params, workspaces
 and results), a TaskRun whose embedded taskSpec uses the run's workspace undeclared, and a step with
-``onError: continue`` whose exit code the next step reads from ``$(steps.step-<name>.exitCode.path)``."""
+``onError: continue`` whose exit code the next step reads from ``$(steps.step-<name>.exitCode.path)``,
+and an optional workspace deciding ``when`` by ``$(workspaces.<w>.bound)`` (with a ``displayName``)."""
 
 from __future__ import annotations
 
@@ -104,3 +105,43 @@ def test_propagation_on_error_continue_exposes_the_exit_code(tmp_path: Path) -> 
     fail, verify = status["steps"]
     assert (fail["terminated"]["exitCode"], fail["terminated"]["reason"]) == (3, "Error")
     assert verify["terminated"]["exitCode"] == 0
+
+
+OPTIONAL = """\
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: optional}
+spec:
+  workspaces: [{name: cache, optional: true}]
+  tasks:
+    - name: with-cache
+      displayName: "cache for $(context.pipelineRun.name)"
+      when: [{input: $(workspaces.cache.bound), operator: in, values: ["true"]}]
+      taskSpec:
+        steps: [{name: s, image: alpine, script: "ls $(workspaces.cache.path)"}]
+    - name: without-cache
+      when: [{input: $(workspaces.cache.bound), operator: notin, values: ["true"]}]
+      taskSpec:
+        steps: [{name: s, image: alpine, script: "echo no cache"}]
+"""
+
+
+def test_propagation_optional_workspace_in_when(tmp_path: Path) -> None:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(OPTIONAL)
+    unbound = CliRunner().invoke(cli, ["pipeline", "run", "-f", str(path), "-o", "json"])
+    assert unbound.exit_code == 0, unbound.output
+    assert "[without-cache/s] no cache" in unbound.output
+    status = _manifest(unbound.stdout)["status"]
+    assert [t["name"] for t in status["skippedTasks"]] == ["with-cache"]
+    (cache := tmp_path / "cache").mkdir()
+    (cache / "warm").write_text("")
+    bound = CliRunner().invoke(
+        cli, ["pipeline", "run", "-f", str(path), "-w", f"cache={cache}", "-o", "json"]
+    )
+    assert bound.exit_code == 0, bound.output
+    assert "[with-cache/s] warm" in bound.output and "no cache" not in bound.output
+    children = _manifest(bound.stdout)["status"]["childReferences"]
+    assert [c.get("displayName", "") for c in children] == [
+        f"cache for {_manifest(bound.stdout)['metadata']['name']}"
+    ]
