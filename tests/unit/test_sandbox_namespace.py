@@ -78,3 +78,20 @@ def test_the_command_line_runs_the_step_in_its_working_directory() -> None:
         "-c",
         "pwd",
     ]
+
+
+def test_auto_falls_back_to_paths_where_bubblewrap_cannot_run(tmp_path: Path) -> None:
+    """The probe runs the program for real: one that is not there, or one that fails as a bubblewrap
+    refused by the kernel would (``false``), leaves local steps in the paths mode, saying why."""
+    from gitloop.executors.local import LocalExecutor
+
+    absent = str(tmp_path / "no-bwrap")
+    assert ns.namespace_problem(absent).startswith("bubblewrap does not run:")
+    assert ns.namespace_problem("/bin/false") == "bubblewrap cannot make a namespace here: exit 1"
+    executor = LocalExecutor(tmp_path / "boxes", bwrap="/bin/false")
+    assert (executor.mode, executor.mode_reason) == (ns.PATHS, ns.namespace_problem("/bin/false"))
+    assert executor.mode_line().startswith(
+        "local steps run without a namespace sandbox (bubblewrap cannot make a namespace here: exit 1)"
+    )
+    with pytest.raises(UsageError, match="the namespace sandbox is not available: bubblewrap does not run"):
+        LocalExecutor(tmp_path / "boxes", bwrap=absent, sandbox=ns.NAMESPACE)
