@@ -6,12 +6,15 @@ gitops-repo-url``); the namespace file holds what the seed takes as already ther
 and ``run-tests`` Tasks, its Secrets, its ServiceAccount). The run must leave the config commit.
 
 The ``yq-update`` step runs ``yq eval -i``: mikefarah's yq v4, which the local executor finds on the
-host (a missing one is a missing real part). ``kaniko`` records the build instead of pushing it: the
+host; where the host's ``yq`` is another program (Debian's is a jq wrapper), the steps get ``yq`` from
+yaqpy (the dev extra: a pure-Python reimplementation of mikefarah's yq); neither is a missing real part.
+``kaniko`` records the build instead of pushing it: the
 test gives the steps a ``PATH`` without podman, as on a machine without it (pushing needs a registry;
 ``test_catalog_tasks`` covers kaniko with podman)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -35,17 +38,32 @@ resources:
 """
 
 
-def _mikefarah_yq() -> None:
+def _mikefarah_yq(bin_dir: Path) -> None:
+    """Leave the host's ``yq`` if it is mikefarah's, else put a ``yq`` running yaqpy in ``bin_dir``."""
     yq = shutil.which("yq")
     version = subprocess.run([yq, "--version"], capture_output=True, text=True, check=False) if yq else None
-    if version is None or "mikefarah" not in version.stdout + version.stderr:
-        missing("the seed's yq-update step needs mikefarah's yq v4 on PATH (Debian's yq is another program)")
+    if version is not None and "mikefarah" in version.stdout + version.stderr:
+        return
+    found = importlib.util.find_spec("yaqpy")
+    if found is None or found.origin is None:
+        missing(
+            "the seed's yq-update step needs mikefarah's yq v4 on PATH, or yaqpy (pip install -e '.[dev]')"
+        )
+    root = Path(found.origin).parent.parent
+    launcher = bin_dir / "yq"
+    launcher.write_text(
+        f'#!/bin/sh\nPYTHONPATH="{root}" exec "{sys.executable}" -W ignore -c '
+        '"import sys; from yaqpy.cli.main import main; sys.argv[0] = \'yq\'; sys.exit(main())" "$@"\n'
+    )
+    launcher.chmod(0o755)
 
 
-def _path_without_podman(tmp_path: Path) -> str:
-    """``$PATH`` with every program but podman, through a directory of links."""
+def _steps_path(tmp_path: Path) -> str:
+    """``$PATH`` for the run: a mikefarah-compatible ``yq``, then every program but podman, through a
+    directory of links."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
+    _mikefarah_yq(bin_dir)
     for directory in os.environ["PATH"].split(os.pathsep):
         if not Path(directory).is_dir():
             continue
@@ -57,7 +75,7 @@ def _path_without_podman(tmp_path: Path) -> str:
 
 
 def test_seed_003_pipeline_as_written_makes_the_config_commit(git_server: GitServer, tmp_path: Path) -> None:
-    _mikefarah_yq()
+    steps_path = _steps_path(tmp_path)
     source = git_server.create_repo("seed003-myapp", exist_ok=True)
     config = git_server.create_repo("seed003-gitops-repo", exist_ok=True)
     source_sha = commit_files(
@@ -71,7 +89,7 @@ def test_seed_003_pipeline_as_written_makes_the_config_commit(git_server: GitSer
         **os.environ,
         "GITLOOP_STATE_DIR": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PATH": _path_without_podman(tmp_path),
+        "PATH": steps_path,
     }
     args = ["-f", str(SEED / "gitops-ci.yaml"), "-f", str(SEED / "namespace.yaml")]
     args += ["-p", f"git-url={source}", "-p", f"gitops-repo-url={config}"]
