@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 import time
 from collections.abc import Callable, Sequence
 
@@ -26,6 +25,8 @@ RETRY = 0.1
 
 
 async def _http(probe: Probe) -> str:
+    import ssl  # only HTTPS probes need it
+
     context: ssl.SSLContext | None = None
     if probe.scheme == "HTTPS":
         context = ssl.create_default_context()
@@ -40,7 +41,7 @@ async def _http(probe: Probe) -> str:
         status = (await reader.readline()).decode("latin-1").split()
     finally:
         writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError):
+        with contextlib.suppress(OSError):  # ssl.SSLError is an OSError
             await writer.wait_closed()
     code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
     return "" if 200 <= code < 400 else f"HTTP status {code or 'unreadable'}"
@@ -70,7 +71,7 @@ async def try_probe(executor: StepExecutor, sandbox: str, probe: SidecarProbe) -
         return await asyncio.wait_for(check, probe.probe.timeout)
     except TimeoutError:
         return f"no answer within {probe.probe.timeout:g}s"
-    except (OSError, ssl.SSLError, GitloopError) as exc:
+    except (OSError, GitloopError) as exc:  # ssl.SSLError is an OSError
         return str(exc) or type(exc).__name__
 
 
