@@ -60,6 +60,7 @@ def run_files(kind: str, request: RunRequest, output: str | None, one: Callable[
     from gitloop.service.runfiles import provision_claims, read_files
 
     found = read_files(request)
+    request.inputs = found.inputs
     for note in (*found.notes, *provision_claims(found.claims)):
         click.echo(f"gitloop: {note}", err=True)
     runs = found.runs

@@ -57,6 +57,8 @@ class Ask:
     """Objects already in memory, read before the files (a server's rendered PipelineRun)."""
     pick: int | None = None
     """Which of the files' PipelineRuns (or TaskRuns) to run, by position, when they hold several."""
+    inputs: Inputs | None = None
+    """The files already loaded (``load_inputs`` of ``files`` and ``resources``): not read again."""
 
 
 @dataclass
@@ -112,6 +114,8 @@ def _below(parent: Path, name: str, workspace: str) -> Path:
 
 
 def _inputs(ask: Ask) -> Inputs:
+    if ask.inputs is not None:
+        return ask.inputs
     return load_inputs(ask.files, resources=ask.resources)
 
 

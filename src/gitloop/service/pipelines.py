@@ -27,6 +27,7 @@ from gitloop.errors import UsageError
 from gitloop.localinfra.paths import cache_dir, state_dir
 from gitloop.pipeline import prepare
 from gitloop.pipeline.driver import DriverSettings, Interruption, drive
+from gitloop.pipeline.inputs import Inputs
 from gitloop.pipeline.log_cap import DEFAULT_LOG_LIMIT
 from gitloop.pipeline.plan import RunValidationError
 from gitloop.pipeline.records import (
@@ -73,6 +74,8 @@ class RunRequest:
     """Bytes of log text the store keeps per step (0: no limit), see ``pipeline.log_cap``."""
     pick: int | None = None
     """Which of the files' PipelineRuns (or TaskRuns) to run, by position (``service.runfiles``)."""
+    inputs: Inputs | None = field(default=None, repr=False)
+    """The files already loaded (``service.runfiles.read_files``), so preparing does not read them again."""
     resources: Sequence[Mapping[str, Any]] = ()
     """Runs (or other objects) in memory, read before ``files``: a server's rendered PipelineRun."""
     store: Store | None = field(default=None, repr=False)
@@ -98,6 +101,7 @@ class RunRequest:
             self.timeout,
             self.resources,
             pick=self.pick,
+            inputs=self.inputs,
         )
 
 

@@ -1,8 +1,8 @@
 """Whole files of runs: every PipelineRun and TaskRun of the ``-f`` files, as ``kubectl create -f``
 hands them all to Tekton, and the objects that travel with them.
 
-``read_files`` reads the files once for what a run of them must know first: the runs they hold (in
-file order), the one-line notes a user gets (ServiceAccounts and RBAC objects, not applicable
+``read_files`` reads the files once (preparing the runs reuses what it read) for what a run of them
+must know first: the runs they hold (in file order), the one-line notes a user gets (ServiceAccounts and RBAC objects, not applicable
 locally; a v1 PipelineRun's v1beta1 ``serviceAccountName``), and their ``PersistentVolumeClaim``\\ s,
 which ``provision_claims`` makes into named directories under ``<state dir>/volumes`` that
 ``persistentVolumeClaim.claimName`` binds and later runs find again.
@@ -28,7 +28,7 @@ from types import FrameType
 from gitloop.errors import UsageError
 from gitloop.localinfra.paths import state_dir
 from gitloop.pipeline.driver import INTERRUPTING, SIGINT, Interruption
-from gitloop.pipeline.inputs import load_inputs
+from gitloop.pipeline.inputs import Inputs, load_inputs
 from gitloop.pipeline.records import PIPELINE_RUN, TASK_RUN, RunView
 from gitloop.pipeline.volumes import claim_path
 from gitloop.service.pipelines import (
@@ -59,6 +59,7 @@ class FileRun:
 class FileSet:
     """What the files hold that a run of them must know before preparing any run."""
 
+    inputs: Inputs
     runs: list[FileRun] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     claims: list[PersistentVolumeClaim] = field(default_factory=list)
@@ -67,7 +68,7 @@ class FileSet:
 def read_files(request: RunRequest) -> FileSet:
     """The runs, notes and claims of the request's files (and in-memory resources)."""
     inputs = load_inputs(request.files, resources=request.resources)
-    found = FileSet(claims=list(inputs.claims.values()))
+    found = FileSet(inputs, claims=list(inputs.claims.values()))
     runs: list[tuple[str, Sequence[PipelineRun | TaskRun]]] = [
         (PIPELINE_RUN, inputs.pipeline_runs),
         (TASK_RUN, inputs.task_runs),
