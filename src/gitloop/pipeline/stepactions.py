@@ -120,7 +120,8 @@ def _rename(text: str, forwarded: Mapping[str, Reference]) -> str:
         target = forwarded.get(ref.param or "")
         if target is None:
             continue
-        accessor = ref.expression[len("$(") + len(ref.name) : -1]
+        accessor = f".{ref.key}" if ref.key else f"[{ref.index}]" if ref.index is not None else ""
+        accessor += "[*]" if ref.star else ""
         parts.append(text[position : ref.start])
         parts.append(f"$({target.name}{accessor})")
         position = ref.end
