@@ -24,7 +24,10 @@ def _request(tmp_path: Path) -> SandboxRequest:
 
 
 def test_steps_run_in_the_sandbox(tmp_path: Path) -> None:
-    executor = LocalExecutor(tmp_path / "boxes", environ={"PATH": "/usr/bin:/bin", "SECRET_OF_HOST": "x"})
+    """The paths mode: ``$(...path)`` variables are the host directories themselves."""
+    executor = LocalExecutor(
+        tmp_path / "boxes", environ={"PATH": "/usr/bin:/bin", "SECRET_OF_HOST": "x"}, sandbox="paths"
+    )
     lines: list[tuple[str, str]] = []
 
     async def scenario() -> None:

@@ -2,7 +2,8 @@
 
 ``pipeline run`` exits 0 when the PipelineRun Succeeded or Completed, 1 when it failed, timed out,
 was cancelled (Ctrl-C) or interrupted (SIGHUP, SIGTERM: its steps are stopped and it ends
-``Interrupted``), 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun.
+``Interrupted``), 2 for invalid input (nothing ran). ``task run`` does the same for a TaskRun. Files
+holding several runs run them all, with the worst exit code (``run_files``).
 ``pipeline list|get|logs`` read the runs kept in the store (SQLite at ``<state dir>/gitloop.db``
 unless ``--database-url``); a run whose ``pipeline run`` died (``kill -9``) is shown ``Interrupted``.
 ``pipeline cancel|rerun`` are clients of a ``gitloop serve`` (``--server``/``$GITLOOP_SERVER``,
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitloop.cli.client_tls import client_tls, server_options
+from gitloop.cli.run_files import run_files, summary
 from gitloop.errors import UsageError
 
 if TYPE_CHECKING:
@@ -79,12 +81,8 @@ def _run(kind: str, request: RunRequest, output: str | None) -> None:
         result = execute(prepared, view)
     finally:
         view.close()
-    condition = result.condition
-    summary = f"{result.manifest.get('kind', prepared.kind)} {prepared.name} {condition.reason}"
-    if condition.message:
-        summary += f": {condition.message}"
     with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-        click.echo(summary, err=bool(output))
+        click.echo(summary(prepared.kind, prepared.name, result), err=bool(output))
         if output:
             click.echo(_dump(result.manifest, output), nl=False)
     sys.exit(0 if result.succeeded else 1)
@@ -142,6 +140,13 @@ _workspaces = click.option(
 _executor = click.option(
     "--executor", type=click.Choice(["local", "podman"]), default="local", show_default=True
 )
+_sandbox = click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "namespace", "paths"]),
+    envvar="GITLOOP_SANDBOX",
+    help="Local steps: namespace (Tekton's /workspace and /tekton paths, bubblewrap), paths (host "
+    "directories in $(...path) variables) or auto, the default: namespace where it works.",
+)
 _timeout = click.option(
     "--timeout",
     metavar="DURATION",
@@ -178,6 +183,7 @@ def pipeline() -> None:
 @_params
 @_workspaces
 @_executor
+@_sandbox
 @_timeout
 @_catalog
 @_output
@@ -190,6 +196,7 @@ def run_pipeline(
     params: tuple[str, ...],
     workspaces: tuple[str, ...],
     executor: str,
+    sandbox: str | None,
     timeout: float | None,
     catalogs: tuple[Path, ...],
     output: str | None,
@@ -211,8 +218,9 @@ def run_pipeline(
         database_url,
         max_parallel,
         log_limit=_log_limit(log_limit),
+        sandbox=sandbox or "",
     )
-    _run("pipeline", request, output)
+    run_files("pipeline", request, output, lambda: _run("pipeline", request, output))
 
 
 def _store(database_url: str | None) -> Any:
@@ -348,6 +356,7 @@ def task() -> None:
 @_params
 @_workspaces
 @_executor
+@_sandbox
 @_timeout
 @_catalog
 @_output
@@ -359,6 +368,7 @@ def run_task(
     params: tuple[str, ...],
     workspaces: tuple[str, ...],
     executor: str,
+    sandbox: str | None,
     timeout: float | None,
     catalogs: tuple[Path, ...],
     output: str | None,
@@ -378,5 +388,6 @@ def run_task(
         catalogs,
         database_url,
         log_limit=_log_limit(log_limit),
+        sandbox=sandbox or "",
     )
-    _run("task", request, output)
+    run_files("task", request, output, lambda: _run("task", request, output))

@@ -1,10 +1,17 @@
 """The local executor: every step a host process, in its own process group, in a per-TaskRun sandbox.
 
-Workspaces, results, step directories and home are real host directories (``executors.sandbox``) and
-every ``$(...path)`` variable resolves to them. A step's ``image`` is not used: the step runs the host's
-tools (``script`` with its shebang, or ``command`` + ``args``, found on ``PATH``). A ``workingDir``
-under a workspace's mount path (``/workspace/src``) is translated to the host directory behind it;
-scripts should use ``$(workspaces.<w>.path)``, as Tekton recommends, rather than literal mount paths.
+Workspaces, results, step directories and home are real host directories (``executors.sandbox``). A
+step's ``image`` is not used: the step runs the host's tools (``script`` with its shebang, or
+``command`` + ``args``, found on ``PATH``); ``images_notice`` names the images left unused.
+The sandbox mode is chosen once (``executors.namespace.choose_mode``), and decides what a step sees:
+
+- ``namespace`` (bubblewrap works here): each step runs in a private mount namespace where Tekton's
+  paths exist (``/workspace/<w>``, each ``mountPath``, ``/tekton/results``, ``/tekton/home``, ...),
+  bound to the sandbox's directories, ``readOnly`` enforced; every ``$(...path)`` variable is the
+  Tekton path, ``workingDir`` defaults to ``/workspace`` and ``HOME`` is ``/tekton/home``.
+- ``paths`` (the fallback): every ``$(...path)`` variable is the host directory itself; a
+  ``workingDir`` under a workspace's mount path is translated to the host directory behind it, and
+  literal mount paths in scripts do not exist.
 
 Steps see a small environment, not the caller's: ``PATH``, ``LANG``/``LC_*``, ``TZ``, ``TMPDIR``,
 proxy variables, ``HOME`` set to the sandbox's home directory, then the step's own ``env``. ``tools``
@@ -26,13 +33,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import posixpath
 import shlex
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitloop.errors import PipelineError
+from gitloop.executors import namespace as ns
 from gitloop.executors.processes import (
     PIDS_DIR,
     STREAM_LIMIT,
@@ -40,7 +50,14 @@ from gitloop.executors.processes import (
     recorder,
     stop_process,
 )
-from gitloop.executors.sandbox import SandboxDirs, make_sandbox, read_files, remove, translate
+from gitloop.executors.sandbox import (
+    SandboxDirs,
+    make_sandbox,
+    read_files,
+    remove,
+    translate,
+    within,
+)
 from gitloop.executors.watcher import Watcher
 from gitloop.ports import ContainerRequest, OutputSink, SandboxPaths, SandboxRequest, StepOutcome
 from gitloop.processes import signal_group
@@ -79,6 +96,8 @@ class _Sandbox:
     """The current step was asked to stop (it may not have started yet)."""
     sidecars: list[asyncio.subprocess.Process] = field(default_factory=list)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
+    table: dict[str, Path] = field(default_factory=dict)
+    """In a namespace: the host path behind each mount of the last container started."""
 
 
 class LocalExecutor:
@@ -93,8 +112,15 @@ class LocalExecutor:
         environ: Mapping[str, str] | None = None,
         kill_grace: float = 2.0,
         tools: Mapping[str, Sequence[str]] | None = None,
+        sandbox: str = ns.AUTO,
+        bwrap: str | None = None,
     ) -> None:
         self.root = root
+        self._bwrap = bwrap or shutil.which("bwrap") or "bwrap"
+        self.mode, self.mode_reason = ns.choose_mode(sandbox, lambda: ns.namespace_problem(bwrap))
+        self._root_args = ns.root_args(ns.root_entries()) if self.mode == ns.NAMESPACE else []
+        self.images: set[str] = set()
+        """The images of the containers run so far: none of them was used."""
         self.environ = base_environment(environ)
         self.kill_grace = kill_grace
         self._tools = dict(tools or {})
@@ -122,6 +148,9 @@ class LocalExecutor:
         except OSError as exc:
             raise PipelineError(f"cannot prepare the sandbox of {sandbox.name}: {exc}") from exc
         self._sandboxes[sandbox.name] = _Sandbox(dirs, result_limit)
+        if self.mode == ns.NAMESPACE:  # the one place a mode decides what $(...path) variables say
+            mounted = {v.name: v.mount_path for v in sandbox.volumes if v.mount_path}
+            return SandboxPaths(ns.RESULTS, ns.STEPS, ns.HOME, ns.CREDS, mounted)
         return SandboxPaths(
             results=str(dirs.results),
             steps=str(dirs.steps),
@@ -130,18 +159,41 @@ class LocalExecutor:
             workspaces={name: str(path) for name, path in dirs.volumes.items()},
         )
 
+    def mode_line(self) -> str:
+        """One line saying which sandbox mode local steps run in, and what that means for paths."""
+        if self.mode == ns.NAMESPACE:
+            return (
+                "local steps run in a namespace sandbox (bubblewrap): /workspace, /tekton/results, "
+                "/tekton/home and each mountPath are the run's directories"
+            )
+        return (
+            f"local steps run without a namespace sandbox ({self.mode_reason}): $(...path) variables "
+            "are host directories and literal /workspace or /tekton paths do not exist"
+        )
+
+    def images_notice(self) -> str:
+        """Once per run: the step images that were not used, ``""`` if none."""
+        if not self.images:
+            return ""
+        return (
+            f"the local executor ran host tools, not the step images {', '.join(sorted(self.images))}; "
+            "--executor podman runs steps in their images"
+        )
+
     def _argv(self, box: _Sandbox, container: ContainerRequest) -> list[str] | str:
         """The command line of a container, or why it cannot run locally."""
         if container.script:
             script = box.dirs.scripts / container.name
             script.write_text(container.script)
             script.chmod(0o755)
+            if self.mode == ns.NAMESPACE:
+                return [f"{ns.SCRIPTS}/{container.name}", *container.args]
             return [str(script), *container.args]
         if container.command:
             return [*container.command, *container.args]
         return (
             f'"{container.name}" has no command or script: the local executor cannot run the entrypoint of '
-            f"image {container.image!r}; give the step a command or a script"
+            f"image {container.image!r} (--executor podman does); give the step a command or a script"
         )
 
     def _cwd(self, box: _Sandbox, container: ContainerRequest) -> Path | str:
@@ -159,15 +211,83 @@ class LocalExecutor:
         return path
 
     def _env(self, box: _Sandbox, container: ContainerRequest) -> dict[str, str]:
-        return {**self.environ, "HOME": str(box.dirs.home), **container.env}
+        home = ns.HOME if self.mode == ns.NAMESPACE else str(box.dirs.home)
+        return {**self.environ, "HOME": home, **container.env}
+
+    def _binds(self, box: _Sandbox, container: ContainerRequest) -> list[ns.Bind] | str:
+        dirs = box.dirs
+        own = {
+            ns.RESULTS: dirs.results,
+            ns.STEPS: dirs.steps,
+            ns.HOME: dirs.home,
+            ns.CREDS: dirs.credentials,
+            ns.SCRIPTS: dirs.scripts,
+            ns.WORKSPACE: dirs.workspace,
+        }
+        mounts: list[ns.Bind] = []
+        for mount in container.mounts:
+            host = dirs.volumes.get(mount.name)
+            if host is not None:
+                source = within(host, mount.sub_path)
+                source.mkdir(parents=True, exist_ok=True)
+                mounts.append(ns.Bind(source, mount.mount_path, mount.read_only))
+        chosen = ns.binds(own, mounts, os.path.lexists)
+        return chosen if isinstance(chosen, list) else f'"{container.name}": {chosen}'
+
+    def _namespaced(
+        self, box: _Sandbox, container: ContainerRequest, argv: list[str]
+    ) -> tuple[list[str], dict[str, Path]] | str:
+        """The ``bwrap`` command line of a container and the host path behind each of its mounts."""
+        chosen = self._binds(box, container)
+        if isinstance(chosen, str):
+            return chosen
+        table = {b.target: b.source for b in chosen}
+        working = posixpath.join(ns.WORKSPACE, container.working_dir or ns.WORKSPACE)
+        host = Path(translate(working, table))
+        if str(host) != working.rstrip("/"):
+            host.mkdir(parents=True, exist_ok=True)
+        elif not host.is_dir():
+            return f'"{container.name}": working directory {working} does not exist on this machine'
+        missing = self._missing_program(container, argv[0], working, table)
+        if missing:
+            return missing
+        return ns.command_line(self._bwrap, self._root_args, chosen, working, argv), table
+
+    def _missing_program(
+        self, container: ContainerRequest, program: str, working: str, table: dict[str, Path]
+    ) -> str:
+        """Why a container's program (or its script's interpreter) is not there, ``""`` if it is: in a
+        namespace it is bubblewrap that would fail to start it, so it is looked for first."""
+        what = f"executable {program!r}"
+        if container.script:
+            first = container.script.split("\n", 1)[0]
+            words = first[2:].split() if first.startswith("#!") else []
+            if not words:
+                return ""
+            program, what = words[0], "the interpreter of its script"
+        path = self.environ.get("PATH", os.defpath)
+        if "/" in program:
+            found = Path(translate(posixpath.join(working, program), table)).exists()
+        else:
+            found = shutil.which(program, path=container.env.get("PATH", path)) is not None
+        return "" if found else f'"{container.name}" could not start: {what} was not found (PATH={path})'
 
     async def _spawn(
         self, box: _Sandbox, container: ContainerRequest
     ) -> tuple[asyncio.subprocess.Process | None, str]:
+        if container.image:
+            self.images.add(container.image)
         argv = self._argv(box, container)
-        cwd = self._cwd(box, container)
         if isinstance(argv, str):
             return None, argv
+        if self.mode == ns.NAMESPACE:
+            wrapped = self._namespaced(box, container, argv)
+            if isinstance(wrapped, str):
+                return None, wrapped
+            argv, box.table = wrapped
+            cwd: Path | str = box.dirs.workspace
+        else:
+            cwd = self._cwd(box, container)
         if isinstance(cwd, str):
             return None, cwd
         try:
@@ -218,7 +338,7 @@ class LocalExecutor:
             await stop_process(process, self.kill_grace)
         with contextlib.ExitStack() as files:
             copies = [
-                files.enter_context(Path(path).open("wb")) if path else None
+                files.enter_context(Path(translate(path, box.table)).open("wb")) if path else None
                 for path in (step.stdout_path, step.stderr_path)
             ]
             pumps = [

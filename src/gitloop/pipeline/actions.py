@@ -1,7 +1,8 @@
 """What the machines ask the driver to do (actions) and what the driver tells them (observations).
 
-TaskRun level: ``Prepare`` a sandbox, ``StartSidecars``, ``RunStep``, ``KillStep``, ``Release``; the
-driver answers with ``Prepared``/``PrepareFailed``, ``SidecarsStarted``, ``StepFinished`` and
+TaskRun level: ``Prepare`` a sandbox, ``StartSidecars``, ``ProbeSidecars`` (their readiness probes),
+``RunStep``, ``KillStep``, ``Release``; the driver answers with ``Prepared``/``PrepareFailed``,
+``SidecarsStarted``, ``SidecarsReady``, ``StepFinished`` and
 ``Released``, and passes on ``Cancel``. PipelineRun level: ``StartTaskRun`` and ``CancelTaskRun``;
 the driver answers with ``TaskRunChanged`` (a snapshot of the child's state) and passes on
 ``CancelRun`` (a cancellation request, e.g. from Ctrl-C). All are plain frozen data.
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 from gitloop.ports import ContainerRequest, SandboxPaths, SandboxRequest, StepOutcome
+from gitloop.spec.tekton.probes import Probe
 
 if TYPE_CHECKING:
     from gitloop.pipeline.state import TaskRunState
@@ -29,6 +31,24 @@ class Prepare:
 class StartSidecars:
     sandbox: str
     sidecars: tuple[ContainerRequest, ...]
+
+
+@dataclass(frozen=True)
+class SidecarProbe:
+    """One sidecar's ``readinessProbe``; ``request`` is what an ``exec`` probe runs in the sandbox."""
+
+    sidecar: str
+    probe: Probe
+    request: ContainerRequest | None = None
+
+
+@dataclass(frozen=True)
+class ProbeSidecars:
+    """Wait until every probe passes (``SidecarsReady``), at most ``limit`` seconds."""
+
+    sandbox: str
+    probes: tuple[SidecarProbe, ...]
+    limit: float
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,14 @@ class SidecarsStarted:
 
 
 @dataclass(frozen=True)
+class SidecarsReady:
+    """Every sidecar passed its readiness probe, or ``failure`` says which did not in time."""
+
+    sandbox: str
+    failure: str = ""
+
+
+@dataclass(frozen=True)
 class StepFinished:
     sandbox: str
     index: int
@@ -85,8 +113,10 @@ class Cancel:
     message: str
 
 
-TaskRunAction: TypeAlias = Prepare | StartSidecars | RunStep | KillStep | Release
-TaskRunObservation: TypeAlias = Prepared | PrepareFailed | SidecarsStarted | StepFinished | Released | Cancel
+TaskRunAction: TypeAlias = Prepare | StartSidecars | ProbeSidecars | RunStep | KillStep | Release
+TaskRunObservation: TypeAlias = (
+    Prepared | PrepareFailed | SidecarsStarted | SidecarsReady | StepFinished | Released | Cancel
+)
 
 
 @dataclass(frozen=True)

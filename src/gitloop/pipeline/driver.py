@@ -42,9 +42,11 @@ from gitloop.pipeline.actions import (
     Prepare,
     Prepared,
     PrepareFailed,
+    ProbeSidecars,
     Release,
     Released,
     RunStep,
+    SidecarsReady,
     SidecarsStarted,
     StartSidecars,
     StartTaskRun,
@@ -54,6 +56,7 @@ from gitloop.pipeline.actions import (
 )
 from gitloop.pipeline.plan import PipelineRunPlan
 from gitloop.pipeline.prepare import PreparedRun
+from gitloop.pipeline.readiness import wait_ready
 from gitloop.pipeline.state import Condition, PipelineRunState, TaskRunState
 from gitloop.pipeline.status import pipeline_run_manifest, task_run_manifest
 from gitloop.pipeline.taskrun import TaskRunPlan
@@ -235,6 +238,10 @@ class TaskRunWorker:
             outcome = StepOutcome(-1, now, now, "StartFailed", f'"{action.step.name}" could not run: {exc}')
         self.queue.put_nowait(StepFinished(action.sandbox, action.index, outcome))
 
+    async def _probe(self, action: ProbeSidecars) -> None:
+        failure = await wait_ready(self.settings.executor, action.sandbox, action.probes, action.limit)
+        self.queue.put_nowait(SidecarsReady(action.sandbox, failure))
+
     async def _perform(self, action: object, background: set[asyncio.Task[None]]) -> list[TaskRunObservation]:
         executor = self.settings.executor
         if isinstance(action, Prepare):
@@ -246,8 +253,9 @@ class TaskRunWorker:
         if isinstance(action, StartSidecars):
             failure = await executor.start_sidecars(action.sandbox, action.sidecars, self._output)
             return [SidecarsStarted(action.sandbox, failure)]
-        if isinstance(action, RunStep):
-            task = asyncio.create_task(self._run_step(action))
+        if isinstance(action, RunStep | ProbeSidecars):
+            work = self._run_step(action) if isinstance(action, RunStep) else self._probe(action)
+            task = asyncio.create_task(work)
             background.add(task)
             task.add_done_callback(background.discard)
         elif isinstance(action, KillStep):

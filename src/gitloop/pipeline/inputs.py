@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from gitloop.errors import SpecError, UsageError
 from gitloop.pipeline.plan import ResolvedTask
 from gitloop.pipeline.resolution import GitFiles, RefSite, Resolver, substitute_ref
+from gitloop.pipeline.stepactions import resolve_step_actions
 from gitloop.pipeline.substitution import Value, params_context
 from gitloop.pipeline.volumes import HOST_PATH, Objects
 from gitloop.spec.redact import SecretMask, redacted_yaml
@@ -42,8 +42,10 @@ from gitloop.spec.tekton import (
     TaskRun,
     WorkspaceBinding,
 )
+from gitloop.spec.tekton.cluster_objects import ClusterOnlyObject, PersistentVolumeClaim
 from gitloop.spec.tekton.documents import parse_document
 from gitloop.spec.tekton.names import dns1123_subdomain_problem
+from gitloop.spec.tekton.stepaction import StepAction
 from gitloop.spec.yaml import load_json
 from gitloop.spec.yaml.documents import Document, load_file, load_text, yaml_files
 
@@ -69,6 +71,10 @@ class Inputs:
     task_runs: list[TaskRun] = field(default_factory=list)
     config_maps: dict[str, ConfigMap] = field(default_factory=dict)
     secrets: dict[str, Secret] = field(default_factory=dict)
+    claims: dict[str, PersistentVolumeClaim] = field(default_factory=dict)
+    cluster_only: list[ClusterOnlyObject] = field(default_factory=list)
+    """ServiceAccounts and RBAC objects: read, noted, not applied."""
+    step_actions: dict[str, StepAction] = field(default_factory=dict)
     sources: list[KeptSource] = field(default_factory=list)
     """Every file read, redacted, in the order read."""
 
@@ -123,18 +129,29 @@ def _index(inputs: Inputs, obj: object) -> None:
         inputs.pipeline_runs.append(obj)
     elif isinstance(obj, TaskRun):
         inputs.task_runs.append(obj)
+    elif isinstance(obj, StepAction):
+        _add(inputs.step_actions, obj)
     elif isinstance(obj, ConfigMap):
         _add(inputs.config_maps, obj)
+    elif isinstance(obj, PersistentVolumeClaim):
+        _add(inputs.claims, obj)
+    elif isinstance(obj, ClusterOnlyObject):
+        inputs.cluster_only.append(obj)
     else:
         _add(inputs.secrets, obj)
 
 
+GENERATED_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The characters of the API server's ``generateName`` suffix: no vowels (no words), no 0/1/3 (no look-alikes)."""
+
+
 def run_name(meta: ObjectMeta, fallback: str) -> str:
-    """``metadata.name``, or ``generateName`` (or ``fallback``) plus five random characters."""
+    """``metadata.name``, or ``generateName`` (or ``fallback``) plus five random characters, as the
+    Kubernetes API server names it: the prefix cut to 58 characters so the name fits in 63."""
     if meta.name:
         return meta.name
-    alphabet = string.ascii_lowercase + string.digits
-    return (meta.generate_name or fallback) + "".join(secrets.choice(alphabet) for _ in range(5))
+    prefix = (meta.generate_name or fallback)[: 63 - 5]
+    return prefix + "".join(secrets.choice(GENERATED_SUFFIX_ALPHABET) for _ in range(5))
 
 
 def _param_value(text: str, spec: ParamSpec | None) -> Any:
@@ -209,9 +226,13 @@ def pipeline_run_for(
     workspaces: Sequence[str],
     catalog_dirs: Sequence[Path] = (),
     git_files: GitFilesFactory | None = None,
+    pick: int | None = None,
 ) -> tuple[PipelineRun, PipelineSpec, str, str | None]:
-    """The PipelineRun to run, its Pipeline spec, the Pipeline's name and where the Pipeline was read."""
-    if pipeline is None and len(inputs.pipeline_runs) == 1:
+    """The PipelineRun to run (the ``pick``-th of the files when given), its Pipeline spec, the
+    Pipeline's name and where the Pipeline was read."""
+    if pick is not None:
+        run = inputs.pipeline_runs[pick]
+    elif pipeline is None and len(inputs.pipeline_runs) == 1:
         run = inputs.pipeline_runs[0]
     elif pipeline is None and inputs.pipeline_runs:
         names = ", ".join(r.name or f"{r.meta.generate_name}*" for r in inputs.pipeline_runs)
@@ -248,7 +269,13 @@ def resolver_for(
     """The resolver of one run: the files' Tasks and Pipelines, ``--catalog`` directories, the built-in
     catalog, and (when a ref uses ``resolver: git``) the ``GitFiles`` that ``git_files`` makes."""
     files = git_files() if git and git_files is not None else None
-    return Resolver(tasks=inputs.tasks, pipelines=inputs.pipelines, catalog_dirs=catalog_dirs, git=files)
+    return Resolver(
+        tasks=inputs.tasks,
+        pipelines=inputs.pipelines,
+        catalog_dirs=catalog_dirs,
+        git=files,
+        step_actions=inputs.step_actions,
+    )
 
 
 def _pipeline_of(
@@ -269,6 +296,11 @@ def _ref_context(run: PipelineRun, spec: PipelineSpec) -> dict[str, Value]:
     return params_context(values)
 
 
+def _task_site(task: Task) -> RefSite:
+    """Where the steps of a Task object stand, for errors about their StepActions."""
+    return RefSite(str(task.source) if task.source else None, f"Task/{task.name}", "spec")
+
+
 def resolve_pipeline_tasks(
     run: PipelineRun,
     spec: PipelineSpec,
@@ -283,19 +315,26 @@ def resolve_pipeline_tasks(
     resolver = resolver_for(inputs, catalog_dirs, git_files, git=_uses_git(refs))
     context = _ref_context(run, spec)
     resolved: dict[str, ResolvedTask] = {}
+
+    def make_resolver(git: bool) -> Resolver:
+        return resolver_for(inputs, catalog_dirs, git_files, git=git)
+
     obj = f"Pipeline/{pipeline}" if source or run.pipeline_spec is None else f"PipelineRun/{run.name}"
     prefix = "spec.pipelineSpec" if run.pipeline_spec is not None else "spec"
     file = source if run.pipeline_spec is None else (str(run.source) if run.source else None)
     for section, tasks in (("tasks", spec.tasks), ("finally", spec.finally_tasks)):
         for i, task in enumerate(tasks):
             if task.task_spec is not None:
-                resolved[task.name] = ResolvedTask(task.name, task.task_spec, embedded=True)
+                site = RefSite(file, obj, f"{prefix}.{section}[{i}].taskSpec")
+                spec_of = resolve_step_actions(task.task_spec, make_resolver, site)
+                resolved[task.name] = ResolvedTask(task.name, spec_of, embedded=True)
                 continue
             assert task.task_ref is not None
             site = RefSite(file, obj, f"{prefix}.{section}[{i}].taskRef")
             ref = substitute_ref(task.task_ref, context) if task.task_ref.resolver else task.task_ref
             found = resolver.task(ref, site)
-            resolved[task.name] = ResolvedTask(found.name, found.spec)
+            spec_of = resolve_step_actions(found.spec, make_resolver, _task_site(found))
+            resolved[task.name] = ResolvedTask(found.name, spec_of)
     return resolved
 
 
@@ -306,9 +345,13 @@ def task_run_for(
     workspaces: Sequence[str],
     catalog_dirs: Sequence[Path],
     git_files: GitFilesFactory | None = None,
+    pick: int | None = None,
 ) -> tuple[TaskRun, ResolvedTask]:
-    """The TaskRun to run (from the files, or built for ``--task``) and its Task."""
-    if task is None and len(inputs.task_runs) == 1:
+    """The TaskRun to run (from the files, the ``pick``-th when given, or built for ``--task``) and
+    its Task."""
+    if pick is not None:
+        run = inputs.task_runs[pick]
+    elif task is None and len(inputs.task_runs) == 1:
         run = inputs.task_runs[0]
     elif task is None and inputs.task_runs:
         raise UsageError("the files hold several TaskRuns; keep one, or run a Task with --task")
@@ -318,13 +361,21 @@ def task_run_for(
                 raise UsageError("no TaskRun in the files: name the Task to run with --task")
             task = next(iter(inputs.tasks))
         run = TaskRun("tekton.dev/v1", ObjectMeta(generate_name=f"{task}-run-"), TaskRef(name=task))
+
+    def make_resolver(git: bool) -> Resolver:
+        return resolver_for(inputs, catalog_dirs, git_files, git=git)
+
     if run.task_spec is not None:
-        resolved = ResolvedTask(run.name or "task", run.task_spec, embedded=True)
+        site = replace(RefSite.run(run), field="spec.taskSpec")
+        resolved = ResolvedTask(
+            run.name or "task", resolve_step_actions(run.task_spec, make_resolver, site), embedded=True
+        )
     else:
         assert run.task_ref is not None
         resolver = resolver_for(inputs, catalog_dirs, git_files, git=_uses_git([run.task_ref]))
         found = resolver.task(run.task_ref, RefSite.run(run))
-        resolved = ResolvedTask(found.name, found.spec, source=str(found.source) if found.source else None)
+        spec = resolve_step_actions(found.spec, make_resolver, _task_site(found))
+        resolved = ResolvedTask(found.name, spec, source=str(found.source) if found.source else None)
     extra_params = parse_params(params, resolved.spec.params)
     run = replace(
         run,

@@ -32,6 +32,7 @@ from gitloop.pipeline.inputs import (
     task_run_for,
 )
 from gitloop.pipeline.plan import PipelineRunPlan, RunValidationError, build_plan, build_task_run_plan
+from gitloop.pipeline.propagation import propagate_pipeline_workspaces, propagate_task_workspaces
 from gitloop.pipeline.records import PIPELINE_RUN, TASK_RUN
 from gitloop.pipeline.taskrun import TaskRunPlan
 from gitloop.pipeline.volumes import HOST_PATH
@@ -54,6 +55,10 @@ class Ask:
     timeout: float | None = None
     resources: Sequence[Mapping[str, Any]] = ()
     """Objects already in memory, read before the files (a server's rendered PipelineRun)."""
+    pick: int | None = None
+    """Which of the files' PipelineRuns (or TaskRuns) to run, by position, when they hold several."""
+    inputs: Inputs | None = None
+    """The files already loaded (``load_inputs`` of ``files`` and ``resources``): not read again."""
 
 
 @dataclass
@@ -109,6 +114,8 @@ def _below(parent: Path, name: str, workspace: str) -> Path:
 
 
 def _inputs(ask: Ask) -> Inputs:
+    if ask.inputs is not None:
+        return ask.inputs
     return load_inputs(ask.files, resources=ask.resources)
 
 
@@ -118,8 +125,9 @@ def prepare_pipeline_run(
     """Load, resolve and check a PipelineRun; raises before anything runs."""
     inputs = _inputs(ask)
     run, spec, pipeline_name, source = pipeline_run_for(
-        inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files
+        inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files, ask.pick
     )
+    spec = propagate_pipeline_workspaces(run, spec)
     tasks = resolve_pipeline_tasks(run, spec, pipeline_name, source, inputs, ask.catalog_dirs, git_files)
     name = run_name(run.meta, f"{pipeline_name}-run-")
     run_dir = root / "runs" / name
@@ -161,7 +169,10 @@ def prepare_task_run(
 ) -> PreparedRun:
     """Load, resolve and check a TaskRun; raises before anything runs."""
     inputs = _inputs(ask)
-    run, task = task_run_for(inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files)
+    run, task = task_run_for(
+        inputs, ask.name, ask.params, ask.workspaces, ask.catalog_dirs, git_files, ask.pick
+    )
+    task = propagate_task_workspaces(run, task)
     name = run_name(run.meta, f"{task.name}-run-")
     run_dir = root / "runs" / name
     host_dirs, _ = _host_dirs(run.workspaces, run_dir, root)

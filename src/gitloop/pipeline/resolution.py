@@ -12,6 +12,9 @@ built-in catalog. ``bundles``, ``cluster`` and ``http`` need a registry, a clust
 are refused with a ``SpecError``, as is anything else. Every error names the file, the object and the
 field of the ref (``spec.tasks[2].taskRef``).
 
+A step's ``ref`` names a ``StepAction``: by ``name`` from the files given, or through the ``git``
+resolver as above (``Resolver.step_action``).
+
 Resolver params may use pipeline params (``$(params.revision)``); the caller substitutes them first
 (``substitute_ref``).
 """
@@ -30,13 +33,15 @@ from gitloop.errors import GitError, SpecError, UsageError
 from gitloop.pipeline.substitution import Context, substitute_param_value
 from gitloop.spec.tekton import Pipeline, PipelineRef, PipelineRun, Task, TaskRef, TaskRun, parse_text
 from gitloop.spec.tekton.documents import parse_document
+from gitloop.spec.tekton.stepaction import StepAction
+from gitloop.spec.tekton.steps import StepRef
 from gitloop.spec.tekton.variables import find_references
 from gitloop.spec.yaml.documents import load_path
 
-RefKind = Literal["Task", "Pipeline"]
-ObjT = TypeVar("ObjT", Task, Pipeline)
-RefT = TypeVar("RefT", TaskRef, PipelineRef)
-Ref: TypeAlias = TaskRef | PipelineRef
+RefKind = Literal["Task", "Pipeline", "StepAction"]
+ObjT = TypeVar("ObjT", Task, Pipeline, StepAction)
+RefT = TypeVar("RefT", TaskRef, PipelineRef, StepRef)
+Ref: TypeAlias = TaskRef | PipelineRef | StepRef
 
 GIT_PARAMS = ("url", "revision", "pathInRepo")
 GIT_SCM_PARAMS = ("repo", "org", "token", "tokenKey", "scmType", "serverURL")
@@ -48,7 +53,7 @@ UNSUPPORTED_RESOLVERS = {
     "cluster": "it reads Tasks and Pipelines from a Kubernetes cluster",
     "http": "it downloads from the network",
 }
-_LAYOUT_DIRS: dict[RefKind, str] = {"Task": "task", "Pipeline": "pipeline"}
+_LAYOUT_DIRS: dict[RefKind, str] = {"Task": "task", "Pipeline": "pipeline", "StepAction": "stepaction"}
 
 
 class GitFiles(Protocol):
@@ -210,8 +215,10 @@ class Resolver:
         pipelines: Mapping[str, Pipeline] | None = None,
         catalog_dirs: Sequence[Path] = (),
         git: GitFiles | None = None,
+        step_actions: Mapping[str, StepAction] | None = None,
     ) -> None:
         self._tasks = dict(tasks or {})
+        self._step_actions = dict(step_actions or {})
         self._pipelines = dict(pipelines or {})
         self._catalogs = [CatalogDir(Path(d)) for d in catalog_dirs]
         self._git = git
@@ -229,6 +236,16 @@ class Resolver:
     def pipeline(self, ref: PipelineRef, site: RefSite | None = None) -> Pipeline:
         """The Pipeline ``ref`` names."""
         return self._resolve(ref, "Pipeline", Pipeline, site or RefSite(field="spec.pipelineRef"))
+
+    def step_action(self, ref: StepRef, site: RefSite) -> StepAction:
+        """The StepAction a step's ``ref`` names: from the files given, or through ``resolver: git``."""
+        if ref.resolver and ref.resolver != "git":
+            raise site.error(
+                f"resolver {ref.resolver!r} is not supported locally for StepActions; put the StepAction "
+                "in a file given with -f, or in a git repository (resolver: git)",
+                ".resolver",
+            )
+        return self._resolve(ref, "StepAction", StepAction, site)
 
     def pipeline_tasks(self, pipeline: Pipeline) -> dict[str, Task]:
         """The Task of every pipeline task (and finally task) that has a ``taskRef``, by task name."""
@@ -261,6 +278,15 @@ class Resolver:
         )
 
     def _by_name(self, name: str, kind: RefKind, cls: type[ObjT], site: RefSite) -> ObjT:
+        if kind == "StepAction":
+            action = self._step_actions.get(name)
+            if action is None:
+                known = ", ".join(sorted(self._step_actions)) or "none"
+                raise site.error(
+                    f"StepAction {name!r} not found in the files given (StepActions: {known})", ".name"
+                )
+            assert isinstance(action, cls)
+            return action
         given: Mapping[str, Task | Pipeline] = self._tasks if kind == "Task" else self._pipelines
         found = given.get(name) or self._from_catalogs(kind, name, "", site, ".name")
         if found is None and kind == "Task":

@@ -11,7 +11,7 @@ The task-level pass (``taskrun``) substitutes the rest when each step starts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -208,21 +208,29 @@ def _evaluate_when(task: PipelineTask, context: Context) -> WhenResult:
         ) from exc
 
 
-def _substitute_spec(resolved: ResolvedTask, context: Context) -> TaskSpec:
-    """The Task with the pipeline-level variables substituted into its containers."""
+def _substitute_spec(
+    resolved: ResolvedTask, context: Context, task: PipelineTask, params: Sequence[Param]
+) -> TaskSpec:
+    """The Task with the pipeline-level variables substituted into its containers.
+
+    An embedded spec sees the Pipeline's params (run values over defaults) even where it declares a
+    param of that name with a default: the runtime value wins (Tekton's TEP-0107 propagation); a value
+    the pipeline task passes for a Pipeline param wins over the Pipeline's (inner scope first). A
+    param the Pipeline does not have, or that the matrix fans out, is left for the task-level pass."""
     spec = resolved.spec
     # $(workspaces.<w>.*) in a Task's steps names the Task's own workspace <w>: the pipeline-level
     # values (the Pipeline's workspace of that name) apply only to workspaces an embedded spec
     # does not declare itself (propagated workspaces).
     own_workspaces = {w.name for w in spec.workspaces}
     if resolved.embedded:
-        own = {p.name for p in spec.params}
+        fanned = {p.name for p in task.matrix.params} if task.matrix is not None else set()
         ctx: dict[str, Value] = {
             k: v
             for k, v in context.items()
-            if not (k.startswith("params.") and k[7:] in own)
+            if not (k.startswith("params.") and k[7:] in fanned)
             and not (k.startswith("workspaces.") and k.split(".")[1] in own_workspaces)
         }
+        ctx.update({f"params.{p.name}": p.value for p in params if f"params.{p.name}" in ctx})
         strict: Collection[str] = PIPELINE_STRICT - {"params."}
     else:
         ctx = {k: v for k, v in context.items() if k.startswith("context.")}
@@ -279,7 +287,7 @@ def task_run_plans(
             )
             for i, p in enumerate(task.params)
         ]
-        spec = _substitute_spec(resolved, context)
+        spec = _substitute_spec(resolved, context, task, params)
         combos = _matrix(task, context)
         display = substitute(task.display_name, context, strict=())
     except SpecError as exc:

@@ -26,9 +26,11 @@ from gitloop.pipeline.actions import (
     PipelineRunObservation,
     Prepare,
     Prepared,
+    ProbeSidecars,
     Release,
     Released,
     RunStep,
+    SidecarsReady,
     SidecarsStarted,
     StartSidecars,
     StartTaskRun,
@@ -149,6 +151,8 @@ class Simulation:
             return [Prepared(action.request.name, self._paths(child.plan))]
         if isinstance(action, StartSidecars):
             return [SidecarsStarted(action.sandbox)]
+        if isinstance(action, ProbeSidecars):  # simulated sidecars are ready at once
+            return [SidecarsReady(action.sandbox)]
         if isinstance(action, RunStep):
             return self._run_step(child, action)
         if isinstance(action, KillStep) and child.running is not None:

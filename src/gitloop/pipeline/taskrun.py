@@ -1,8 +1,9 @@
 """The TaskRun state machine: ``decide(plan, state, observations, now) -> actions``. No I/O.
 
-One attempt: prepare a sandbox, start the sidecars, run the steps in order (each substituted just
-before it runs, so it sees the results of the steps before it), collect the results, release the
-sandbox. A failed attempt is retried ``plan.retries`` times, each recorded in ``retriesStatus``;
+One attempt: prepare a sandbox, start the sidecars, wait for their ``readinessProbe``s (at most
+``SIDECAR_READY_LIMIT`` s, else the attempt fails naming the sidecar), run the steps in order (each
+substituted just before it runs, so it sees the results of the steps before it), collect the
+results, release the sandbox. A failed attempt is retried ``plan.retries`` times, each recorded in ``retriesStatus``;
 cancellation is never retried. ``decide`` updates ``state`` in place from the observations and the
 clock and returns what the driver must do next; ``next_deadline`` says when to call it again if
 nothing else happens (a step or attempt timeout).
@@ -22,9 +23,11 @@ from gitloop.pipeline.actions import (
     Prepare,
     Prepared,
     PrepareFailed,
+    ProbeSidecars,
     Release,
     Released,
     RunStep,
+    SidecarsReady,
     SidecarsStarted,
     StartSidecars,
     StepFinished,
@@ -34,12 +37,12 @@ from gitloop.pipeline.actions import (
 from gitloop.pipeline.containers import (
     ContainerConfigError,
     container_request,
-    sidecar_container_name,
     step_container_name,
     step_display_name,
     substitute_container,
 )
 from gitloop.pipeline.results import MAX_RESULT_SIZE, ResultError, check_step_results, collect_results
+from gitloop.pipeline.sidecars import probe_containers, sidecar_probes, sidecar_requests
 from gitloop.pipeline.state import AttemptRecord, Condition, StepState, TaskRunState
 from gitloop.pipeline.substitution import TASK_STRICT, Value, params_context
 from gitloop.pipeline.volumes import Objects, WorkspaceVolume, mounts_for, task_volumes
@@ -49,6 +52,9 @@ from gitloop.spec.duration import format_duration
 from gitloop.spec.tekton import ParamValue, Step, TaskSpec
 
 _RUNNING_MESSAGE = "Not all Steps in the Task have finished executing"
+SIDECAR_READY_LIMIT = 60.0
+"""Seconds the sidecars of an attempt have to pass their readiness probes."""
+_ACTIVE = ("Preparing", "Prepared", "StartingSidecars", "ProbingSidecars", "WaitingSidecars", "Running")
 
 
 @dataclass(frozen=True)
@@ -159,19 +165,7 @@ def _step_request(plan: TaskRunPlan, state: TaskRunState, index: int) -> tuple[S
 
 def _sidecar_requests(plan: TaskRunPlan, state: TaskRunState) -> tuple[ContainerRequest, ...]:
     context = task_context(plan, state, _paths(state))
-    requests: list[ContainerRequest] = []
-    for i, sidecar in enumerate(plan.spec.sidecars):
-        substituted = substitute_container(sidecar, context, TASK_STRICT, f"sidecars[{i}]")
-        requests.append(
-            container_request(
-                substituted,
-                sidecar_container_name(sidecar, i),
-                plan.objects,
-                mounts_for(substituted, plan.workspaces),
-                _field_values(plan),
-            )
-        )
-    return tuple(requests)
+    return sidecar_requests(plan.spec.sidecars, context, plan.objects, plan.workspaces, _field_values(plan))
 
 
 def _fail(state: TaskRunState, reason: str, message: str, now: float) -> None:
@@ -248,7 +242,13 @@ def _observe(plan: TaskRunPlan, state: TaskRunState, obs: TaskRunObservation, no
             _fail(state, reason, obs.failure.message, now)
             state.phase = "Releasing"
         elif state.phase == "StartingSidecars":
-            state.phase = "Running"
+            ready = all(s.readiness is None for s in plan.spec.sidecars)
+            state.phase = "Running" if ready else "ProbingSidecars"
+    elif isinstance(obs, SidecarsReady) and state.phase == "WaitingSidecars":
+        if obs.failure:
+            _fail(state, R.TR_FAILED, obs.failure, now)
+            _skip_rest(state, now)
+        state.phase = "Releasing" if obs.failure else "Running"
     elif isinstance(obs, StepFinished):
         _record_step(plan, state, obs, now)
     elif isinstance(obs, Released):
@@ -263,32 +263,29 @@ def _stop_outcome(plan: TaskRunPlan, state: TaskRunState, now: float) -> None:
         _fail(state, R.TR_TIMEOUT, f'TaskRun "{plan.name}" failed to finish within "{limit}"', now)
 
 
+def _deadlines(plan: TaskRunPlan, state: TaskRunState) -> list[tuple[float, str]]:
+    """(when, stop) of the attempt's timeout and the running step's, while they apply."""
+    if state.stop or state.phase not in _ACTIVE:
+        return []
+    found: list[tuple[float, str]] = []
+    if plan.timeout and state.start_time is not None:
+        found.append((state.start_time + plan.timeout, "timeout"))
+    step = state.running_step
+    started = state.steps[step].started if step is not None else None
+    if step is not None and started is not None and (limit := plan.spec.steps[step].timeout):
+        found.append((started + limit, "step-timeout"))
+    return found
+
+
 def _check_deadlines(plan: TaskRunPlan, state: TaskRunState, now: float) -> None:
-    if state.stop or state.phase not in ("Preparing", "Prepared", "StartingSidecars", "Running"):
-        return
-    if plan.timeout and state.start_time is not None and now >= state.start_time + plan.timeout:
-        state.stop = "timeout"
-        return
-    if state.running_step is not None:
-        timeout = plan.spec.steps[state.running_step].timeout
-        started = state.steps[state.running_step].started
-        if timeout and started is not None and now >= started + timeout:
-            state.stop = "step-timeout"
+    due = [stop for when, stop in _deadlines(plan, state) if now >= when]
+    if due:
+        state.stop = due[0]
 
 
 def next_deadline(plan: TaskRunPlan, state: TaskRunState) -> float | None:
     """When ``decide`` must run again for a timeout, if nothing else happens first."""
-    if state.stop or state.phase not in ("Preparing", "Prepared", "StartingSidecars", "Running"):
-        return None
-    deadlines: list[float] = []
-    if plan.timeout and state.start_time is not None:
-        deadlines.append(state.start_time + plan.timeout)
-    if state.running_step is not None:
-        timeout = plan.spec.steps[state.running_step].timeout
-        started = state.steps[state.running_step].started
-        if timeout and started is not None:
-            deadlines.append(started + timeout)
-    return min(deadlines) if deadlines else None
+    return min((when for when, _ in _deadlines(plan, state)), default=None)
 
 
 def _start_attempt(plan: TaskRunPlan, state: TaskRunState, now: float) -> Prepare:
@@ -300,7 +297,7 @@ def _start_attempt(plan: TaskRunPlan, state: TaskRunState, now: float) -> Prepar
     request = SandboxRequest(
         name=state.sandbox,
         volumes=volumes + task_volumes(plan.spec.volumes, plan.objects),
-        containers=tuple(s.container for s in state.steps),
+        containers=tuple(s.container for s in state.steps) + probe_containers(plan.spec.sidecars),
     )
     return Prepare(request, plan.result_limit)
 
@@ -391,7 +388,7 @@ def _step(plan: TaskRunPlan, state: TaskRunState, now: float, actions: list[Task
         else:
             actions.append(_start_attempt(plan, state, now))
         return
-    if state.stop in ("cancel", "timeout") and state.phase in ("Prepared", "StartingSidecars", "Running"):
+    if state.stop in ("cancel", "timeout") and state.phase in _ACTIVE[1:]:
         _stop_outcome(plan, state, now)
         if state.running_step is None:
             _skip_rest(state, now)
@@ -411,6 +408,11 @@ def _step(plan: TaskRunPlan, state: TaskRunState, now: float, actions: list[Task
         state.phase = "StartingSidecars" if sidecars else "Running"
         if sidecars:
             actions.append(StartSidecars(state.sandbox, sidecars))
+        return
+    if state.phase == "ProbingSidecars":  # the sidecars' requests were built without error already
+        probes = sidecar_probes(plan.spec.sidecars, _sidecar_requests(plan, state))
+        state.phase = "WaitingSidecars"
+        actions.append(ProbeSidecars(state.sandbox, probes, SIDECAR_READY_LIMIT))
         return
     if state.phase == "Running" and state.running_step is None:
         if state.outcome is not None:

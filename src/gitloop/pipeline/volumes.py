@@ -13,6 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gitloop.errors import SpecError
 from gitloop.ports import MountRequest, VolumeRequest
@@ -141,6 +142,12 @@ def mounts_for(container: Step | Sidecar, volumes: tuple[WorkspaceVolume, ...]) 
             MountRequest(TASK_VOLUME_PREFIX + mount.name, mount.mount_path, mount.sub_path, mount.read_only)
         )
     return tuple(mounts)
+
+
+def claim_path(root: Path, claim: str) -> Path:
+    """The directory of the claim named ``claim`` under the state directory ``root``: kept between runs,
+    as a bound ``PersistentVolumeClaim`` keeps its data. ``claim`` is a checked DNS-1123 name."""
+    return root / "volumes" / claim
 
 
 TASK_VOLUME_PREFIX = "volume-"

@@ -27,6 +27,7 @@ from gitloop.errors import UsageError
 from gitloop.localinfra.paths import cache_dir, state_dir
 from gitloop.pipeline import prepare
 from gitloop.pipeline.driver import DriverSettings, Interruption, drive
+from gitloop.pipeline.inputs import Inputs
 from gitloop.pipeline.log_cap import DEFAULT_LOG_LIMIT
 from gitloop.pipeline.plan import RunValidationError
 from gitloop.pipeline.records import (
@@ -71,11 +72,17 @@ class RunRequest:
     """Added to the labels of the run's store records."""
     log_limit: int = DEFAULT_LOG_LIMIT
     """Bytes of log text the store keeps per step (0: no limit), see ``pipeline.log_cap``."""
+    pick: int | None = None
+    """Which of the files' PipelineRuns (or TaskRuns) to run, by position (``service.runfiles``)."""
+    inputs: Inputs | None = field(default=None, repr=False)
+    """The files already loaded (``service.runfiles.read_files``), so preparing does not read them again."""
     resources: Sequence[Mapping[str, Any]] = ()
     """Runs (or other objects) in memory, read before ``files``: a server's rendered PipelineRun."""
     store: Store | None = field(default=None, repr=False)
     """The store to record in, lent by its owner (a server's) and left open; else one is opened
     from ``database_url`` for the run."""
+    sandbox: str = ""
+    """How local steps are sandboxed (``executors.namespace.MODES``); ``""``: ``$GITLOOP_SANDBOX``, else auto."""
 
     def opener(self) -> tuple[Callable[[], Store], bool]:
         """How the run's store is had, and whether the run closes it."""
@@ -93,6 +100,8 @@ class RunRequest:
             self.catalog_dirs,
             self.timeout,
             self.resources,
+            pick=self.pick,
+            inputs=self.inputs,
         )
 
 
@@ -186,12 +195,19 @@ def step_tools() -> dict[str, list[str]]:
     return {"gitloop": [sys.executable, "-m", "gitloop"]}
 
 
-def make_executor(name: str, run_dir: Path) -> StepExecutor:
-    """The executor called ``name`` (``local`` or ``podman``), keeping its sandboxes in ``run_dir``."""
+SANDBOX_ENV = "GITLOOP_SANDBOX"
+SANDBOX_ANNOTATION = "gitloop.dev/sandbox"
+"""On the records of a run of local steps: the sandbox mode they ran in (``namespace`` or ``paths``)."""
+
+
+def make_executor(name: str, run_dir: Path, sandbox: str = "") -> StepExecutor:
+    """The executor called ``name`` (``local`` or ``podman``), keeping its sandboxes in ``run_dir``;
+    ``sandbox`` (else ``$GITLOOP_SANDBOX``, else ``auto``) is the local executor's sandbox mode."""
     if name == "local":
         from gitloop.executors.local import LocalExecutor
 
-        return LocalExecutor(run_dir / "sandboxes", tools=step_tools())
+        mode = sandbox or os.environ.get(SANDBOX_ENV) or "auto"
+        return LocalExecutor(run_dir / "sandboxes", tools=step_tools(), sandbox=mode)
     if name == "podman":
         from gitloop.executors.podman import PodmanExecutor, podman_available
 
@@ -202,7 +218,9 @@ def make_executor(name: str, run_dir: Path) -> StepExecutor:
     raise UsageError(f"unknown executor {name!r}: use local or podman")
 
 
-def _recorder(prepared: PreparedRun, writer: StoreWriter, view: RunView) -> RunRecorder:
+def _recorder(
+    prepared: PreparedRun, writer: StoreWriter, view: RunView, annotations: Mapping[str, str]
+) -> RunRecorder:
     run, request = prepared.run, prepared.request
     asked = request_doc(
         name=request.name,
@@ -223,7 +241,7 @@ def _recorder(prepared: PreparedRun, writer: StoreWriter, view: RunView) -> RunR
         executor=request.executor,
         params=run.pipeline.params if run.pipeline is not None else None,
         labels=run.labels,
-        annotations=run.annotations,
+        annotations={**run.annotations, **annotations},
         extra={**runner_labels(), **request.labels},
         mask=run.mask,
     )
@@ -242,19 +260,26 @@ def execute(
     request, run = prepared.request, prepared.run
     writer = writer or start_writer(request, view)
     try:
-        executor = make_executor(request.executor, run.run_dir)
+        executor = make_executor(request.executor, run.run_dir, request.sandbox)
     except BaseException:
         writer.close()
         raise
+    from gitloop.executors.local import LocalExecutor
+
+    local = executor if isinstance(executor, LocalExecutor) else None
+    if local is not None:
+        view.notice(local.mode_line())
     settings = DriverSettings(
         executor,
-        _recorder(prepared, writer, view),
+        _recorder(prepared, writer, view, {SANDBOX_ANNOTATION: local.mode} if local else {}),
         max_parallel=request.max_parallel or default_parallelism(),
         signals=ProcessSignals() if handle_signals else None,
         interruption=interruption or Interruption(),
     )
     try:
         manifest, condition = asyncio.run(drive(run, settings))
+        if local is not None and local.images_notice():
+            view.notice(local.images_notice())
         writer.close()
         cause = settings.interruption.cause
         if cause:  # the records say so first; the manifest shown is the stored one

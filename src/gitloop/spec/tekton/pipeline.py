@@ -129,7 +129,7 @@ class PipelineTask:
                 yield f"when[{i}]", text
 
     def spec_strings(self) -> Iterator[str]:
-        """The strings of an embedded Task spec's steps and sidecars."""
+        """The strings of an embedded Task spec's steps (with their StepAction params) and sidecars."""
         if self.task_spec is None:
             return
         containers: tuple[Step | Sidecar, ...] = (*self.task_spec.steps, *self.task_spec.sidecars)
@@ -138,6 +138,9 @@ class PipelineTask:
             yield from container.command
             yield from container.args
             yield from (env.value for env in container.env)
+        for step in self.task_spec.steps:
+            for param in step.params:
+                yield from references_in(param.value)
 
     def references(self) -> list[Reference]:
         """Every variable reference in params, matrix, ``when`` and an embedded spec's containers."""

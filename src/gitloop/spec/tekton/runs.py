@@ -5,7 +5,10 @@ A run names its Pipeline or Task (``pipelineRef``/``taskRef``, by name or resolv
 it; a referenced one is bound by the engine, with ``params.bind_params``, once resolved.
 
 From tekton.dev/v1beta1 the renamed PipelineRun fields ``serviceAccountName``, ``podTemplate`` and
-``timeout`` are read into ``taskRunTemplate`` and ``timeouts.pipeline``.
+``timeout`` are read into ``taskRunTemplate`` and ``timeouts.pipeline``. A tekton.dev/v1 PipelineRun that
+still says ``spec.serviceAccountName`` (as many published examples do) is read the same way, as Tekton's
+conversion maps it, with a warning (``PipelineRun.warnings``) that v1 spells it
+``taskRunTemplate.serviceAccountName``.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ class PipelineRun:
     """``""``, or ``PipelineRunPending``, ``Cancelled``, ``CancelledRunFinally``, ``StoppedRunFinally``."""
     managed_by: str = ""
     source: Source | None = field(default=None, compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    """Accepted but not as Tekton v1 spells it: one line each, for the user."""
 
     @property
     def name(self) -> str:
@@ -225,7 +230,9 @@ def parse_pipeline_run(body: Node, api_version: str, source: Source | None = Non
         "taskRunSpecs",
         "managedBy",
     )
-    spec.require_map().only((*fields, *(_V1_MOVED if beta else ())), {} if beta else _V1_MOVED)
+    accepted = (*fields, *(_V1_MOVED if beta else ("serviceAccountName",)))
+    spec.require_map().only(accepted, {} if beta else _V1_MOVED)
+    warnings = () if beta else _v1beta1_spellings(spec, body.origin)
     ref_node, spec_node = spec.child("pipelineRef"), spec.child("pipelineSpec")
     if (ref_node is None) == (spec_node is None):
         raise spec.error(
@@ -235,6 +242,14 @@ def parse_pipeline_run(body: Node, api_version: str, source: Source | None = Non
     template = spec.child("taskRunTemplate")
     if template is not None:
         template.require_map().only(("serviceAccountName", "podTemplate"))
+    account = spec.string("serviceAccountName") if template is None else ""
+    if template is not None and spec.child("serviceAccountName") is not None:
+        if not beta:
+            raise spec.error(
+                "give taskRunTemplate.serviceAccountName only (serviceAccountName is its v1beta1 spelling)",
+                "serviceAccountName",
+            )
+        account = spec.string("serviceAccountName")
     run = PipelineRun(
         api_version=api_version,
         meta=meta,
@@ -244,17 +259,31 @@ def parse_pipeline_run(body: Node, api_version: str, source: Source | None = Non
         workspaces=parse_workspace_bindings(spec),
         timeouts=_timeouts(spec, beta),
         task_run_template=TaskRunTemplate(
-            (template or spec).string("serviceAccountName"),
+            (template.string("serviceAccountName") if template is not None else "") or account,
             (template or spec).raw_map("podTemplate"),
         ),
         task_run_specs=_task_run_specs(spec),
         status=_status(spec, PIPELINE_RUN_STATUSES),
         managed_by=spec.string("managedBy"),
         source=source,
+        warnings=warnings,
     )
     if run.pipeline_spec is not None:
         _check_embedded_pipeline(run, body.origin)
     return run
+
+
+def _v1beta1_spellings(spec: Node, origin: Origin) -> tuple[str, ...]:
+    """The warning for a v1 PipelineRun's ``spec.serviceAccountName``, read as Tekton's conversion does."""
+    if spec.child("serviceAccountName") is None:
+        return ()
+    line = origin.line("spec.serviceAccountName")
+    where = f"{origin.file}:{line}" if line else origin.file
+    where += f" {origin.obj}" if origin.obj else ""
+    return (
+        f"{where}: spec.serviceAccountName is the tekton.dev/v1beta1 spelling; tekton.dev/v1 spells it "
+        "spec.taskRunTemplate.serviceAccountName (read as that, as Tekton's conversion does)",
+    )
 
 
 def _check_embedded_pipeline(run: PipelineRun, origin: Origin) -> None:

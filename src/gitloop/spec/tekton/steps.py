@@ -1,7 +1,9 @@
 """Containers of a Task: steps, the step template and sidecars, with their env and mounts.
 
 The Kubernetes container fields gitloop does not interpret (``securityContext``, ``computeResources``,
-probes, ports, ...) are kept as plain data. StepActions (``steps[].ref``) are not supported.
+probes, ports, ...) are kept as plain data. A step may instead perform a StepAction (``ref`` by
+``name`` or ``resolver``, with ``params``); it then may not set the fields the StepAction sets
+(``REF_FORBIDDEN``), and ``gitloop.pipeline.stepactions`` inlines the StepAction before the run.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from gitloop.spec.fields import Node
-from gitloop.spec.tekton.names import dns1123_label_problem, local_path_problem
-from gitloop.spec.tekton.params import ResultSpec, parse_results
+from gitloop.spec.tekton.names import dns1123_label_problem, dns1123_subdomain_problem, local_path_problem
+from gitloop.spec.tekton.params import Param, ResultSpec, parse_params, parse_results
+from gitloop.spec.tekton.probes import Probe, named_ports, parse_probe
 from gitloop.spec.tekton.when import WhenExpression, parse_when
 from gitloop.spec.tekton.workspaces import WorkspaceUsage, parse_workspace_usages
 
@@ -63,6 +66,8 @@ _SIDECAR_EXTRA = (
 )
 _SIDECAR_FIELDS = ("name", *_CONTAINER_FIELDS, "script", "workspaces", *_SIDECAR_EXTRA)
 _V1BETA1_HINT = {"resources": "tekton.dev/v1 calls it computeResources"}
+REF_FORBIDDEN = ("image", "command", "args", "script", "workingDir", "env", "volumeMounts", "results")
+"""The fields a step that references a StepAction may not set: the StepAction sets them."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,15 @@ class VolumeMount:
 
 
 @dataclass(frozen=True)
+class StepRef:
+    """A StepAction by ``name`` (from the files), or fetched by a ``resolver`` with ``params``."""
+
+    name: str = ""
+    resolver: str = ""
+    params: tuple[Param, ...] = ()
+
+
+@dataclass(frozen=True)
 class ContainerFields:
     """The container fields shared by steps, the step template and sidecars."""
 
@@ -140,6 +154,10 @@ class Step(ContainerFields):
     results: tuple[ResultSpec, ...] = ()
     when: tuple[WhenExpression, ...] = ()
     workspaces: tuple[WorkspaceUsage, ...] = ()
+    ref: StepRef | None = None
+    """The StepAction this step performs; ``None`` once inlined, or for a step of its own."""
+    params: tuple[Param, ...] = ()
+    """The values given to the StepAction's params."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,8 @@ class Sidecar(ContainerFields):
     name: str = ""
     script: str = ""
     workspaces: tuple[WorkspaceUsage, ...] = ()
+    readiness: Probe | None = None
+    """The ``readinessProbe``: the steps wait until it passes."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Container fields gitloop keeps without interpreting (ports, probes, lifecycle, ...)."""
 
@@ -241,6 +261,11 @@ def _volume_mounts(parent: Node) -> tuple[VolumeMount, ...]:
     return tuple(found)
 
 
+def container_fields(node: Node, beta: bool = False) -> dict[str, Any]:
+    """The ``ContainerFields`` keywords of a container node (a step, a sidecar, a StepAction spec)."""
+    return _container(node, beta)
+
+
 def _container(node: Node, beta: bool) -> dict[str, Any]:
     resources = "resources" if beta and node.has("resources") else "computeResources"
     return {
@@ -268,9 +293,12 @@ def _output_path(node: Node, key: str) -> str:
 def parse_step(node: Node, *, beta: bool = False) -> Step:
     """One step, validated on its own (image presence is checked after the step template merge)."""
     node.require_map().only((*_STEP_FIELDS, *(("resources",) if beta else ())), _V1BETA1_HINT)
-    if node.has("ref"):
-        raise node.error("StepActions are not supported by gitloop; inline the step instead", "ref")
-    if node.has("params"):
+    ref_node = node.child("ref")
+    if ref_node is not None:
+        for key in REF_FORBIDDEN:
+            if node.has(key):
+                raise node.error(f"{key} cannot be used with ref (the StepAction sets it)", key)
+    elif node.has("params"):
         raise node.error("params cannot be used without ref", "params")
     name = node.string("name")
     if name and (problem := dns1123_label_problem(name)):
@@ -287,10 +315,27 @@ def parse_step(node: Node, *, beta: bool = False) -> Step:
         results=parse_results(node, step=True),
         when=parse_when(node),
         workspaces=parse_workspace_usages(node),
+        ref=parse_step_ref(ref_node) if ref_node is not None else None,
+        params=parse_params(node),
     )
     if step.script and step.command:
         raise node.error("script cannot be used with command", "script")
     return step
+
+
+def parse_step_ref(node: Node) -> StepRef:
+    """A step's ``ref``: a StepAction ``name``, or a ``resolver`` with ``params``; not both."""
+    node.require_map().only(("name", "resolver", "params"))
+    ref = StepRef(node.string("name"), node.string("resolver"), parse_params(node))
+    if ref.resolver and ref.name:
+        raise node.error("expected exactly one, got both: name, resolver", "name")
+    if ref.params and not ref.resolver:
+        raise node.error("required field is missing (params need a resolver)", "resolver")
+    if not ref.name and not ref.resolver:
+        raise node.error("required field is missing (name, or resolver and params)", "name")
+    if ref.name and (problem := dns1123_subdomain_problem(ref.name)):
+        raise node.error(f"invalid StepAction name: {problem}", "name")
+    return ref
 
 
 def parse_step_template(node: Node, *, beta: bool = False) -> StepTemplate:
@@ -304,11 +349,13 @@ def parse_sidecar(node: Node, *, beta: bool = False) -> Sidecar:
     if name and (problem := dns1123_label_problem(name)):
         raise node.error(f"sidecar name {problem}", "name")
     extra = {k: node.raw(k) for k in _SIDECAR_EXTRA if node.has(k)}
+    probe_node = node.child("readinessProbe")
     sidecar = Sidecar(
         **_container(node, beta),
         name=name,
         script=node.string("script"),
         workspaces=parse_workspace_usages(node),
+        readiness=parse_probe(probe_node, named_ports(node)) if probe_node is not None else None,
         extra=extra,
     )
     if sidecar.script and sidecar.command:

@@ -1,7 +1,7 @@
 """``Task`` (tekton.dev/v1, v1beta1): steps run in order in one pod, with params, results and workspaces.
 
 ``parse_task_spec`` reads and checks a spec on its own; ``check_task_references`` then checks the
-variables its steps use. A Task object may only use the params it declares; a spec embedded in a
+variables its steps use (a step that references a StepAction: the values of its ``params``). A Task object may only use the params it declares; a spec embedded in a
 Pipeline or TaskRun may also use the params propagated to it.
 """
 
@@ -14,7 +14,13 @@ from typing import Any, ClassVar
 from gitloop.errors import SpecError
 from gitloop.spec.fields import Node, Origin
 from gitloop.spec.tekton.meta import ObjectMeta, Source, parse_meta
-from gitloop.spec.tekton.params import ParamSpec, ResultSpec, parse_param_specs, parse_results
+from gitloop.spec.tekton.params import (
+    ParamSpec,
+    ResultSpec,
+    parse_param_specs,
+    parse_results,
+    references_in,
+)
 from gitloop.spec.tekton.steps import (
     Sidecar,
     Step,
@@ -105,7 +111,7 @@ def _check_structure(spec: TaskSpec, node: Node, step_nodes: list[Node]) -> None
         if step.name and step.name in names:
             raise step_node.error(f"step name {step.name!r} appears more than once", "name")
         names.add(step.name)
-        if not merged.image:
+        if not merged.image and step.ref is None:
             raise step_node.error("required field is missing (and the stepTemplate has no image)", "image")
         for i, usage in enumerate(step.workspaces):
             if usage.name not in declared:
@@ -144,6 +150,10 @@ def check_task_references(
     scope = Scope(params=params, context=TASK_CONTEXT)
     for i, step in enumerate(spec.steps):
         at = f"{path}.steps[{i}]"
+        for j, param in enumerate(step.params):
+            for text in references_in(param.value):
+                position: Position = "value" if isinstance(param.value, str) else "element"
+                check_text(text, scope, position, _at(fail, f"{at}.params[{j}].value"))
         texts: list[tuple[str, str, Position]] = [
             (step.image, "image", "string"),
             (step.working_dir, "workingDir", "string"),
