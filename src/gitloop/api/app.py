@@ -35,6 +35,7 @@ from gitloop.api import (
     v1_metrics,
     v1_pipelines,
     v1_promotions,
+    v1_run_stream,
     v1_windows,
 )
 from gitloop.api.access import FILTERED, Rules, check_routes, principal_of
@@ -248,6 +249,7 @@ def create_app(
     app.include_router(v1_access.router(server, rules))
     app.include_router(v1_metrics.router(server, rules))
     app.include_router(v1_promotions.router(server, rules))
+    app.include_router(v1_run_stream.router(server, rules))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 
