@@ -31,6 +31,7 @@ from gitloop.api import (
     v1,
     v1_access,
     v1_appsets,
+    v1_changes,
     v1_clusters,
     v1_metrics,
     v1_pipelines,
@@ -249,6 +250,7 @@ def create_app(
     app.include_router(v1_access.router(server, rules))
     app.include_router(v1_metrics.router(server, rules))
     app.include_router(v1_promotions.router(server, rules))
+    app.include_router(v1_changes.router(server, rules))
     app.include_router(v1_run_stream.router(server, rules))
 
     # -- lineage, health, metrics -----------------------------------------------------------------
