@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
-from ui_support import screenshot, ui_page
+from playwright.sync_api import expect
+from ui_support import UiBrowser, screenshot, ui_page
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
 from serve_process import GITLOOP, ServeProcess, free_port, serve_env
@@ -43,7 +43,7 @@ def _serve(tmp_path: Path, *, anonymous: bool) -> ServeProcess:
 
 
 def test_login_redirects_back_refuses_a_wrong_password_and_logs_out(
-    ui_browser: Browser, tmp_path: Path
+    ui_browser: UiBrowser, tmp_path: Path
 ) -> None:
     with _serve(tmp_path, anonymous=False) as serve:
         answer = httpx.get(f"{serve.url}/ui/applications?health=Healthy")
@@ -71,7 +71,7 @@ def test_login_redirects_back_refuses_a_wrong_password_and_logs_out(
             expect(page).to_have_url(re.compile(r"/ui/login\?next=%2Fui%2Fapplications$"))
 
 
-def test_an_anonymous_server_shows_no_login(ui_browser: Browser, tmp_path: Path) -> None:
+def test_an_anonymous_server_shows_no_login(ui_browser: UiBrowser, tmp_path: Path) -> None:
     with (
         _serve(tmp_path, anonymous=True) as serve,
         ui_page(ui_browser, serve, "/ui/login?next=/ui/applications", logged_in=False) as page,

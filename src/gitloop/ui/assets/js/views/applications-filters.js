@@ -90,7 +90,9 @@ export async function countsBar(el, query, bar) {
     h("li", { class: "count" }, badge(kind, value), h("span", { class: "count-n", attrs: { "aria-label": `${value}: ${n}` } }, String(n))));
   clear(el).appendChild(h("div", { class: "app-counts", attrs: { role: "group", "aria-label": "Counts" } },
     h("span", { class: "count-total" }, `${summary.total} Application${summary.total === 1 ? "" : "s"}`),
+    h("span", { class: "count-label" }, "Health"),
     h("ul", { class: "count-group", attrs: { "aria-label": "Health" } }, group("health", summary.health)),
+    h("span", { class: "count-label" }, "Sync"),
     h("ul", { class: "count-group", attrs: { "aria-label": "Sync" } }, group("sync", summary.sync))));
   if (bar) bar.setOptions(summary, query);
   return summary;

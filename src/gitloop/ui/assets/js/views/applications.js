@@ -8,6 +8,7 @@ import { filterBar, countsBar, FILTER_KEYS, listQuery } from "./applications-fil
 
 const PAGE_SIZES = [50, 100, 250, 1000];
 const DEFAULT_PAGE = 100;
+const IN_CLUSTER = "https://kubernetes.default.svc"; // Argo CD names it in-cluster
 
 /** The tag (or digest) part of an image reference: "registry/web:1.4" → "1.4". */
 export function imageTag(image) {
@@ -20,7 +21,8 @@ export function imageTag(image) {
 
 function destinationOf(app) {
   const d = (app.spec && app.spec.destination) || {};
-  return { cluster: d.name || d.server || "", namespace: d.namespace || "" };
+  const cluster = d.name || (d.server === IN_CLUSTER ? "in-cluster" : d.server || "");
+  return { cluster, namespace: d.namespace || "" };
 }
 
 function sourceOf(app) {
@@ -160,7 +162,7 @@ export async function mount(root, ctx) {
     const mine = ++loading;
     body.setAttribute("aria-busy", "true");
     if (!apps.length) clear(body).appendChild(spinner("Loading Applications"));
-    const shown = performance.mark("gitloop:apps:load");
+    performance.mark("gitloop:apps:load");
     try {
       const [list] = await Promise.all([
         api.get("applications", { ...listQuery(query), limit: pageSize(), continue: query.continue }),
@@ -170,30 +172,39 @@ export async function mount(root, ctx) {
       apps = list.items || [];
       next = (list.metadata && list.metadata.continue) || "";
       render();
-      performance.measure("gitloop:apps:rendered", shown.name);
-      document.body.dataset.appsRendered = String(Date.now());
+      performance.mark("gitloop:apps:rendered"); // read by bench/ui_apps_bench.py
+      body.dataset.rendered = String(apps.length);
     } catch (err) {
       if (mine === loading) { clear(body).appendChild(errorBox(err)); body.setAttribute("aria-busy", "false"); }
     }
   }
 
+  /** Whether app passes the status filters (the stream is asked without them, so that an Application
+   * whose health or sync changes is seen leaving or entering the list). */
+  function statusMatches(app) {
+    const { health, sync } = status(app);
+    return (!query.health || query.health.split(",").includes(health)) && (!query.sync || query.sync.split(",").includes(sync));
+  }
+
   /** Live: a change to a shown Application replaces its tile; one that enters or leaves this page reloads it. */
   function listen() {
     if (stopStream) stopStream();
-    stopStream = api.events("stream/applications", listQuery(query), (event) => {
+    const { health: _h, sync: _s, ...streamed } = listQuery(query);
+    stopStream = api.events("stream/applications", streamed, (event) => {
       const change = event.result || event;
       const app = change.application;
       if (!app || !app.metadata) return;
       const name = app.metadata.name;
       const at = apps.findIndex((a) => a.metadata.name === name);
-      if (at >= 0 && change.type !== "DELETED") {
+      const wanted = change.type !== "DELETED" && statusMatches(app);
+      if (at >= 0 && wanted) {
         apps[at] = app;
         const old = body.querySelector(`[data-name="${CSS.escape(name)}"]`);
         if (old) old.replaceWith(mode() === "list" ? row(app) : tile(app));
-      } else if (at >= 0 || inRange(name)) {
+      } else if (at >= 0 || (wanted && inRange(name))) {
         scheduleReload();
       }
-      countsBar.schedule(counts, query, filters);
+      if (change.type !== "ADDED" || at < 0) countsBar.schedule(counts, query, filters);
     });
   }
 
