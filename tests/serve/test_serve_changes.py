@@ -197,6 +197,8 @@ def test_environments_are_chains_then_families(api: TestClient) -> None:
         "Synced",
         "Healthy",
     )
+    assert (dev["sourceCommit"], dev["deployedRevision"]) == (SOURCE, DEV_COMMIT)  # its last sync's
+    assert groups["api"]["stages"][0]["sourceCommit"] == ""
     assert prod["gate"] == {"type": "approval", "requiredApprovals": 2, "roles": [], "excludeAuthor": True}
     assert [s["application"] for s in groups["api"]["stages"]] == ["api-dev", "api-prod"]
     assert api.get("/api/v1/environments/api").json()["stages"][1]["name"] == "prod"

@@ -90,7 +90,9 @@ def router(server: Server, rules: Rules) -> APIRouter:
         return await asyncio.to_thread(work)
 
     def stage_state(application: str) -> dict[str, Any]:
-        """A stage's Application now: sync, health, revision, images, and the source commit it runs."""
+        """A stage's Application now: sync, health, revision, images, and the source commit it runs: the
+        one its last sync deployed (its revision ``deployedRevision``, the revision itself unless that
+        moved since without a sync)."""
         try:
             status: Mapping[str, Any] = server.app_api().status(application)["status"]
         except NotFound:
@@ -98,6 +100,11 @@ def router(server: Server, rules: Rules) -> APIRouter:
         revisions = status.get("sync", {}).get("revisions") or [""]
         revision = str(revisions[0])
         deployed = server.store.get(DEPLOY_KIND, f"{application}@{revision}") if revision else None
+        if deployed is None:  # the revision moved without a sync (a commit elsewhere in its repository)
+            deployed = next(
+                (d for d in server.store.query(DEPLOY_KIND, limit=SCAN) if d.doc.get("app") == application),
+                None,
+            )
         doc = deployed.doc if deployed is not None else {}
         return {
             "sync": status.get("sync", {}).get("status", "Unknown"),
@@ -105,6 +112,7 @@ def router(server: Server, rules: Rules) -> APIRouter:
             "revision": revision,
             "images": list(status.get("images") or ()),
             "sourceCommit": str(doc.get("source", "")),
+            "deployedRevision": str(doc.get("revision", "")),
             "syncedAt": doc.get("syncedAt"),
             "healthyAt": doc.get("healthyAt"),
         }

@@ -72,7 +72,7 @@ function environment(env, origin) {
     h("header", { class: "ch-env-head" },
       h("h2", {}, title, env.stage && h("span", { class: "ch-muted" }, " · ", appLink(env.application))),
       !env.stage && appLink(env.application),
-      badge("health", healthy ? "Healthy" : "Progressing"),
+      healthy ? badge("health", "Healthy") : badge("run", "Pending"),
       h("span", { class: "ch-lead" }, env.leadTime === null ? "not Healthy yet" : `lead time ${duration(env.leadTime)}`)),
     promotions.length ? h("ul", { class: "ch-list ch-promotions", attrs: { "aria-label": `Promotions into ${title}` } }, promotions) : null,
     timeline(env.events, origin, `Timeline of ${title}`));

@@ -75,6 +75,9 @@ export function stageCard(stage, ctx) {
       fact("Config commit", stage.revision ? h("span", { class: "mono", title: stage.revision }, short(stage.revision)) : "—"),
       fact("Source commit", stage.sourceCommit ? changeLink(stage.sourceCommit) : h("span", { class: "ch-muted" }, "not linked")),
       fact("Gate", gateText(stage.gate))),
+    stage.sourceCommit && stage.deployedRevision && stage.deployedRevision !== stage.revision
+      ? h("p", { class: "ch-muted env-note" }, `Deployed by its sync of ${short(stage.deployedRevision)}; the branch moved since without a change here.`)
+      : null,
     open.length ? h("div", { class: "env-open" },
       h("h4", {}, "Waiting"),
       h("ul", { class: "ch-list", attrs: { "aria-label": `Waiting for ${stage.name}` } },
