@@ -166,6 +166,8 @@ def test_a_pushed_change_on_its_way_to_prod_and_approved_in_the_browser(
         assert answer.status_code == 202, answer.text
 
         with ui_page(ui_browser, serve, f"/ui/changes?q={source[:8]}") as page:
+            expect(page.get_by_role("table", name="Changes")).to_contain_text("web-build-")
+            screenshot(page, "changes-search")
             page.get_by_role("link", name=f"Change {short}").click()
             expect(page).to_have_url(re.compile(f"/ui/changes/{source}$"))
             build = page.get_by_role("region", name="Build")

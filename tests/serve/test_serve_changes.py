@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from serve_fakes import FakeApps, FakeLauncher, listeners, open_access
 
 from gitloop.api.app import create_app
-from gitloop.api.timelines import environment_groups, matches
+from gitloop.api.timelines import change_timelines, environment_groups, matches
 from gitloop.handoff import CommitContext, render_message
 from gitloop.lineage import Lineage, SourcePush
 from gitloop.ports import Store
@@ -159,6 +159,19 @@ def test_a_change_is_its_build_and_one_timeline_per_environment(api: TestClient)
     ]
     assert [e.get("user") for e in prod["events"] if e["hop"] == "promotion-approved"] == ["carol", "dave"]
     assert [a["user"] for a in prod["promotions"][0]["approvals"]] == ["carol", "dave"]
+
+
+def test_the_stages_of_its_chain_not_reached_yet_are_listed_empty(store: Store) -> None:
+    lineage = Lineage(store)
+    _deliver(lineage, OTHER, "web-dev", DEV_COMMIT, at=10.0, image="registry.local/web:b")
+    _deliver(lineage, OTHER, "alone", PROD_COMMIT, at=20.0, image="registry.local/web:b")
+    shown = change_timelines(lineage.trace(OTHER), [], parse_chains_text(CHAIN).values())
+    assert [(e["application"], e["stage"], len(e["events"])) for e in shown["environments"]] == [
+        ("web-dev", "dev", 3),
+        ("web-prod", "prod", 0),
+        ("alone", "", 3),
+    ]
+    assert shown["environments"][1]["healthyAt"] is None and shown["environments"][1]["leadTime"] is None
 
 
 def test_unknown_and_malformed_changes(api: TestClient) -> None:

@@ -7,7 +7,8 @@ hops, and a post-sync run's hops read from the store), and a ``config-commit`` w
 it or a promotion into it landed it; the rest (``commit``, ``push``, the pipeline's hops and config
 commits no Application synced yet) is the build, shared by every environment. Promotions add their own
 events (``promotion-created``, ``promotion-approved``, ``promotion-<state>``) to the environment they
-promote into. Environments follow their chain's order, then the time they were first reached.
+promote into. The stages of a chain the change entered are all listed, those it has not reached yet with
+no events. Environments follow their chain's order, then the time they were first reached.
 
 An application family is the Applications outside every PromotionChain whose names differ only in their
 last ``-segment`` (``web-dev``, ``web-staging``, ``web-prod`` → family ``web``), two or more of them; its
@@ -115,6 +116,7 @@ def change_timelines(
     """The trace with its hops split into the build and one timeline per environment."""
     hops = trace.hops
     run_apps, config_apps = _run_apps(hops), _config_apps(hops, promotions)
+    chains = list(chains)
     stage_of = {s.application: (c.name, s.name, i) for c in chains for i, s in enumerate(c.stages)}
     build: list[dict[str, Any]] = []
     per_app: dict[str, list[dict[str, Any]]] = {}
@@ -131,6 +133,10 @@ def change_timelines(
             build.append(hop)
     for promotion in promotions:
         per_app.setdefault(str(promotion.get("application", "")), []).extend(_promotion_events(promotion))
+    for entered in chains:  # the stages of a chain the change entered that it has not reached yet
+        if any(s.application in per_app for s in entered.stages):
+            for later in entered.stages:
+                per_app.setdefault(later.application, [])
     ordered: list[tuple[tuple[int, float, str], dict[str, Any]]] = []
     for app, events in per_app.items():
         events.sort(key=_time)

@@ -46,7 +46,7 @@ function describe(e) {
 }
 
 function timeline(events, origin, label) {
-  if (!events.length) return h("p", { class: "ch-muted" }, "Nothing recorded yet.");
+  if (!events.length) return h("p", { class: "ch-muted" }, "Not reached yet.");
   return h("ol", { class: "ch-timeline", attrs: { "aria-label": label } }, events.map((e) => {
     const [what, details] = describe(e);
     const offset = origin !== null && typeof e.time === "number" ? `+${duration(e.time - origin)}` : "";
@@ -60,14 +60,15 @@ function timeline(events, origin, label) {
 
 function approvals(promotion) {
   const users = promotion.approvals.map((a) => a.user);
-  return users.length ? `approved by ${users.join(", ")}` : "no approval yet";
+  if (users.length) return ` — approved by ${users.join(", ")}`;
+  return promotion.state === "WaitingApproval" ? " — no approval yet" : "";
 }
 
 function environment(env, origin) {
   const title = env.stage ? `${env.stage}` : env.application;
   const healthy = env.healthyAt !== null;
   const promotions = env.promotions.map((p) => h("li", {}, badge("run", p.state), " ",
-    h("span", { class: "mono" }, p.id), ` — ${approvals(p)}`, p.author ? ` — author ${p.author}` : ""));
+    h("span", { class: "mono" }, p.id), approvals(p), p.author ? ` — author ${p.author}` : ""));
   return h("section", { class: "ch-env", attrs: { "aria-label": `Environment ${title}` } },
     h("header", { class: "ch-env-head" },
       h("h2", {}, title, env.stage && h("span", { class: "ch-muted" }, " · ", appLink(env.application))),
