@@ -172,8 +172,8 @@ export async function mount(root, ctx) {
       state.can.sync && running ? button('Terminate', async () => {
         try { await api.del(`${base}/operation`); toast('Terminating the operation', 'ok'); } catch (err) { toast(err.message, 'error'); }
       }) : null,
-      button('Refresh', () => refresh('normal')),
-      button('Hard refresh', () => refresh('hard'), { attrs: { title: 'Refresh and render the manifests again, ignoring the cache' } }),
+      button('Refresh', () => refresh('normal'), { attrs: { title: 'Compare the cluster with git again' } }),
+      button('Hard refresh', () => refresh('hard'), { attrs: { title: 'Fetch git now, then compare the cluster with it' } }),
       state.can.delete ? button('Delete', async () => { if (await deleteApp(state.app)) ctx.navigate('/ui/applications'); }, { kind: 'danger' }) : null,
     ];
     clear(head);

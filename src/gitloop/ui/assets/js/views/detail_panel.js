@@ -14,7 +14,7 @@ function yamlOf(state) {
 }
 
 function codeBlock(text, label) {
-  return h('pre', { class: 'dt-code', attrs: { tabindex: '0', 'aria-label': label } }, text);
+  return h('pre', { class: 'dt-code', attrs: { tabindex: '0', 'aria-label': `${label} (YAML)` } }, text);
 }
 
 function field(name, ...value) {
