@@ -8,10 +8,12 @@ the runs list keeps its filters in the address."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ from ui_support import UiBrowser, screenshot, ui_page
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
 from serve_fakes import TESTDATA, github_headers, github_push
-from serve_process import ServeProcess, serve_env
+from serve_process import GITLOOP, ServeProcess, serve_env
 
 pytestmark = pytest.mark.integration
 
@@ -104,11 +106,36 @@ def serve(tmp_path: Path, gates: Path) -> Iterator[ServeProcess]:
                 triggers: [{TESTDATA / "listeners.yaml"}]
                 pipelines: [{pipeline}]
                 secrets: [{TESTDATA / "secrets.yaml"}]
+            rbac:
+              policyCSV: |
+                g, reader, role:readonly
             """)
     )
     with ServeProcess(config, serve_env(tmp_path / "state")) as process:
         yield process
         process.stop()
+
+
+@pytest.fixture
+def reader(serve: ServeProcess, tmp_path: Path) -> SimpleNamespace:
+    """The server as the account ``reader`` (``role:readonly``: it may read runs and logs, not cancel or
+    rerun them) sees it: what ``ui_page`` needs, ``url`` and an API token."""
+    env, where = serve_env(tmp_path / "state"), ("--config", str(serve.config))
+    for args, stdin in (
+        (["create", "reader", "--password-file", "-"], "reader-pass-1\n"),
+        (["token", "create", "reader"], None),
+    ):
+        done = subprocess.run(
+            [GITLOOP, "account", *args, *where],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    return SimpleNamespace(url=serve.url, token=done.stdout.strip())
 
 
 def push(serve: ServeProcess, revision: str) -> str:
@@ -171,9 +198,16 @@ def test_run_page_streams_a_step_log_while_it_runs_and_draws_the_graph(
 
 
 def test_cancel_a_running_run_and_filter_the_list_in_the_address(
-    ui_browser: UiBrowser, serve: ServeProcess
+    ui_browser: UiBrowser, serve: ServeProcess, reader: SimpleNamespace
 ) -> None:
     held = push(serve, HELD)
+    with ui_page(ui_browser, reader, f"/ui/pipelineruns/{held}?task=compile") as page:  # type: ignore[arg-type]
+        expect(page.get_by_role("log", name="Log of compile/build")).to_contain_text(
+            "compiling before the gate"
+        )
+        expect(page.get_by_role("button", name="Cancel", exact=True)).to_have_count(
+            0
+        )  # not offered to a reader
     with ui_page(ui_browser, serve, f"/ui/pipelineruns/{held}?task=compile") as page:
         expect(page.get_by_role("log", name="Log of compile/build")).to_contain_text(
             "compiling before the gate"
@@ -183,6 +217,7 @@ def test_cancel_a_running_run_and_filter_the_list_in_the_address(
         expect(page.locator(".run-header .badge")).to_have_text(re.compile("Cancelled"))
         task(page, "compile", "Failed|Cancelled")
         expect(page.get_by_role("button", name="Cancel", exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name="Rerun")).to_be_visible()
 
         page.get_by_role("link", name="Pipeline runs").click()
         expect(page).to_have_url(re.compile(r"/ui/pipelineruns$"))
@@ -202,6 +237,9 @@ def test_cancel_a_running_run_and_filter_the_list_in_the_address(
         expect(page.get_by_role("link", name=held)).to_be_visible()
         screenshot(page, "pipelineruns")
 
+    with ui_page(ui_browser, reader, f"/ui/pipelineruns/{held}") as page:  # type: ignore[arg-type]
+        expect(page.locator(".run-header .badge")).to_have_text(re.compile("Cancelled"))
+        expect(page.get_by_role("button", name="Rerun")).to_have_count(0)
     with ui_page(ui_browser, serve, "/ui/pipelineruns?label=gitloop.dev/listener%3Dnone") as page:
         expect(page.get_by_label("Label selector")).to_have_value("gitloop.dev/listener=none")
         expect(page.get_by_text("No pipeline runs yet.")).to_be_visible()
