@@ -3,9 +3,9 @@ of ``test_promotion_loop`` (one monorepo, a PromotionChain dev → staging (auto
 approvals of ``role:release``) on the real local cluster and git server) plus an EventListener whose
 PipelineRun hands the pushed commit's image to dev with ``gitloop-image-update``. A push webhook for
 alice's commit starts it; the commit search finds the change; its page shows the PipelineRun, the config
-commit and Healthy per environment and the lead time; the Environments view shows prod waiting; alice
-(the author) is refused with the server's reason, carol's and dave's approvals in their own browsers
-promote it, and the page left open shows each step live."""
+commit and Healthy per environment and the lead time; the Environments view shows prod waiting; bob (who
+may not approve) is offered no button; alice (the author) is refused with the server's reason; carol's
+and dave's approvals in their own browsers promote it, and the page left open shows each step live."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_a_pushed_change_on_its_way_to_prod_and_approved_in_the_browser(
     config = _serve_config(tmp_path, repo, apps, local_cluster)
     env = serve_env(tmp_path / "state")
     env["GITLOOP_CACHE_DIR"] = str(tmp_path / "cache")
-    for user in ("alice", "carol", "dave"):
+    for user in ("alice", "bob", "carol", "dave"):  # bob: role:readonly only
         made = _gitloop(
             env,
             "account",
@@ -189,6 +189,9 @@ def test_a_pushed_change_on_its_way_to_prod_and_approved_in_the_browser(
             screenshot(page, "environments")
 
             approve = f"Approve promotion of {short} to prod"
+            with _as_user(ui_browser, serve, "bob", "/ui/environments/web") as bob:
+                expect(_stage(bob, "prod")).to_contain_text("0 of 2 approvals")
+                expect(bob.get_by_role("button", name=re.compile("Approve|Reject|Promote"))).to_have_count(0)
             with _as_user(ui_browser, serve, "alice", "/ui/environments/web") as alice:
                 _stage(alice, "prod").get_by_role("button", name=approve).click()
                 expect(_stage(alice, "prod").get_by_role("alert")).to_contain_text(
