@@ -40,6 +40,7 @@ export async function mount(root, ctx) {
   let logs = null;
   let logKey = "";
   let closeStream = null;
+  let combination = 0; // which TaskRun of a matrixed task is shown
 
   const header = h("div", { class: "run-header" });
   const graphBox = h("div", { class: "run-graph-box-wrap" }, spinner("Loading the task graph"));
@@ -64,6 +65,7 @@ export async function mount(root, ctx) {
   }
 
   function select(task, step = "") {
+    if (task !== selection.task) combination = 0;
     selection.task = task;
     selection.step = step;
     ctx.setQuery({ task, step });
@@ -103,6 +105,8 @@ export async function mount(root, ctx) {
     const labels = labelsOf(run);
     const spent = durationOf(run);
     const found = condition(run);
+    const timeouts = (run.spec && run.spec.timeouts) || {};
+    const timeout = timeouts.pipeline || (run.spec && run.spec.timeout) || "";
     append(clear(header), [
       h("div", { class: "run-title" },
         h("a", { href: "/ui/pipelineruns", class: "run-back" }, "Pipeline runs"), " / ",
@@ -114,7 +118,8 @@ export async function mount(root, ctx) {
         h("dt", {}, "Duration"), h("dd", { class: "run-duration" }, spent === null ? "—" : duration(spent)),
         h("dt", {}, "Trigger"), h("dd", {}, labels["gitloop.dev/rerun-of"]
           ? h("a", { href: `/ui/pipelineruns/${encodeURIComponent(labels["gitloop.dev/rerun-of"])}` }, triggerOf(run)) : triggerOf(run) || "—"),
-        h("dt", {}, "Source commit"), h("dd", {}, sha ? h("a", { class: "mono", href: `/ui/changes/${sha}` }, sha.slice(0, 12)) : "—")),
+        h("dt", {}, "Source commit"), h("dd", {}, sha ? h("a", { class: "mono", href: `/ui/changes/${sha}` }, sha.slice(0, 12)) : "—"),
+        timeout ? [h("dt", {}, "Timeout"), h("dd", {}, timeout)] : null),
       found.message ? h("p", { class: ["run-message", state === "Failed" || state === "Timeout" ? "run-message-bad" : ""] }, found.message) : null,
       h("div", { class: "run-actions" },
         mayCancel && !done ? h("button", { type: "button", class: "button button-danger", onclick: cancel }, "Cancel") : null,
@@ -130,7 +135,9 @@ export async function mount(root, ctx) {
     }
     const node = (spec && [...(spec.tasks || []), ...(spec.finally || [])].find((t) => t.name === selection.task)) || {};
     const state = found ? found.state : "Pending";
-    const taskRun = found && found.taskRuns[found.taskRuns.length - 1];
+    const children = found ? found.taskRuns : [];
+    const index = Math.min(combination, Math.max(0, children.length - 1));
+    const taskRun = children[index];
     const status = (taskRun && taskRun.status) || {};
     const steps = status.steps || [];
     const step = selection.step || defaultStep(steps);
@@ -139,6 +146,10 @@ export async function mount(root, ctx) {
       found && found.skipped ? h("p", { class: "run-skip" }, `Skipped: ${found.skipped.reason}`,
         (found.skipped.whenExpressions || []).map((w) => h("code", { class: "run-when" }, `${w.input} ${w.operator} [${(w.values || []).join(", ")}]`))) : null,
       node.timeout ? h("p", { class: "run-muted" }, `Timeout: ${node.timeout}`) : null,
+      children.length > 1 ? h("label", { class: "run-combination" }, "Matrix combination ", h("select", {
+        class: "input", attrs: { "aria-label": "Matrix combination" },
+        onchange: (event) => { combination = Number(event.target.value); render(); },
+      }, children.map((child, i) => h("option", { value: String(i), selected: i === index }, `${i}: ${child.metadata.name}`)))) : null,
       condition(taskRun).message ? h("p", { class: "run-message" }, condition(taskRun).message) : null,
       (status.retriesStatus || []).length ? h("p", { class: "run-muted" }, `Retried ${status.retriesStatus.length} time(s)`) : null,
       steps.length ? h("ul", { class: "run-steps", attrs: { "aria-label": "Steps" } }, steps.map((s) => h("li", {},
@@ -150,7 +161,7 @@ export async function mount(root, ctx) {
         s.terminated && s.terminated.exitCode ? h("span", { class: "run-muted" }, ` exit ${s.terminated.exitCode}`) : null)))) : null,
       table("Task params", ((taskRun && taskRun.spec && taskRun.spec.params) || node.params || []).map((p) => [p.name, p.value])),
       table("Task results", (status.results || []).map((r) => [r.name, r.value]))]);
-    return step;
+    return { step, prefix: children.length > 1 ? `${selection.task}-${index}` : selection.task };
   }
 
   function renderRunInfo() {
@@ -160,8 +171,8 @@ export async function mount(root, ctx) {
     if (!runInfo.childNodes.length) runInfo.append(h("p", { class: "run-muted" }, "No params or results."));
   }
 
-  function renderLog(step) {
-    const key = selection.task && step ? `${selection.task}/${step}` : "";
+  function renderLog(shown) {
+    const key = shown && shown.step ? `${shown.prefix}/${shown.step}` : "";
     if (key === logKey) return;
     logKey = key;
     if (logs) logs.close();
