@@ -3,7 +3,8 @@ Application on the local cluster (auto-sync off): opened from the list, synced t
 (live to Synced), its tree shows the Deployment → ReplicaSet → Pod chain the cluster made, a Secret's
 values stay masked, a pushed config change shows in the Deployment's diff (the page learns of it from
 the stream, no reload), a prune sync needs the name typed, the history holds both syncs and a rollback to
-the first brings the first image back into the cluster. Screenshots for docs/ui.md."""
+the first brings the first image back into the cluster; a Pod's missing logs are said plainly; a
+non-cascading delete (name typed) leaves the resources. Screenshots for docs/ui.md."""
 
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def test_detail_syncs_shows_the_tree_and_diff_and_rolls_back(
             replicaset = _node(page, "ReplicaSet", "web-")
             pod = _node(page, "Pod", "web-")
             expect(pod).to_be_visible(timeout=60_000)
-            xs = [n.bounding_box()["x"] for n in (_node(page, "Deployment", "web"), replicaset, pod)]  # type: ignore[index]
+            boxes = [n.bounding_box() for n in (_node(page, "Deployment", "web"), replicaset, pod)]
+            xs = [box["x"] for box in boxes if box is not None]
             assert xs[0] < xs[1] < xs[2], xs
             assert page.locator(".dt-links path").count() >= 6
             screenshot(page, "detail-tree")
@@ -195,3 +197,25 @@ def test_detail_syncs_shows_the_tree_and_diff_and_rolls_back(
             expect(history.get_by_role("row").nth(1)).to_contain_text(first[:12])
             _until(lambda: _image(world) == "localhost/web:v1", "v1 back in the cluster")
             assert status()["history"][-1]["revision"] == first
+
+            # A Pod's logs: the API has no pod log route (hollow nodes run no containers), said plainly.
+            page.get_by_role("tab", name="Tree").click()
+            _node(page, "Pod", "web-").first.click()
+            panel = page.get_by_role("region", name=re.compile(r"^Resource Pod web-"))
+            panel.get_by_role("tab", name="Logs").click()
+            expect(panel.get_by_role("alert")).to_contain_text("Pod logs are not available")
+            expect(panel.get_by_role("tab", name="Diff")).to_have_count(0)
+
+            # Delete without cascade, the name typed: the page leaves, the Deployment stays.
+            page.get_by_role("toolbar", name="Application actions").get_by_role(
+                "button", name="Delete"
+            ).click()
+            page.get_by_role("radio", name=re.compile("^Non-cascading")).check()
+            page.get_by_role("dialog", name=f"Delete {app}").get_by_role("button", name="Next").click()
+            confirm = page.get_by_role("dialog", name=f"Delete {app}")
+            expect(confirm.get_by_role("button", name="Confirm")).to_be_disabled()
+            confirm.get_by_label(f"Type {app} to confirm").fill(app)
+            confirm.get_by_role("button", name="Confirm").click()
+            expect(page).to_have_url(re.compile(r"/ui/applications$"))
+            _until(lambda: client.get(f"/api/v1/applications/{app}").status_code == 404, "the deletion")
+            assert _image(world) == "localhost/web:v1"

@@ -6,7 +6,14 @@ import { h, clear } from '../dom.js';
 import { badge, errorBox, spinner, timeAgo } from '../ui.js';
 import { diffLines, maskSecret, parseState, sideBySide, toYaml, withContext } from './detail_text.js';
 
-const TABS = ['Summary', 'Live manifest', 'Desired manifest', 'Diff', 'Events', 'Logs'];
+/** The panel's tabs for ``node``: the desired manifest and diff of what git holds, logs of a Pod. */
+function tabsOf(node) {
+  const tabs = ['Summary', 'Live manifest'];
+  if (node.managed) tabs.push('Desired manifest', 'Diff');
+  tabs.push('Events');
+  if (node.kind === 'Pod') tabs.push('Logs');
+  return tabs;
+}
 
 function yamlOf(state) {
   const parsed = parseState(state);
@@ -39,11 +46,12 @@ function summary(node, managed) {
   return h('dl', { class: 'dt-summary' }, ...rows);
 }
 
-function unmanaged(node, what) {
+function unmanaged(node) {
   const owner = node.parents && node.parents[0] !== 'app' ? ` It is owned by ${node.parents[0].split('/')[1]} ${node.parents[0].split('/')[3]}.` : '';
-  return h('p', { class: 'dt-note' },
-    `No ${what}: the API serves live and desired manifests (managed-resources) for the resources the ` +
-    `Application manages from git; ${node.kind} ${node.name} was made by a controller.${owner}`);
+  return h('p', { class: 'dt-note', attrs: { role: 'status' } },
+    'No live manifest here: the API serves manifests (managed-resources) for the resources the ' +
+    `Application manages from git, and ${node.kind} ${node.name} was made by a controller.${owner} ` +
+    'Its summary and events are in the other tabs.');
 }
 
 /** The diff view of ``managed``: live (normalised) → desired (predicted, else target). */
@@ -99,8 +107,7 @@ function eventsView(events) {
       h('td', {}, String(e.count || 1)), h('td', {}, when(e) ? timeAgo(when(e)) : '')))));
 }
 
-function logsView(node) {
-  if (node.kind !== 'Pod') return h('p', { class: 'dt-note' }, 'Logs are read per Pod: open one of this resource\'s Pods.');
+function logsView() {
   return h('div', { class: 'dt-error', attrs: { role: 'alert' } },
     h('strong', {}, 'Pod logs are not available. '),
     'gitloop\'s API has no pod log route: its cluster port reads objects, not container logs, and the ' +
@@ -110,7 +117,7 @@ function logsView(node) {
 /** Mount the panel of ``node`` in ``root``; ``data()`` → Promise of ``{managed: [...], events: [...]}``
  * (cached by the caller); ``onClose()`` closes it. Returns ``update(node)`` to redraw after a change. */
 export function mountPanel(root, node, { data, onClose }) {
-  const state = { tab: 'Summary', mode: 'unified', full: false, node };
+  const state = { tab: 'Summary', mode: 'unified', full: false, node, drawn: 0 };
   const body = h('div', { class: 'dt-panel-body', attrs: { role: 'tabpanel' } });
   const tabs = h('div', { class: 'dt-tabs', attrs: { role: 'tablist', 'aria-label': 'Resource views' } });
   const title = h('h2', { class: 'dt-panel-title' });
@@ -125,10 +132,13 @@ export function mountPanel(root, node, { data, onClose }) {
 
   async function draw() {
     const current = state.node;
+    const mine = ++state.drawn;
+    const names = tabsOf(current);
+    if (!names.includes(state.tab)) state.tab = 'Summary';
     clear(title);
     title.append(`${current.kind} `, h('span', { class: 'dt-mono' }, current.name));
     clear(tabs);
-    for (const name of TABS) {
+    for (const name of names) {
       tabs.append(h('button', {
         class: 'dt-tab', attrs: { type: 'button', role: 'tab', 'aria-selected': String(name === state.tab) },
         onclick: () => { state.tab = name; draw(); },
@@ -137,7 +147,7 @@ export function mountPanel(root, node, { data, onClose }) {
     clear(body);
     body.setAttribute('aria-label', state.tab);
     if (state.tab === 'Logs') {
-      body.append(logsView(current));
+      body.append(logsView());
       return;
     }
     body.append(spinner());
@@ -145,16 +155,17 @@ export function mountPanel(root, node, { data, onClose }) {
     try {
       loaded = await data();
     } catch (err) {
+      if (mine !== state.drawn) return;
       clear(body);
       body.append(errorBox(err));
       return;
     }
-    if (state.node !== current) return;
+    if (mine !== state.drawn) return; // a newer draw (another tab, another node) owns the body
     clear(body);
     const managed = managedOf(loaded.managed);
     if (state.tab === 'Summary') body.append(summary(current, managed));
     else if (state.tab === 'Events') body.append(eventsView(eventsOf(loaded.events, current)));
-    else if (!managed) body.append(unmanaged(current, state.tab === 'Diff' ? 'diff' : state.tab.toLowerCase()));
+    else if (!managed) body.append(unmanaged(current));
     else if (state.tab === 'Live manifest') {
       const text = yamlOf(managed.liveState);
       body.append(text ? codeBlock(text, 'Live manifest') : h('p', { class: 'dt-note' }, 'Not in the cluster (missing).'));

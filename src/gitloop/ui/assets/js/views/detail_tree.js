@@ -82,7 +82,7 @@ function rank(node) {
   return `${i < 0 ? 50 : 10 + i}/${node.kind}/${node.name}`;
 }
 
-/** Positions of ``nodes``: ``{key → {col, row}}`` and the grid's ``cols``/``rows``. A node sits one
+/** Positions of ``nodes``: ``{key → {col, row, order}}`` (order: depth-first) and the grid's ``cols``/``rows``. A node sits one
  * column right of its deepest parent; leaves take rows in depth-first order and a parent is centred on
  * the rows of the children it places (its first parent places it). */
 export function layout(nodes) {
@@ -109,7 +109,7 @@ export function layout(nodes) {
   let next = 0;
   const place = (node) => {
     if (at.has(node.key)) return at.get(node.key).row;
-    at.set(node.key, { col: depth.get(node.key), row: next });
+    at.set(node.key, { col: depth.get(node.key), row: next, order: at.size });
     const rows = children.get(node.key).filter((c) => !at.has(c.key)).map(place);
     const row = rows.length ? (Math.min(...rows) + Math.max(...rows)) / 2 : next++;
     at.get(node.key).row = row;
@@ -185,10 +185,10 @@ export function renderGraph(nodes, selected, onOpen) {
   return h('div', { class: 'dt-graph', attrs: { role: 'region', 'aria-label': 'Resource tree' } }, canvas);
 }
 
-/** The tree as a table, in layout order (indented by depth). */
+/** The tree as a table, parents before their children (depth-first, indented by depth). */
 export function renderList(nodes, selected, onOpen) {
   const { at } = layout(nodes);
-  const ordered = [...nodes].sort((a, b) => at.get(a.key).row - at.get(b.key).row || at.get(a.key).col - at.get(b.key).col);
+  const ordered = [...nodes].sort((a, b) => at.get(a.key).order - at.get(b.key).order);
   const rows = ordered.map((node) => {
     const open = h('button', {
       class: 'dt-link-button', attrs: { type: 'button', 'aria-label': nodeLabel(node) }, onclick: () => onOpen(node),
