@@ -111,7 +111,7 @@ export async function mount(root, ctx) {
   }
 
   function drawPanel() {
-    const node = state.selected ? nodes().find((n) => n.key === state.selected) : null;
+    const node = state.selected && state.tab !== 'history' ? nodes().find((n) => n.key === state.selected) : null;
     if (!node) {
       state.panel = null;
       clear(side);

@@ -144,13 +144,15 @@ export function mountPanel(root, node, { data, onClose }) {
         onclick: () => { state.tab = name; draw(); },
       }, name));
     }
-    clear(body);
+    const view = `${current.key} ${state.tab} ${state.mode} ${state.full}`;
+    const same = state.view === view; // a redraw of what is shown: keep it until the new data is in
+    state.view = view;
     body.setAttribute('aria-label', state.tab);
     if (state.tab === 'Logs') {
-      body.append(logsView());
+      clear(body).append(logsView());
       return;
     }
-    body.append(spinner());
+    if (!same) clear(body).append(spinner());
     let loaded;
     try {
       loaded = await data();
