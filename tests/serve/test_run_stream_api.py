@@ -91,6 +91,12 @@ def test_the_run_stream_sends_changes_then_end(client: TestClient, store: Store)
         ended = next(events)
         assert ended["type"] == "RUN" and ended["run"]["status"]["conditions"][0]["status"] == "True"
         assert next(events)["type"] == "END"
+    store.put("PipelineRun", "r2", {"manifest": _run("r2")})
+    with client.stream("GET", "/api/v1/stream/pipelineruns/r2") as answer:
+        events = _events(answer.iter_lines())
+        assert next(events)["type"] == "RUN"
+        store.delete("PipelineRun", "r2")
+        assert next(events)["type"] == "END"  # deleted while watched: the stream ends
     assert client.get("/api/v1/stream/pipelineruns/nope").status_code == 404
 
 

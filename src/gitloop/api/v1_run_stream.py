@@ -29,9 +29,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from gitloop.api.access import FILTERED, Rules
+from gitloop.errors import UsageError
 from gitloop.model.selectors import parse_selector
 from gitloop.pipeline.kept_spec import pipeline_spec
 from gitloop.pipeline.records import find_run
+from gitloop.service import pipelines
 from gitloop.service.server import NotFound, Server
 
 PREFIX = "/api/v1"
@@ -55,6 +57,19 @@ def finished(run: dict[str, Any]) -> bool:
     """Whether a Tekton-shaped run has ended (its ``Succeeded`` condition is no longer ``Unknown``)."""
     conditions = (run.get("status") or {}).get("conditions") or []
     return bool(conditions) and conditions[0].get("status") not in (None, "Unknown")
+
+
+def _run_and_children(server: Server, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The run and its TaskRuns in one read (runs a dead runner left are ended first)."""
+    run, children = pipelines.get_run(server.store, name)
+    return run.manifest, [child.manifest for child in children]
+
+
+def _ended(server: Server, name: str) -> bool:
+    """Whether the run has finished, from its record alone (one read, at the log's rate)."""
+    record = find_run(server.store, name)
+    manifest = record.doc.get("manifest") if record is not None else None
+    return record is None or (isinstance(manifest, dict) and finished(manifest))
 
 
 def _event(payload: dict[str, Any], event_id: int | None = None) -> str:
@@ -132,8 +147,11 @@ def router(server: Server, rules: Rules) -> APIRouter:
         async def step() -> list[str] | None:
             if last[0] == "END":
                 return None
-            found = await asyncio.to_thread(server.run, name)
-            children = (await asyncio.to_thread(server.task_runs, name))["items"]
+            try:
+                found, children = await asyncio.to_thread(_run_and_children, server, name)
+            except UsageError:  # deleted while watched
+                last[0] = "END"
+                return [_event({"type": "END"})]
             text = json.dumps([found, children], sort_keys=True)
             out = []
             if text != last[0]:
@@ -161,7 +179,7 @@ def router(server: Server, rules: Rules) -> APIRouter:
         async def step() -> list[str] | None:
             if grace[0] <= 0:
                 return None
-            done = finished(await asyncio.to_thread(server.run, name))
+            done = await asyncio.to_thread(_ended, server, name)
             lines = await asyncio.to_thread(
                 server.logs, name, source=source, after=position[0], limit=LINES_PER_EVENT
             )
