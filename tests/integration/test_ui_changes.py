@@ -209,9 +209,14 @@ def test_a_pushed_change_on_its_way_to_prod_and_approved_in_the_browser(
             expect(prod.get_by_label("Source commit")).to_have_text(short, timeout=LOOP)
             expect(prod).to_contain_text("Healthy", timeout=LOOP)
             expect(prod).not_to_contain_text("WaitingApproval")
+            config = prod.get_by_label("Config commit").inner_text()
 
             page.get_by_role("link", name=f"Change {short}").first.click()
             prod_change = page.get_by_role("region", name="Environment prod")
             expect(prod_change).to_contain_text("Approved by carol")
             expect(prod_change).to_contain_text("Approved by dave")
             expect(prod_change).to_contain_text(re.compile(r"lead time \d"), timeout=LOOP)
+
+            page.goto(f"/ui/changes/{config}")  # as an Application's history entry links it
+            expect(page.get_by_role("heading", level=1)).to_have_text(f"Change {short}")
+            expect(page.get_by_text(f"Config commit {config} deployed this change.")).to_be_visible()

@@ -26,7 +26,7 @@ from gitloop.spec.serve_auth import AuthConfig, RBACConfig
 
 SOURCE = "a" * 40
 OTHER = "b" * 40
-DEV_COMMIT, PROD_COMMIT = "c" * 40, "d" * 40
+DEV_COMMIT, PROD_COMMIT, API_COMMIT = "c" * 40, "d" * 40, "e" * 40
 CHAIN = """\
 apiVersion: gitloop.dev/v1alpha1
 kind: PromotionChain
@@ -41,6 +41,7 @@ spec:
 """
 POLICY = """\
 p, role:viewer, lineage, get, aaaa*, allow
+p, role:viewer, lineage, get, eeee*, allow
 p, role:viewer, applications, get, default/api-*, allow
 g, viewer, role:viewer
 """
@@ -94,6 +95,7 @@ def world(store: Store, launcher: FakeLauncher) -> Server:
         event_id="e2",
         received=300.0,
     )
+    _deliver(lineage, OTHER, "api-dev", API_COMMIT, at=310.0, image="registry.local/api:b")
     chains = parse_chains_text(CHAIN)
     promotion = machine.start(
         chains["web"],
@@ -174,6 +176,14 @@ def test_the_stages_of_its_chain_not_reached_yet_are_listed_empty(store: Store) 
     assert shown["environments"][1]["healthyAt"] is None and shown["environments"][1]["leadTime"] is None
 
 
+def test_a_config_commit_an_application_synced_answers_its_change(api: TestClient) -> None:
+    for config in (PROD_COMMIT, DEV_COMMIT[:7]):
+        answer = api.get(f"/api/v1/changes/{config}")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["sourceCommit"] == SOURCE
+    assert api.get(f"/api/v1/changes/{DEV_COMMIT[:6]}").status_code == 404  # too short for a config commit
+
+
 def test_unknown_and_malformed_changes(api: TestClient) -> None:
     assert api.get("/api/v1/changes/" + "f" * 40).status_code == 404
     assert api.get("/api/v1/changes/xyz!").status_code == 400
@@ -211,7 +221,7 @@ def test_environments_are_chains_then_families(api: TestClient) -> None:
         "Healthy",
     )
     assert (dev["sourceCommit"], dev["deployedRevision"]) == (SOURCE, DEV_COMMIT)  # its last sync's
-    assert groups["api"]["stages"][0]["sourceCommit"] == ""
+    assert [s["sourceCommit"] for s in groups["api"]["stages"]] == [OTHER, ""]
     assert prod["gate"] == {"type": "approval", "requiredApprovals": 2, "roles": [], "excludeAuthor": True}
     assert [s["application"] for s in groups["api"]["stages"]] == ["api-dev", "api-prod"]
     assert api.get("/api/v1/environments/api").json()["stages"][1]["name"] == "prod"
@@ -246,6 +256,9 @@ def test_a_caller_sees_only_what_the_policy_lets_them_get(viewer: tuple[TestClie
     assert [c["sourceCommit"] for c in listed] == [SOURCE]
     assert listed[0]["author"] == ""  # its promotions are not theirs to get
     assert client.get(f"/api/v1/changes/{OTHER}", headers=auth).status_code == 403
+    assert client.get(f"/api/v1/changes/{DEV_COMMIT}", headers=auth).status_code == 403  # not aaaa*
+    refused = client.get(f"/api/v1/changes/{API_COMMIT}", headers=auth)  # eeee*, but its change is bbbb
+    assert refused.status_code == 403 and OTHER in refused.json()["message"]
     assert client.get(f"/api/v1/changes/{SOURCE}", headers=auth).json()["environments"][1]["promotions"] == []
     groups = client.get("/api/v1/environments", headers=auth).json()["items"]
     assert [g["name"] for g in groups] == ["api"]

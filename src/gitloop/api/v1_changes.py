@@ -5,7 +5,9 @@ Routes: ``GET /api/v1/changes`` (``q``, ``limit``: the newest source commits the
 summary, those matching ``q`` — a prefix of the commit, or part of its repository, ref, author, image,
 run or Application; RBAC ``lineage, get`` on each commit, the list holds those the caller may get);
 ``GET /api/v1/changes/{sha}`` (``lineage, get``, the sha as given: the trace of ``/api/trace/{sha}``
-with its build, one timeline per environment and the promotions of the commit the caller may get);
+with its build, one timeline per environment and the promotions of the commit the caller may get; a
+config commit an Application synced — its history's revision — answers the change it deployed, when
+the caller may get that source commit too);
 ``GET /api/v1/environments`` and ``GET /api/v1/environments/{name}`` (``applications, get`` on each
 stage's Application: a group shows the stages the caller may get; none, and it is not listed, 404).
 The shapes are built by ``gitloop.api.timelines``; nothing is decided here.
@@ -22,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from gitloop.api.access import FILTERED, Rules
 from gitloop.api.timelines import change_summary, change_timelines, environment_groups, matches
-from gitloop.errors import GitloopError
+from gitloop.errors import GitloopError, UsageError
 from gitloop.lineage.records import DEPLOY_KIND, SOURCE_KIND
 from gitloop.service.server import NotFound, Server
 from gitloop.service.server.promotions import shown
@@ -31,6 +33,9 @@ from gitloop.spec.gitloop_promotion import PromotionChain
 PREFIX = "/api/v1"
 SCAN = 500
 """The newest source commits a search looks through."""
+DEPLOY_SCAN = 5000
+"""The newest deployments a config commit is looked up in."""
+CONFIG_PREFIX = 7
 
 
 def router(server: Server, rules: Rules) -> APIRouter:
@@ -82,12 +87,32 @@ def router(server: Server, rules: Rules) -> APIRouter:
     )
     async def get_change(sha: str, request: Request) -> dict[str, Any]:
         promoted = rules.allows(request, "promotions", "get")
+        lineage_allowed = rules.allows(request, "lineage", "get")
 
         def work() -> dict[str, Any]:
-            trace = server.trace(sha)
+            try:
+                trace = server.trace(sha)
+            except (NotFound, UsageError):
+                source = deployed_source(sha)  # a config commit: an Application's history names it
+                if not source:
+                    raise
+                if not lineage_allowed(source):
+                    raise HTTPException(403, f"permission denied: lineage, get, {source}") from None
+                trace = server.trace(source)
             return change_timelines(trace, promotions_of(trace.source, promoted), chains())
 
         return await asyncio.to_thread(work)
+
+    def deployed_source(sha: str) -> str:
+        """The source commit a config commit (``sha`` or a prefix of it, 7+ digits) deployed, from the
+        lineage's deployments (``""``: none)."""
+        wanted = sha.strip().lower()
+        if len(wanted) < CONFIG_PREFIX:
+            return ""
+        for record in server.store.query(DEPLOY_KIND, limit=DEPLOY_SCAN):
+            if str(record.doc.get("revision", "")).startswith(wanted) and record.doc.get("source"):
+                return str(record.doc["source"])
+        return ""
 
     def stage_state(application: str) -> dict[str, Any]:
         """A stage's Application now: sync, health, revision, images, and the source commit it runs: the

@@ -79,7 +79,7 @@ function environment(env, origin) {
     timeline(env.events, origin, `Timeline of ${title}`));
 }
 
-function render(change) {
+function render(change, asked) {
   const origin = change.build.length ? change.build[0].time : (change.environments[0] && change.environments[0].events[0] ? change.environments[0].events[0].time : null);
   const author = change.environments.flatMap((e) => e.promotions).map((p) => p.author).find(Boolean);
   const lead = change.leadTime === null
@@ -88,6 +88,8 @@ function render(change) {
   const runs = change.pipelineRuns.map((r) => h("li", {}, runLink(r.name), " ", badge("run", r.state)));
   return h("div", { class: "ch-view" },
     h("h1", {}, "Change ", h("span", { class: "mono", title: change.sourceCommit }, short(change.sourceCommit))),
+    change.sourceCommit.startsWith(asked.toLowerCase()) ? null
+      : h("p", { class: "ch-muted" }, "Config commit ", h("span", { class: "mono" }, short(asked)), " deployed this change."),
     h("dl", { class: "ch-facts" },
       h("div", {}, h("dt", {}, "Source commit"), h("dd", { class: "mono" }, change.sourceCommit)),
       h("div", {}, h("dt", {}, "Repository"), h("dd", {}, change.repo || "—")),
@@ -119,7 +121,7 @@ export async function mount(root, ctx) {
       if (text !== shown) {
         shown = text;
         const focused = document.activeElement && root.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-        clear(body).appendChild(render(change));
+        clear(body).appendChild(render(change, sha));
         const again = focused && body.querySelector(`a[href="${CSS.escape(focused)}"]`);
         if (again) again.focus();
       }
