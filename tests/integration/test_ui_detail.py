@@ -2,18 +2,21 @@
 Application on the local cluster (auto-sync off): opened from the list, synced through the sync dialog
 (live to Synced), its tree shows the Deployment → ReplicaSet → Pod chain the cluster made, a Secret's
 values stay masked, a pushed config change shows in the Deployment's diff (the page learns of it from
-the stream, no reload), a prune sync needs the name typed, the history holds both syncs and a rollback to
-the first brings the first image back into the cluster; a Pod's missing logs are said plainly; a
-non-cascading delete (name typed) leaves the resources. Screenshots for docs/ui.md."""
+the stream, no reload), a prune sync needs the name typed, the history holds both syncs, a
+role:readonly account is offered no action, a rollback to the first entry brings the first image back
+into the cluster, a Pod's missing logs are said plainly, and a non-cascading delete (name typed) leaves
+the resources. Screenshots for docs/ui.md."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,7 +29,7 @@ from gitloop.localinfra.cluster import LocalCluster
 from gitloop.localinfra.gitserver import GitServer
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))  # the serve tests' process helpers
-from serve_process import ServeProcess
+from serve_process import GITLOOP, ServeProcess
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +78,25 @@ def _node(page: Page, kind: str, name: str) -> Any:
     )
 
 
+def _reader(serve: ServeProcess, env: dict[str, str]) -> SimpleNamespace:
+    """The server as the account ``reader`` (``role:readonly``) sees it: what ``ui_page`` needs."""
+    where = ("--config", str(serve.config))
+    for args, stdin in (
+        (["create", "reader", "--password-file", "-"], "reader-pass-1\n"),
+        (["token", "create", "reader"], None),
+    ):
+        done = subprocess.run(
+            [GITLOOP, "account", *args, *where],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    return SimpleNamespace(url=serve.url, token=done.stdout.strip())
+
+
 def _sync(page: Page, app: str, *, prune: bool = False) -> None:
     page.get_by_role("toolbar", name="Application actions").get_by_role("button", name="Sync").click()
     dialog = page.get_by_role("dialog", name=f"Sync {app}")
@@ -94,6 +116,7 @@ def test_detail_syncs_shows_the_tree_and_diff_and_rolls_back(
 ) -> None:
     app = world.app
     config, env = serve_config(world, tmp_path, f"{{files: [{world.apps_file.parent}]}}")
+    config.write_text(config.read_text() + "rbac:\n  policyCSV: |\n    g, reader, role:readonly\n")
     with ServeProcess(config, env) as serve, serve.client() as client:
 
         def status() -> dict[str, Any]:
@@ -186,6 +209,15 @@ def test_detail_syncs_shows_the_tree_and_diff_and_rolls_back(
                 "href", f"/ui/changes/{first}"
             )
             screenshot(page, "detail-history")
+
+            # A role:readonly account sees the same page, offered neither sync, rollback nor delete.
+            with ui_page(ui_browser, _reader(serve, env), f"/ui/applications/{app}?tab=history") as read:  # type: ignore[arg-type]
+                rows = read.get_by_role("table", name="History").get_by_role("row")
+                expect(rows).to_have_count(1 + 2)
+                toolbar = read.get_by_role("toolbar", name="Application actions")
+                expect(toolbar.get_by_role("button", name="Refresh", exact=True)).to_be_visible()
+                expect(toolbar.get_by_role("button", name=re.compile("^(Sync|Delete)$"))).to_have_count(0)
+                expect(read.get_by_role("button", name=re.compile("^Rollback"))).to_have_count(0)
 
             # Roll back to the first entry: the cluster runs v1 again and the history records it.
             oldest = min(entry["id"] for entry in status()["history"])
