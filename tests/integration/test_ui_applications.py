@@ -2,7 +2,7 @@
 on the local cluster and the local git server: the login form leads to it; the tiles show each
 Application's health, sync and running image tag; a filter changes the address and the tiles, and a
 reload keeps both; a sync started elsewhere shows on the page without a reload; the list mode, the
-counts bar and the keyboard (``/``, ``j``/``k``) work."""
+counts bar, the keyboard (``/``, ``j``/``k``) and the server's pages work."""
 
 from __future__ import annotations
 
@@ -134,3 +134,15 @@ def test_the_applications_page_lists_filters_and_follows_the_cluster(
         page.keyboard.press("Escape")
         page.keyboard.press("j")
         expect(_tile(page, web)).to_be_focused()
+
+        # Pages of one, from the server: the second holds the other Application; back to the first.
+        page.goto("/ui/applications?limit=1")
+        expect(_tile(page, cfg)).to_be_visible()
+        expect(_tile(page, web)).to_have_count(0)
+        page.get_by_role("button", name="Next page").click()
+        expect(_tile(page, web)).to_be_visible()
+        expect(_tile(page, cfg)).to_have_count(0)
+        expect(page.get_by_role("navigation", name="Pages")).to_contain_text("Page 2")
+        expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+        page.get_by_role("button", name="Previous page").click()
+        expect(_tile(page, cfg)).to_be_visible()

@@ -92,6 +92,8 @@ async function render(route, params, query) {
     router.navigate("/ui/applications", { replace: true });
     return;
   }
+  const loading = route.load(); // fetched while who-am-I is asked
+  loading.catch(() => {}); // its failure is reported below, once the user is known
   if (!route.bare && !user) {
     try {
       user = await whoami();
@@ -106,7 +108,7 @@ async function render(route, params, query) {
   document.title = `${route.title}${params.name ? ` ${params.name}` : ""} · gitloop`;
   let view;
   try {
-    view = await route.load();
+    view = await loading;
   } catch (err) {
     if (mine === rendering) clear(main).appendChild(errorBox(new Error(`The ${route.title} view could not be loaded: ${err.message}`)));
     return;

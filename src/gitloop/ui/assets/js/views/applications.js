@@ -8,6 +8,7 @@ import { filterBar, countsBar, FILTER_KEYS, listQuery } from "./applications-fil
 
 const PAGE_SIZES = [50, 100, 250, 1000];
 const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000; // any size up to this from the address (limit=); the menu offers PAGE_SIZES
 const IN_CLUSTER = "https://kubernetes.default.svc"; // Argo CD names it in-cluster
 
 /** The tag (or digest) part of an image reference: "registry/web:1.4" → "1.4". */
@@ -96,7 +97,10 @@ function table(apps) {
 export async function mount(root, ctx) {
   const query = { ...ctx.query };
   const mode = () => (query.view === "list" ? "list" : "tiles");
-  const pageSize = () => (PAGE_SIZES.includes(Number(query.limit)) ? Number(query.limit) : DEFAULT_PAGE);
+  const pageSize = () => {
+    const asked = Number(query.limit);
+    return Number.isInteger(asked) && asked >= 1 && asked <= MAX_PAGE ? asked : DEFAULT_PAGE;
+  };
   const previous = []; // the continue tokens of the pages before this one (this visit only)
   let apps = [];
   let next = "";
@@ -114,7 +118,8 @@ export async function mount(root, ctx) {
   }, m === "tiles" ? "Tiles" : "List"));
   const sizeSelect = h("select", { class: "input", attrs: { "aria-label": "Applications per page" },
     onchange: (event) => apply({ limit: Number(event.target.value) === DEFAULT_PAGE ? "" : event.target.value }) },
-    PAGE_SIZES.map((n) => h("option", { value: String(n), selected: n === pageSize() }, `${n} per page`)));
+    [...new Set([...PAGE_SIZES, pageSize()])].sort((a, b) => a - b)
+      .map((n) => h("option", { value: String(n), selected: n === pageSize() }, `${n} per page`)));
 
   root.appendChild(h("section", { class: "apps" },
     h("div", { class: "apps-top" }, h("h1", {}, "Applications"),
@@ -143,16 +148,18 @@ export async function mount(root, ctx) {
       body.appendChild(h("ul", { class: "app-tiles" }, apps.map(tile)));
     }
     clear(pager);
-    const page = previous.length + 1;
+    // A deep link to a later page (continue= in the address) knows no page before it: it offers the first.
+    const known = previous.length || !query.continue;
     pager.append(
-      h("button", { type: "button", class: "button", disabled: !previous.length, onclick: () => turn(-1) }, "Previous page"),
-      h("span", { class: "app-page" }, `Page ${page}`),
+      h("button", { type: "button", class: "button", disabled: !previous.length && !query.continue, onclick: () => turn(-1) },
+        known ? "Previous page" : "First page"),
+      h("span", { class: "app-page" }, known ? `Page ${previous.length + 1}` : "A later page"),
       h("button", { type: "button", class: "button", disabled: !next, onclick: () => turn(1) }, "Next page"));
   }
 
   function turn(step) {
     if (step > 0 && next) { previous.push(query.continue || ""); query.continue = next; }
-    else if (step < 0 && previous.length) { query.continue = previous.pop(); }
+    else if (step < 0) { query.continue = previous.length ? previous.pop() : ""; }
     if (!query.continue) delete query.continue;
     ctx.setQuery({ continue: query.continue || "" });
     load().then(() => focusItem(0));
@@ -164,16 +171,15 @@ export async function mount(root, ctx) {
     if (!apps.length) clear(body).appendChild(spinner("Loading Applications"));
     performance.mark("gitloop:apps:load");
     try {
-      const [list] = await Promise.all([
-        api.get("applications", { ...listQuery(query), limit: pageSize(), continue: query.continue }),
-        countsBar(counts, query, filters),
-      ]);
+      const list = await api.get("applications", { ...listQuery(query), limit: pageSize(), continue: query.continue });
       if (mine !== loading) return;
       apps = list.items || [];
       next = (list.metadata && list.metadata.continue) || "";
       render();
       performance.mark("gitloop:apps:rendered"); // read by bench/ui_apps_bench.py
       body.dataset.rendered = String(apps.length);
+      // The counts come after the page: with 10,000 Applications they cost the server more than it.
+      countsBar(counts, query, filters);
     } catch (err) {
       if (mine === loading) { clear(body).appendChild(errorBox(err)); body.setAttribute("aria-busy", "false"); }
     }
@@ -198,9 +204,14 @@ export async function mount(root, ctx) {
       const at = apps.findIndex((a) => a.metadata.name === name);
       const wanted = change.type !== "DELETED" && statusMatches(app);
       if (at >= 0 && wanted) {
+        if (JSON.stringify(apps[at]) === JSON.stringify(app)) return; // the stream's opening ADDED of a shown one
         apps[at] = app;
         const old = body.querySelector(`[data-name="${CSS.escape(name)}"]`);
-        if (old) old.replaceWith(mode() === "list" ? row(app) : tile(app));
+        if (!old) return;
+        const focused = old.contains(document.activeElement);
+        const fresh = mode() === "list" ? row(app) : tile(app);
+        old.replaceWith(fresh);
+        if (focused) fresh.querySelector("a.app-link").focus(); // a live change does not take the focus away
       } else if (at >= 0 || (wanted && inRange(name))) {
         scheduleReload();
       }
