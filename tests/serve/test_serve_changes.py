@@ -195,7 +195,7 @@ def test_the_commit_search(api: TestClient) -> None:
         assert answer.status_code == 200, answer.text
         return [c["sourceCommit"] for c in answer.json()["items"]]
 
-    assert found("") == [OTHER, SOURCE]  # the newest activity first
+    assert found("") == [OTHER, SOURCE]  # the newest first
     assert found(SOURCE[:6]) == found("web:aaaa") == found("ALICE") == found("web-prod") == [SOURCE]
     assert found("refs/heads/fix") == found("api.git") == [OTHER]
     assert found("nothing-like-this") == []

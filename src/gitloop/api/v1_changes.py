@@ -1,8 +1,8 @@
 """The ``/api/v1`` routes the UI's Changes and Environments views read: changes (source commits and their
 lineage) and environments (the PromotionChains and application families with each stage's state).
 
-Routes: ``GET /api/v1/changes`` (``q``, ``limit``: the newest source commits the lineage knows, each a
-summary, those matching ``q`` — a prefix of the commit, or part of its repository, ref, author, image,
+Routes: ``GET /api/v1/changes`` (``q``, ``limit``: the newest source commits the lineage knows (the
+300 newest looked through), each a summary, those matching ``q`` — a prefix of the commit, or part of its repository, ref, author, image,
 run or Application; RBAC ``lineage, get`` on each commit, the list holds those the caller may get);
 ``GET /api/v1/changes/{sha}`` (``lineage, get``, the sha as given: the trace of ``/api/trace/{sha}``
 with its build, one timeline per environment and the promotions of the commit the caller may get; a
@@ -24,15 +24,16 @@ from starlette.exceptions import HTTPException
 
 from gitloop.api.access import FILTERED, Rules
 from gitloop.api.timelines import change_summary, change_timelines, environment_groups, matches
-from gitloop.errors import GitloopError, UsageError
-from gitloop.lineage.records import DEPLOY_KIND, SOURCE_KIND
+from gitloop.errors import UsageError
+from gitloop.lineage import build_trace
+from gitloop.lineage.records import DEPLOY_KIND, SOURCE_KIND, owner
 from gitloop.service.server import NotFound, Server
 from gitloop.service.server.promotions import shown
 from gitloop.spec.gitloop_promotion import PromotionChain
 
 PREFIX = "/api/v1"
-SCAN = 500
-"""The newest source commits a search looks through."""
+SCAN = 300
+"""The newest source commits a search looks through (and a stage's last deployment is looked up in)."""
 DEPLOY_SCAN = 5000
 """The newest deployments a config commit is looked up in."""
 CONFIG_PREFIX = 7
@@ -55,23 +56,22 @@ def router(server: Server, rules: Rules) -> APIRouter:
         query: str, limit: int, lineage_allowed: Callable[[str], bool], promoted: Callable[[str], bool]
     ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        for record in server.store.query(SOURCE_KIND, limit=SCAN):
+        for record in server.store.query(SOURCE_KIND, limit=SCAN):  # the newest first
             if not lineage_allowed(record.name):
                 continue
-            try:
-                trace = server.lineage.trace(record.name)
-            except GitloopError:
-                continue
+            # the recorded hops only (no run records read): one store read per commit keeps a search cheap
+            hops = [dict(entry.doc) for entry in server.store.history(owner(record.name))]
             first_seen = record.doc.get("firstSeen")
             summary = change_summary(
-                trace,
+                build_trace(record.name, hops, record.doc, {}),
                 promotions_of(record.name, promoted),
                 float(first_seen) if isinstance(first_seen, int | float) else None,
             )
             if matches(summary, query):
                 found.append(summary)
-        found.sort(key=lambda s: -(s["lastSeen"] or s["firstSeen"] or 0.0))
-        return found[:limit]
+                if len(found) == limit:
+                    break
+        return found
 
     @routes.get("/changes", dependencies=rules.require("lineage", "get", FILTERED))
     async def list_changes(

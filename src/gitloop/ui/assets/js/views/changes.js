@@ -5,7 +5,7 @@ import { h, clear } from "../dom.js";
 import { api } from "../api.js";
 import { badge, duration, errorBox, keyboard, shortcutsHelp, spinner } from "../ui.js";
 
-const POLL_MS = 5000;
+const POLL_MS = 10000;
 
 /** "0123456789ab" of a full sha. */
 export function short(sha) {
@@ -83,7 +83,7 @@ async function mountSearch(root, ctx) {
   async function load() {
     const mine = ++loading;
     try {
-      const answer = await api.get("changes", { q: query, limit: 100 });
+      const answer = await api.get("changes", { q: query, limit: 50 });
       if (mine !== loading) return;
       const text = JSON.stringify(answer.items);
       if (text === shown) return;
