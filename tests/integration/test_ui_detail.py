@@ -1,11 +1,11 @@
 """The Application detail view in Debian's chromium against a real ``gitloop serve`` with a real
 Application on the local cluster (auto-sync off): opened from the list, synced through the sync dialog
-(live to Synced), its tree shows the Deployment → ReplicaSet → Pod chain the cluster made, a Secret's
-values stay masked, a pushed config change shows in the Deployment's diff (the page learns of it from
-the stream, no reload), a prune sync needs the name typed, the history holds both syncs, a
-role:readonly account is offered no action, a rollback to the first entry brings the first image back
-into the cluster, a Pod's missing logs are said plainly, and a non-cascading delete (name typed) leaves
-the resources. Screenshots for docs/ui.md."""
+(live to Synced), its tree shows the PreSync hook and the Deployment → ReplicaSet → Pod chain the
+cluster made, a Secret's values stay masked, a pushed config change shows in the Deployment's diff (the
+page learns of it from the stream, no reload), a prune sync needs the name typed, the history holds both
+syncs, a role:readonly account is offered no action, a rollback to the first entry brings the first
+image back into the cluster, a Pod's missing logs are said plainly, and a non-cascading delete (name
+typed) leaves the resources. Screenshots for docs/ui.md."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from cd_support import CdWorld, configmap, deployment, service
+from cd_support import CdWorld, configmap, deployment, job, service
 from playwright.sync_api import Page, expect
 from serve_support import serve_config
 from ui_support import UiBrowser, off_loop, screenshot, ui_page
@@ -52,6 +52,7 @@ def world(local_cluster: LocalCluster, git_server: GitServer, tmp_path: Path) ->
         "k8s/service.yaml": service("web"),
         "k8s/settings.yaml": configmap("settings"),
         "k8s/secret.yaml": SECRET,
+        "k8s/migrate.yaml": job("migrate", {"argocd.argoproj.io/hook": "PreSync"}),
     }
     found = CdWorld.create(local_cluster, git_server, tmp_path, files, policy=POLICY, name="uid")
     yield found
@@ -136,6 +137,9 @@ def test_detail_syncs_shows_the_tree_and_diff_and_rolls_back(
                 f"Application {app}: Healthy, Synced", timeout=90_000
             )
             expect(_node(page, "Deployment", "web")).to_contain_text("Synced")
+            expect(_node(page, "Job", "migrate")).to_have_accessible_name(
+                re.compile(r"PreSync hook Succeeded$")
+            )
 
             # The tree: Deployment → ReplicaSet → Pod, each a column further right, linked.
             replicaset = _node(page, "ReplicaSet", "web-")
