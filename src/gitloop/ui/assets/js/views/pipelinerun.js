@@ -66,6 +66,7 @@ export async function mount(root, ctx) {
 
   function select(task, step = "") {
     if (task !== selection.task) combination = 0;
+    chosen = true;
     selection.task = task;
     selection.step = step;
     ctx.setQuery({ task, step });
@@ -183,10 +184,16 @@ export async function mount(root, ctx) {
     logBox.append(logs.element);
   }
 
+  let chosen = Boolean(selection.task);
   function render() {
     const states = taskStates(run, taskRuns);
     const state = runState(run);
     const done = state !== "Running" && state !== "Pending";
+    if (!chosen && states.size) { // as Tekton Dashboard: the running task, else the first that failed
+      const entries = [...states];
+      const pick = entries.find(([, s]) => s.state === "Running") || entries.find(([, s]) => s.state === "Failed" || s.state === "Timeout");
+      if (pick) { selection.task = pick[0]; chosen = true; }
+    }
     renderHeader();
     if (!graph) {
       graph = taskGraph(spec, run, (task) => select(task));

@@ -4,17 +4,14 @@
 import { h, append, clear } from "../dom.js";
 import { api } from "../api.js";
 import { badge, duration, keyboard, shortcutsHelp, timeAgo } from "../ui.js";
+import { mount as mountRun } from "./pipelinerun.js";
 import { badgeValue, durationOf, pipelineOf, runState, sourceCommit, startTime, triggerOf } from "./run_model.js";
 
 const STATES = ["Running", "Pending", "Succeeded", "Failed", "Cancelled", "Timeout"];
 const LIMIT = 500;
 
 export async function mount(root, ctx) {
-  if (ctx.params.name) {
-    const detail = await import("./pipelinerun.js");
-    return detail.mount(root, ctx);
-  }
-  return mountList(root, ctx);
+  return ctx.params.name ? mountRun(root, ctx) : mountList(root, ctx);
 }
 
 function mountList(root, ctx) {
