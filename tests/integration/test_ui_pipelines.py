@@ -155,8 +155,17 @@ def task(page: Page, name: str, state: str) -> None:
 def test_run_page_streams_a_step_log_while_it_runs_and_draws_the_graph(
     ui_browser: UiBrowser, serve: ServeProcess, gates: Path
 ) -> None:
-    name = push(serve, FIRST)
-    with ui_page(ui_browser, serve, f"/ui/pipelineruns/{name}?task=compile&step=build") as page:
+    with ui_page(ui_browser, serve, "/ui/pipelineruns") as page:
+        expect(page.get_by_text("No pipeline runs yet.")).to_be_visible()
+        name = push(serve, FIRST)  # the open list shows the new run without a reload (the run stream)
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name=name))
+        expect(row).to_contain_text(re.compile("Pending|Running"))
+        expect(row).to_contain_text("github/push-main")
+        expect(row.get_by_role("link", name=f"Change {FIRST[:12]}")).to_be_visible()
+        row.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+        page.goto(f"/ui/pipelineruns/{name}?task=compile&step=build")  # a deep link to a step
         expect(page.get_by_role("heading", name=name)).to_be_visible()
         graph = page.get_by_role("group", name="Task graph")
         for each in ("checkout", "compile", "test", "lint", "report"):
