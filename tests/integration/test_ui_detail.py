@@ -40,6 +40,19 @@ SECRET = (
     f"data: {{password: {SECRET_VALUE}}}\n"
 )
 
+PROJECT = """\
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: default, namespace: argocd}
+spec:
+  sourceRepos: ["*"]
+  destinations: [{server: "*", namespace: "*"}]
+  clusterResourceWhitelist: [{group: "*", kind: "*"}]
+  syncWindows:
+    - {kind: allow, schedule: "* * * * *", duration: 1h, applications: ["uid-*"]}
+"""
+"""The default project with a sync window that is always open: the header shows it in force."""
+
 
 def _web(tag: str, replicas: int) -> str:
     return deployment("web", replicas=replicas).replace("localhost/web:1", f"localhost/web:{tag}")
@@ -55,6 +68,7 @@ def world(local_cluster: LocalCluster, git_server: GitServer, tmp_path: Path) ->
         "k8s/migrate.yaml": job("migrate", {"argocd.argoproj.io/hook": "PreSync"}),
     }
     found = CdWorld.create(local_cluster, git_server, tmp_path, files, policy=POLICY, name="uid")
+    (found.apps_file.parent / "project.yaml").write_text(PROJECT)
     yield found
     asyncio.run(found.cleanup())
 
@@ -130,6 +144,8 @@ def test_detail_syncs_shows_the_tree_and_diff_and_rolls_back(
             expect(page).to_have_url(re.compile(rf"/ui/applications/{app}$"))
             expect(page.get_by_role("heading", name=f"Application {app}")).to_be_visible()
             expect(_node(page, "Application", app)).to_contain_text("OutOfSync")
+            status_box = page.get_by_role("region", name="Application status")
+            expect(status_box).to_contain_text("manual sync allowed active: allow * * * * * for 1h")
 
             # Sync through the dialog: the page follows the operation to Synced and Healthy by itself.
             _sync(page, app)

@@ -41,8 +41,10 @@ function windowFacts(windows) {
   if (!windows || !(windows.assignedWindows || []).length) return item('Sync window', 'none: syncs allowed any time');
   const active = windows.activeWindows || [];
   const described = active.map((w) => `${w.kind} ${w.schedule} for ${w.duration}`).join('; ');
-  return item('Sync window', windows.canSync ? badge('sync', 'Synced') : badge('health', 'Degraded'),
-    ` ${windows.canSync ? 'manual sync allowed' : 'manual sync blocked'}`, described ? ` — active: ${described}` : ' — no window active now');
+  const verdict = windows.canSync
+    ? h('span', { class: 'badge badge-ok' }, 'manual sync allowed')
+    : h('span', { class: 'badge badge-bad' }, 'manual sync blocked');
+  return item('Sync window', verdict, described ? ` active: ${described}` : ' no window active now');
 }
 
 function header(state, actions) {
