@@ -7,7 +7,7 @@
 
 import { h, clear } from '../dom.js';
 import { api } from '../api.js';
-import { badge, errorBox, keyboard, spinner, timeAgo, toast } from '../ui.js';
+import { badge, errorBox, keyboard, shortcutsHelp, spinner, timeAgo, toast } from '../ui.js';
 import { deleteApp, rollbackByRevert, rollbackTo, syncDialog } from './detail_actions.js';
 import { renderHistory } from './detail_history.js';
 import { mountPanel } from './detail_panel.js';
@@ -65,7 +65,9 @@ function header(state, actions) {
     deleting ? h('div', { class: 'dt-error', attrs: { role: 'alert' } }, `Being deleted since ${timeAgo(deleting)}`) : null,
     h('div', { class: 'dt-facts' },
       item('Health', badge('health', health.status), health.message ? ` ${health.message}` : ''),
-      item('Sync', badge('sync', sync.status), sync.revision ? h('span', { class: 'dt-mono', attrs: { title: sync.revision } }, ` to ${short(sync.revision)}`) : ''),
+      item('Sync', badge('sync', sync.status), sync.revision
+        ? h('span', { class: 'dt-mono', attrs: { title: sync.revision } }, ` ${sync.status === 'Synced' ? 'to' : 'from'} ${source.targetRevision || 'HEAD'} (${short(sync.revision)})`)
+        : ''),
       ...operationFacts(status.operationState),
       windowFacts(state.windows),
       item('Source', h('span', { class: 'dt-mono' }, source.repoURL || ''), source.path ? ` path ${source.path}` : '',
@@ -237,6 +239,8 @@ export async function mount(root, ctx) {
     l: () => tabs.children[1].click(),
     h: () => tabs.children[2].click(),
     Escape: () => state.selected && open(null),
+    '?': () => shortcutsHelp([['s', 'Sync…'], ['r', 'Refresh'], ['t', 'Tree'], ['l', 'List'], ['h', 'History'],
+      ['Tab / Enter', 'Move to a resource and open it'], ['Escape', 'Close the resource panel']]),
   });
   return () => {
     state.stopped = true;
