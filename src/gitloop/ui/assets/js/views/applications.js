@@ -60,7 +60,7 @@ function tile(app) {
   const src = sourceOf(app);
   const synced = lastSync(app);
   return h("li", { class: "app-tile", dataset: { name } },
-    h("a", { class: "app-link", href: `/ui/applications/${encodeURIComponent(name)}`, attrs: { "aria-label": `Application ${name}` } },
+    h("a", { class: "app-link", href: `/ui/applications/${encodeURIComponent(name)}`, attrs: { "aria-label": `Application ${name}: ${health}, ${sync}` } },
       h("div", { class: "app-head" }, h("span", { class: "app-name" }, name), h("span", { class: "app-project" }, app.spec.project || "default")),
       h("div", { class: "app-status" }, badge("health", health), badge("sync", sync)),
       h("dl", { class: "app-facts" },
@@ -77,7 +77,7 @@ function row(app) {
   const src = sourceOf(app);
   const synced = lastSync(app);
   return h("tr", { class: "app-row", dataset: { name } },
-    h("td", {}, h("a", { class: "app-link", href: `/ui/applications/${encodeURIComponent(name)}`, attrs: { "aria-label": `Application ${name}` } }, name)),
+    h("td", {}, h("a", { class: "app-link", href: `/ui/applications/${encodeURIComponent(name)}`, attrs: { "aria-label": `Application ${name}: ${health}, ${sync}` } }, name)),
     h("td", {}, app.spec.project || "default"),
     h("td", {}, badge("health", health)),
     h("td", {}, badge("sync", sync)),
