@@ -1,6 +1,7 @@
 """The web UI's front door in Debian's chromium against a real ``gitloop serve``: a visitor without a
 session is sent to the login page and back to the page they asked for; a wrong password is refused on
-the page; logging out ends the session. A server with anonymous access on never shows a login page."""
+the page, and the sixth failure in a row says how long to wait; logging out ends the session. A server
+with anonymous access on never shows a login page."""
 
 from __future__ import annotations
 
@@ -69,6 +70,19 @@ def test_login_redirects_back_refuses_a_wrong_password_and_logs_out(
             expect(page.get_by_role("button", name="Log in")).to_be_visible()
             page.goto("/ui/applications")
             expect(page).to_have_url(re.compile(r"/ui/login\?next=%2Fui%2Fapplications$"))
+
+            # Too many failures for one name: the server's 429 and its Retry-After, said on the page.
+            page.get_by_label("Username").fill("mallory")
+            for _ in range(5):  # each click waits for the button, disabled until the last answer came
+                page.get_by_label("Password").fill("guess")
+                page.get_by_role("button", name="Log in").click()
+                expect(page.get_by_role("alert")).to_have_text("Invalid username or password.")
+            page.get_by_label("Password").fill("guess")
+            page.get_by_role("button", name="Log in").click()
+            expect(page.get_by_role("alert")).to_have_text(
+                re.compile(r"^Too many failed logins: try again in \d+s\.$")
+            )
+            expect(page.get_by_role("button", name="Log in")).to_be_disabled()
 
 
 def test_an_anonymous_server_shows_no_login(ui_browser: UiBrowser, tmp_path: Path) -> None:
