@@ -106,6 +106,12 @@ def test_the_applications_page_lists_filters_and_follows_the_cluster(
         expect(web_tile).to_have_count(0)
         expect(cfg_tile).to_be_visible()
         expect(page.get_by_role("group", name="Counts")).to_contain_text("1 Application")
+        page.go_back()  # back and forward walk the filters too
+        expect(page).to_have_url(re.compile(r"/ui/applications$"))
+        expect(web_tile).to_be_visible()
+        expect(page.get_by_label("Filter by labels")).to_have_value("")
+        page.go_forward()
+        expect(web_tile).to_have_count(0)
         page.reload()
         expect(page.get_by_label("Filter by labels")).to_have_value("team=data")
         expect(cfg_tile).to_be_visible()

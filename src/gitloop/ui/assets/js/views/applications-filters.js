@@ -17,11 +17,13 @@ export function listQuery(query) {
   };
 }
 
+const IN_CLUSTER = "https://kubernetes.default.svc"; // Argo CD names it in-cluster
+
 function select(label, key, options, query, onChange) {
   const el = h("select", { class: "input", name: key, attrs: { "aria-label": label },
     onchange: () => onChange({ [key]: el.value }) },
   h("option", { value: "" }, `${label}: all`),
-  options.map((o) => h("option", { value: o, selected: query[key] === o }, o)));
+  options.map((o) => h("option", { value: o, selected: query[key] === o }, o === IN_CLUSTER ? "in-cluster" : o)));
   return el;
 }
 
