@@ -3,6 +3,7 @@
 #   make demo   the main job: bring up the local infrastructure and run the loop
 #   make lint   ruff, mypy --strict, import-linter
 #   make bench  benchmarks under bench/, results printed with their anchors
+#   make screenshots  the web UI's browser tests, saving docs/img/*.png for docs/ui.md
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
 VENV := .venv
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 GITLOOP := $(VENV)/bin/gitloop
 
-.PHONY: test lint fmt demo bench system-deps k8s-binaries tools clean
+.PHONY: test lint fmt demo bench screenshots system-deps k8s-binaries tools clean
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install -q -e '.[dev]'  # Playwright drives Debian's chromium
 	@touch $(STAMP)
 
 k8s-binaries: $(STAMP)
@@ -49,6 +50,10 @@ bench: k8s-binaries tools
 	$(PY) bench/cluster_start.py
 	$(PY) bench/pipeline_bench.py
 	$(PY) bench/loop_bench.py
+	$(PY) bench/ui_apps_bench.py
+
+screenshots: k8s-binaries tools
+	GITLOOP_SCREENSHOTS=$(CURDIR)/docs/img $(VENV)/bin/pytest -p no:cacheprovider $(wildcard tests/integration/test_ui_*.py)
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache

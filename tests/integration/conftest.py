@@ -2,7 +2,8 @@
 
 ``git_env`` is the environment every ``git`` command of the tests runs with: its own HOME and global
 config (user name and email, ``main`` as default branch), no system config, and no prompts.
-``git_server`` serves bare repositories from a temporary directory over HTTP on 127.0.0.1.
+``git_server`` serves bare repositories from a temporary directory over HTTP on 127.0.0.1. ``ui_browser``
+is the web UI's headless chromium (``ui_support``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from ui_support import ui_browser  # noqa: F401  (the web UI's browser-test fixture)
 
 from gitloop.localinfra.gitserver import GitServer
 

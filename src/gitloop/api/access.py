@@ -3,7 +3,8 @@
 Every route is one of three kinds, and ``check_routes`` refuses to build an application with a route
 that is none of them (so a new route without a rule fails every test, not a review):
 - **open** (``OPEN``): the webhooks (they check their own signatures), ``/healthz``, the Sealed Secrets
-  certificate, ``POST /api/v1/session`` (the login) and ``GET /api/v1/session/userinfo``;
+  certificate, ``POST /api/v1/session`` (the login), ``GET /api/v1/session/userinfo`` and the web UI's
+  files;
 - **authenticated** (``Authenticated``): any principal, for what concerns only themselves (their session,
   their own account and tokens — Argo CD lets an account manage itself);
 - **permitted** (``Require(resource, action, object)``): Argo CD's RBAC check of ``resource``, ``action``
@@ -35,6 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
 from gitloop.access.authn import Principal
+from gitloop.api.ui import ROUTES as UI_ROUTES
 from gitloop.service.server import Server
 
 COOKIE = "gitloop.token"
@@ -51,9 +53,11 @@ OPEN = frozenset(
         ("GET", "/v1/cert.pem"),
         ("POST", "/api/v1/session"),
         ("GET", "/api/v1/session/userinfo"),
+        *UI_ROUTES,
     }
 )
-"""The routes anyone may call: each checks what it needs itself (a signature, nothing at all)."""
+"""The routes anyone may call: each checks what it needs itself (a signature, nothing at all); the web
+UI's pages and static files (``gitloop.api.ui``) hold no data."""
 
 DEFERRED = "<from the body>"
 """The object of a route that learns it from the request body (``permit`` checks it there)."""

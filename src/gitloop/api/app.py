@@ -8,6 +8,7 @@ CD's push webhook). Argo CD's ``/api/v1`` is ``gitloop.api.v1``. A body over the
 ``/api/applications``, ``/api/trace/{sha}``, ``/api/status`` (the serve config's sources of
 Applications); ``/healthz``; ``/v1/cert.pem`` (the Sealed Secrets certificate, open as the controller's); ``/metrics`` (Prometheus, when
 ``prometheus-client`` is installed). Sessions, accounts and project-role tokens: ``gitloop.api.v1_access``.
+The web UI (``/``, ``/ui/...``): ``gitloop.api.ui``.
 Who may call what is ``gitloop.api.access``: every route declares its rule, and an application with a
 route that has none is refused when it is built. Every error is a JSON ``{"message": ...}``;
 unexpected ones are logged (never with the request's body or headers) and answered 500.
@@ -27,14 +28,18 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitloop import __version__
+from gitloop.api import ui as web_ui
 from gitloop.api import (
     v1,
     v1_access,
+    v1_app_summary,
     v1_appsets,
+    v1_changes,
     v1_clusters,
     v1_metrics,
     v1_pipelines,
     v1_promotions,
+    v1_run_stream,
     v1_windows,
 )
 from gitloop.api.access import FILTERED, Rules, check_routes, principal_of
@@ -248,6 +253,10 @@ def create_app(
     app.include_router(v1_access.router(server, rules))
     app.include_router(v1_metrics.router(server, rules))
     app.include_router(v1_promotions.router(server, rules))
+    app.include_router(v1_changes.router(server, rules))
+    app.include_router(v1_run_stream.router(server, rules))
+    app.include_router(v1_app_summary.router(server, rules))
+    app.include_router(web_ui.router())
 
     # -- lineage, health, metrics -----------------------------------------------------------------
 
