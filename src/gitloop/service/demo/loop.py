@@ -102,6 +102,7 @@ class Demo:
         self.serve.start()
         self.say(f"gitloop serve {url} (config {config}, log {self.dirs.serve_log})")
         self.say(f"  log in:  {self._login()}  (the password is in that file)")
+        self.say(f"  web UI:  {url}/ui/  (the same account)")
         self._first_deployments()
 
     def _login(self) -> str:
@@ -287,7 +288,7 @@ class Demo:
         api = self._api()
         assert self.repos is not None
         self.say(
-            f"\ngitloop serve keeps serving at {api.url}  (API {api.url}/api, Ctrl-C stops it)\n"
+            f"\ngitloop serve keeps serving at {api.url}  (web UI {api.url}/ui/, API {api.url}/api; Ctrl-C stops it)\n"
             f"  push a change:   git clone {self.repos.source} && edit app.py && git push\n"
             f"  log in:          {self._login()}\n"
             f"  follow it:       gitloop trace <sha>    runs: gitloop pipeline list\n"
