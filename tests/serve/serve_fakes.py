@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitloop.errors import SyncError
+from gitloop.errors import NotFoundError, SyncError
+from gitloop.gitops import resource as app_resource
+from gitloop.gitops import tree
 from gitloop.gitops.apiobjects import application_list
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery, encode_continue
+from gitloop.gitops.resource import ResourceRef
+from gitloop.model.resources import Manifest, ResourceKey
 from gitloop.service.server import Conflict, NotFound, Push, ServedListener
 from gitloop.service.server.engines import Subscription
 from gitloop.service.server.pushhooks import matching_apps
@@ -81,6 +85,9 @@ class FakeApps:
     rolled_back: list[tuple[str, int]] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
     stream_size: int = 256
+    live: dict[str, list[Manifest]] = field(default_factory=dict)
+    """Application name → its live objects: those without ``ownerReferences`` are its resources, the rest
+    are owned (the resource tree is built from them by the engine's own ``tree``)."""
 
     def names(self) -> list[str]:
         return sorted(self.sources)
@@ -190,6 +197,26 @@ class FakeApps:
     async def events(self, name: str) -> dict[str, Any]:
         self.status(name)
         return {"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": []}
+
+    async def resource(self, name: str, ref: ResourceRef) -> dict[str, Any]:
+        self.status(name)
+        objects = self.live.get(name, [])
+        roots = {ResourceKey.of(o): o for o in objects if not o["metadata"].get("ownerReferences")}
+
+        async def get(api_version: str, kind: str, obj_name: str, namespace: str | None) -> Manifest:
+            for obj in objects:
+                meta = obj["metadata"]
+                if (obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) == (
+                    api_version,
+                    kind,
+                    obj_name,
+                    namespace,
+                ):
+                    return obj
+            raise NotFoundError(f"{kind} {obj_name} not found", status=404)
+
+        manifest = await app_resource.live(get, tree.resource_tree(roots, objects), ref, name)
+        return {"manifest": manifest}
 
     def subscribe(self, query: AppQuery) -> Subscription:
         subscription = Subscription(query, size=self.stream_size)

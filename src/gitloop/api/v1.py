@@ -12,7 +12,8 @@ Routes: ``GET /api/v1/applications`` (filters and pages: ``gitloop.gitops.query`
 with another spec), ``GET/PUT /api/v1/applications/{name}``, ``DELETE /api/v1/applications/{name}
 [?cascade=true|false&propagationPolicy=foreground|background]`` (answers ``{}`` at once; the deletion
 runs in the background, as Argo CD's), ``POST .../sync``, ``GET .../resource-tree``,
-``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``PUT .../rollback``
+``GET .../managed-resources``, ``GET .../manifests``, ``GET .../events``, ``GET .../resource``
+(the live object of one node of the tree: ``gitloop.gitops.resource``), ``PUT .../rollback``
 (with gitloop's ``"revert": true``: ``gitloop.service.revert``),
 ``DELETE .../operation``, ``GET /api/v1/stream/applications`` (server-sent events: ``ADDED``,
 ``MODIFIED``, ``DELETED``), ``GET /api/v1/projects``, ``GET /api/v1/projects/{name}``; the clusters are
@@ -36,7 +37,8 @@ from gitloop.errors import SpecError, UsageError
 from gitloop.gitops import apiobjects
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery
-from gitloop.service.server import AppRefresher, Server
+from gitloop.gitops.resource import NotInTree, ResourceRef
+from gitloop.service.server import AppRefresher, NotFound, Server
 from gitloop.spec.argocd import Application, parse_apps_text
 from gitloop.spec.yaml import load_json
 
@@ -167,6 +169,14 @@ def router(server: Server, rules: Rules) -> APIRouter:
     @routes.get("/applications/{name}/manifests", dependencies=rules.app("get"))
     async def manifests(name: str) -> dict[str, Any]:
         return await apps().manifests(name)
+
+    @routes.get("/applications/{name}/resource", dependencies=rules.app("get"))
+    async def resource(name: str, request: Request) -> dict[str, Any]:
+        ref = ResourceRef.parse(_params(request))
+        try:
+            return await apps().resource(name, ref)
+        except NotInTree as exc:
+            raise NotFound(str(exc)) from None
 
     @routes.get("/applications/{name}/events", dependencies=rules.app("get"))
     async def events(name: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gitloop.errors import SpecError, SyncError, UsageError
-from gitloop.gitops import apiobjects, appofapps, deletion, tree
+from gitloop.gitops import apiobjects, appofapps, deletion, resource, tree
 from gitloop.gitops.applications import API_OWNER, CONFIG_OWNER, SPEC_KIND, Applications, document
 from gitloop.gitops.comparison import Comparison
 from gitloop.gitops.driver import Driver
@@ -207,6 +207,11 @@ class Engine:
         namespaces = sorted({n["namespace"] for n in nodes if n["namespace"]})
         listed = await asyncio.gather(*(view.cluster.list("v1", "Event", ns) for ns in namespaces))
         return tree.involved((e for events in listed for e in events), found)
+
+    async def live_resource(self, name: str, ref: resource.ResourceRef) -> str:
+        """Argo CD's ``GetResource`` manifest of ``ref``, a node of ``name``'s tree (``gitops.resource``)."""
+        view = self.refresher.view_for(self.app(name))
+        return await resource.live(view.cluster.get, await self.resource_tree(name), ref, name)
 
     # -- changing ---------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from gitloop.gitops.engine import Engine
 from gitloop.gitops.history import rollback_request, rollback_target
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery, page
+from gitloop.gitops.resource import ResourceRef
 from gitloop.gitops.status import AppStatus
 from gitloop.lineage import Lineage
 from gitloop.model.health import HealthStatus
@@ -327,6 +328,10 @@ class AppsRefresher:
         self._app(name)
         items = await self._engine.events(name)
         return {"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": items}
+
+    async def resource(self, name: str, ref: ResourceRef) -> dict[str, Any]:
+        self._app(name)
+        return {"manifest": await self._engine.live_resource(name, ref)}
 
     def subscribe(self, query: AppQuery) -> Subscription:
         current = [e for n in self._sorted_names() if (e := self._entry(n)) is not None and query.matches(*e)]

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from gitloop.gitops.operation import SyncRequest
 from gitloop.gitops.query import AppQuery
+from gitloop.gitops.resource import ResourceRef
 from gitloop.lineage import RunSource
 from gitloop.spec.argocd import Application, AppProject, Destination
 
@@ -177,6 +178,11 @@ class AppRefresher(Protocol):
 
     async def events(self, name: str) -> dict[str, Any]:
         """``EventList`` of the Events about the Application's resources, read from the cluster now."""
+        ...
+
+    async def resource(self, name: str, ref: ResourceRef) -> dict[str, Any]:
+        """``ApplicationResourceResponse`` ``{"manifest"}``: the live object ``ref``, a node of the
+        Application's tree, Secret values masked — ``NotInTree`` for any other object."""
         ...
 
     def subscribe(self, query: AppQuery) -> Subscription:
