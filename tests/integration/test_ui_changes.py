@@ -2,10 +2,11 @@
 of ``test_promotion_loop`` (one monorepo, a PromotionChain dev → staging (automatic) → prod (two
 approvals of ``role:release``) on the real local cluster and git server) plus an EventListener whose
 PipelineRun hands the pushed commit's image to dev with ``gitloop-image-update``. A push webhook for
-alice's commit starts it; the commit search finds the change; its page shows the PipelineRun, the config
-commit and Healthy per environment and the lead time; the Environments view shows prod waiting; bob (who
-may not approve) is offered no button; alice (the author) is refused with the server's reason; carol's
-and dave's approvals in their own browsers promote it, and the page left open shows each step live."""
+alice's commit starts it; the commit search finds the change by a word of its message (shown with its
+author); its page shows the PipelineRun, the config commit and Healthy per environment and the lead
+time; the Environments view shows prod waiting; bob (who may not approve) is offered no button; alice
+(the author) is refused with the server's reason; carol's and dave's approvals in their own browsers
+promote it, and the page left open shows each step live."""
 
 from __future__ import annotations
 
@@ -158,15 +159,23 @@ def test_a_pushed_change_on_its_way_to_prod_and_approved_in_the_browser(
             "after": source,
             "ref": "refs/heads/main",
             "repository": {"clone_url": repo.url},
-            "head_commit": {"id": source, "timestamp": dt.datetime.now(dt.UTC).isoformat()},
+            "head_commit": {
+                "id": source,
+                "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+                "message": "Brew the teapot greeting\n\nhello, not 418",
+                "author": {"name": "Alice Example", "email": "alice@example.com"},
+            },
         }
         answer = httpx.post(
             f"{serve.url}/hooks/web", json=push, headers={"X-GitHub-Event": "push"}, timeout=30
         )
         assert answer.status_code == 202, answer.text
 
-        with ui_page(ui_browser, serve, f"/ui/changes?q={source[:8]}") as page:
-            expect(page.get_by_role("table", name="Changes")).to_contain_text("web-build-")
+        with ui_page(ui_browser, serve, "/ui/changes?q=TEAPOT") as page:  # a word of its message
+            found = page.get_by_role("table", name="Changes")
+            expect(found).to_contain_text("web-build-")
+            expect(found).to_contain_text("Brew the teapot greeting")
+            expect(found).to_contain_text("Alice Example")
             screenshot(page, "changes-search")
             page.get_by_role("link", name=f"Change {short}").click()
             expect(page).to_have_url(re.compile(f"/ui/changes/{source}$"))

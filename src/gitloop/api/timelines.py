@@ -1,5 +1,6 @@
 """What the UI's Changes and Environments views are answered with, built purely from the lineage's trace,
-the promotions and the PromotionChains: a change's summary (the commit search), its chain split into one
+the promotions and the PromotionChains: a change's summary (the commit search: its message's first line
+and its author, as the push carried them, else the author of its promotions), its chain split into one
 timeline per environment, and the environments grouped into chains and application families.
 
 A hop belongs to an environment (an Application) when it names it (``sync``, ``healthy``, the post-sync
@@ -188,7 +189,11 @@ def change_summary(
         "sourceCommit": trace.source,
         "repo": trace.repo,
         "ref": next((str(h.get("ref", "")) for h in hops if h.get("hop") == "push"), ""),
-        "author": next((str(p["author"]) for p in promotions if p.get("author")), ""),
+        "message": trace.title,
+        "author": trace.author_name
+        or next((str(p["author"]) for p in promotions if p.get("author")), "")
+        or trace.author_email,
+        "authorEmail": trace.author_email,
         "images": list(dict.fromkeys(images)),
         "pipelineRuns": [{"name": str(h["run"]), "state": run_state(hops, str(h["run"]))} for h in runs],
         "environments": list(apps.values()),
@@ -198,15 +203,17 @@ def change_summary(
     }
 
 
-def matches(summary: Mapping[str, Any], query: str) -> bool:
+def matches(summary: Mapping[str, Any], query: str, message: str = "") -> bool:
     """Whether a change's summary matches the search ``query`` (case-insensitive): a prefix of its
-    commit, or a part of its repository, ref, author, images, runs or Applications."""
+    commit, or a part of its commit ``message`` (the whole, as recorded), author's name or email,
+    repository, ref, images, runs or Applications."""
     wanted = query.strip().lower()
     if not wanted:
         return True
     if str(summary.get("sourceCommit", "")).startswith(wanted):
         return True
-    fields = [summary.get("repo"), summary.get("ref"), summary.get("author"), *summary.get("images", ())]
+    fields = [summary.get("repo"), summary.get("ref"), summary.get("author"), summary.get("authorEmail")]
+    fields += [message or summary.get("message"), *summary.get("images", ())]
     fields += [r.get("name") for r in summary.get("pipelineRuns", ())]
     fields += [e.get("application") for e in summary.get("environments", ())]
     return any(wanted in str(f).lower() for f in fields if f)

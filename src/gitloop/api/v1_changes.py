@@ -2,8 +2,9 @@
 lineage) and environments (the PromotionChains and application families with each stage's state).
 
 Routes: ``GET /api/v1/changes`` (``q``, ``limit``: the newest source commits the lineage knows (the
-300 newest looked through), each a summary, those matching ``q`` — a prefix of the commit, or part of its repository, ref, author, image,
-run or Application; RBAC ``lineage, get`` on each commit, the list holds those the caller may get);
+300 newest looked through), each a summary (with its message's first line ``message`` and its
+``author``), those matching ``q`` — a prefix of the commit, or part (any case) of its message, author's
+name or email, repository, ref, image, run or Application; RBAC ``lineage, get`` on each commit, the list holds those the caller may get);
 ``GET /api/v1/changes/{sha}`` (``lineage, get``, the sha as given: the trace of ``/api/trace/{sha}``
 with its build, one timeline per environment and the promotions of the commit the caller may get; a
 config commit an Application synced — its history's revision — answers the change it deployed, when
@@ -62,12 +63,13 @@ def router(server: Server, rules: Rules) -> APIRouter:
             # the recorded hops only (no run records read): one store read per commit keeps a search cheap
             hops = [dict(entry.doc) for entry in server.store.history(owner(record.name))]
             first_seen = record.doc.get("firstSeen")
+            trace = build_trace(record.name, hops, record.doc, {})
             summary = change_summary(
-                build_trace(record.name, hops, record.doc, {}),
+                trace,
                 promotions_of(record.name, promoted),
                 float(first_seen) if isinstance(first_seen, int | float) else None,
             )
-            if matches(summary, query):
+            if matches(summary, query, trace.message):
                 found.append(summary)
                 if len(found) == limit:
                     break

@@ -1,7 +1,7 @@
 """``gitloop trace SOURCE_SHA``: the path of one source commit to a Healthy Application, timed.
 
-Prints each hop recorded in the store — the push, the PipelineRun (queued, started, finished, with the
-image it built), the config commit that carried the image, each sync operation at that commit and the
+Prints the commit's author and message (as its push carried them, when it did), then each hop
+recorded in the store — the push, the PipelineRun (queued, started, finished, with the image it built), the config commit that carried the image, each sync operation at that commit and the
 moment each Application was first Healthy, and the post-sync pipelines that followed — with its time and its offset from the commit, then the
 lead time for the change. ``-o json`` prints the same as JSON. Exit 2 when nothing is recorded for
 the commit (or a prefix is ambiguous).
@@ -67,6 +67,12 @@ def _what(hop: dict[str, Any]) -> tuple[str, str]:
 def render(found: Trace) -> str:
     """The trace as the terminal shows it."""
     lines = [f"source commit {found.source}" + (f" ({found.repo})" if found.repo else "")]
+    if found.author_name and found.author_email:
+        lines.append(f"Author: {found.author_name} <{found.author_email}>")
+    elif found.author_name or found.author_email:
+        lines.append(f"Author: {found.author_name or found.author_email}")
+    if found.message:
+        lines += ["", *(f"    {line}".rstrip() for line in found.message.splitlines()), ""]
     start = found.hops[0]["time"] if found.hops else 0.0
     for hop in found.hops:
         at = float(hop.get("time") or 0.0)

@@ -56,10 +56,25 @@ class Lineage:
     def _append(self, source: str, doc: dict[str, object]) -> None:
         self.store.append_history(owner(source), doc)
 
-    def _index(self, source: str, repo: str = "", ref: str = "") -> None:
-        if self._once(("index", source)) and self.store.get(SOURCE_KIND, source) is None:
+    def _index(
+        self, source: str, repo: str = "", ref: str = "", facts: Mapping[str, object] | None = None
+    ) -> None:
+        """Index ``source`` the first time it is seen; the commit's ``facts`` (message, author) are
+        added to an index that lacks them (one made from a config commit's trailer has none)."""
+        if not self._once(("index", source)) and not facts:
+            return
+        found = self.store.get(SOURCE_KIND, source)
+        if found is None:
             doc: dict[str, object] = {"commit": source, "repo": repo, "ref": ref, "firstSeen": self._clock()}
+            doc.update(facts or {})
             self.store.put(SOURCE_KIND, source, doc, labels={"repo": repo[:200]} if repo else None)
+        elif facts and not found.doc.get("message") and not found.doc.get("authorName"):
+            updated: dict[str, object] = {**found.doc, **facts}
+            if repo and not found.doc.get("repo"):
+                updated.update({"repo": repo, "ref": ref})
+                self.store.put(SOURCE_KIND, source, updated, labels={"repo": repo[:200]})
+            else:
+                self.store.put(SOURCE_KIND, source, updated)
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -70,7 +85,8 @@ class Lineage:
         (``None`` without a commit)."""
         if not push.commit:
             return None
-        self._index(push.commit, push.repo, push.ref)
+        facts = push.commit_facts()
+        self._index(push.commit, push.repo, push.ref, facts)
         doc: dict[str, object] = {
             "hop": "push",
             "time": received,
@@ -82,7 +98,7 @@ class Lineage:
         }
         if push.committed_at is not None:
             doc["committedAt"] = push.committed_at
-        self._append(push.commit, doc)
+        self._append(push.commit, {**doc, **facts})
         for run in runs:
             self.store.put(RUN_KIND, run, {"source": push.commit, "eventId": event_id})
             self._append(

@@ -1,7 +1,8 @@
 """The lineage's records in the store and the facts read from a run: their kinds, names and parsers.
 
 Every hop is appended to the store's history of ``lineage/<source commit>`` (:func:`owner`). Records
-of kind ``LineageSource`` index the source commits, ``LineageRun`` maps a PipelineRun to its source
+of kind ``LineageSource`` index the source commits (with the commit's message and author, bounded plain
+text, when a push carried them; older records have neither), ``LineageRun`` maps a PipelineRun to its source
 commit (and, for a post-sync pipeline, its Application) and ``LineageDeploy`` (``<app>@<revision>``)
 a deployed config commit to its source commit. A :class:`RunSource` is that link as a run carries
 it from its launch to its end, so its hops are recorded without looking it up again.
@@ -24,6 +25,12 @@ IMAGE_RESULTS = ("IMAGE_URL", "IMAGE", "image", "image-url")
 DIGEST_RESULTS = ("IMAGE_DIGEST", "image-digest", "digest")
 
 POST_SYNC = "post-sync"
+MESSAGE_LIMIT = 4096
+"""Characters of a source commit's message the lineage keeps (the rest is cut)."""
+TITLE_LIMIT = 200
+"""Characters of its first line a summary shows."""
+NAME_LIMIT = 256
+"""Characters of an author's name or email kept."""
 
 
 def owner(source: str) -> str:
@@ -77,14 +84,61 @@ def image_of(results: Mapping[str, Any]) -> str:
     return image
 
 
+def plain_text(value: object, limit: int, *, lines: bool = False) -> str:
+    """``value`` as bounded plain text: not a string gives ``""``; control characters (terminal escapes
+    included) are dropped, except newlines and tabs when ``lines``; at most ``limit`` characters."""
+    if not isinstance(value, str):
+        return ""
+    kept = "\n\t" if lines else ""
+    text = "".join(c for c in value if c in kept or (c.isprintable() or c == " "))
+    return text.strip()[:limit]
+
+
+def title_of(message: str) -> str:
+    """The first line of a commit message (bounded)."""
+    return message.strip().split("\n", 1)[0].strip()[:TITLE_LIMIT] if message else ""
+
+
 @dataclass(frozen=True)
 class SourcePush:
-    """A source commit as a push webhook announced it."""
+    """A source commit as a push webhook announced it; ``message`` and the author are user text,
+    bounded by :meth:`of` (empty when the payload lacks them)."""
 
     commit: str
     repo: str = ""
     ref: str = ""
     committed_at: float | None = None
+    message: str = ""
+    author_name: str = ""
+    author_email: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        commit: str,
+        repo: str = "",
+        ref: str = "",
+        committed_at: float | None = None,
+        *,
+        message: object = None,
+        author_name: object = None,
+        author_email: object = None,
+    ) -> SourcePush:
+        """A push with its commit's message and author made plain and bounded (:func:`plain_text`)."""
+        return cls(
+            commit,
+            repo,
+            ref,
+            committed_at,
+            plain_text(message, MESSAGE_LIMIT, lines=True),
+            plain_text(author_name, NAME_LIMIT),
+            plain_text(author_email, NAME_LIMIT),
+        )
+
+    def commit_facts(self) -> dict[str, object]:
+        """What the lineage records of the commit itself (only the fields the push carried)."""
+        facts = {"message": self.message, "authorName": self.author_name, "authorEmail": self.author_email}
+        return {key: value for key, value in facts.items() if value}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitloop.lineage.records import POST_SYNC, finished_hop, parse_time
+from gitloop.lineage.records import POST_SYNC, finished_hop, parse_time, title_of
 
 HOP_ORDER = (
     "commit",
@@ -39,11 +39,24 @@ class Trace:
     """``commit`` or ``push``: where the lead time is counted from."""
     per_app: dict[str, float] = field(default_factory=dict)
     """Lead time to Healthy per Application."""
+    message: str = ""
+    """The commit's message as its push carried it (bounded plain text; ``""``: not known)."""
+    author_name: str = ""
+    author_email: str = ""
+
+    @property
+    def title(self) -> str:
+        """The first line of :attr:`message`."""
+        return title_of(self.message)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "sourceCommit": self.source,
             "repo": self.repo,
+            "message": self.title,
+            "fullMessage": self.message,
+            "author": self.author_name,
+            "authorEmail": self.author_email,
             "hops": self.hops,
             "leadTime": self.lead_time,
             "leadTimeFrom": self.started_from,
@@ -103,4 +116,24 @@ def build_trace(
             per_app.setdefault(str(hop.get("app", "")), float(hop["time"]) - origin)
     lead = min(per_app.values()) if per_app else None
     repo = str(index.get("repo") or next((h.get("repo") for h in hops if h.get("hop") == "push"), "") or "")
-    return Trace(source, repo, hops, lead, started_from if origin is not None else "", per_app)
+    facts = _commit_facts(index, hops)
+    return Trace(
+        source,
+        repo,
+        hops,
+        lead,
+        started_from if origin is not None else "",
+        per_app,
+        facts.get("message", ""),
+        facts.get("authorName", ""),
+        facts.get("authorEmail", ""),
+    )
+
+
+def _commit_facts(index: Mapping[str, Any], hops: list[dict[str, Any]]) -> dict[str, str]:
+    """The commit's message and author: from its index, else from the first push that carried them
+    (records written before they were kept have neither)."""
+    for found in (index, *(h for h in hops if h.get("hop") == "push")):
+        if found.get("message") or found.get("authorName") or found.get("authorEmail"):
+            return {k: str(found.get(k) or "") for k in ("message", "authorName", "authorEmail")}
+    return {}

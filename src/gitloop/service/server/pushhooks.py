@@ -5,7 +5,7 @@
 CD's rule for which Applications a push refreshes (:mod:`gitloop.gitops.pushes`: the pushed branch or
 tag, or ``HEAD``/empty for the default branch) with the git adapter's rule for which repository URLs
 name the pushed repository (normalised: scheme, user, ``.git``, case). ``source_push`` reads the
-source commit of a push event (any provider's shape) for the lineage.
+source commit of a push event (any provider's shape) for the lineage, with its message and author.
 
 With a secret configured, a request must carry a valid signature: ``X-Hub-Signature-256`` (GitHub,
 Gitea), ``X-Gitea-Signature`` / ``X-Gogs-Signature`` (hex HMAC-SHA256), or ``X-Gitlab-Token`` (the
@@ -182,4 +182,12 @@ def source_push(body: Mapping[str, Any]) -> SourcePush | None:
         or _text(body, "repository", "html_url")
         or _text(body, "project", "web_url")
     )
-    return SourcePush(commit.lower(), repo, _text(body, "ref"), parse_time(head.get("timestamp")))
+    return SourcePush.of(
+        commit.lower(),
+        repo,
+        _text(body, "ref"),
+        parse_time(head.get("timestamp")),
+        message=head.get("message"),
+        author_name=_text(head, "author", "name"),
+        author_email=_text(head, "author", "email"),
+    )

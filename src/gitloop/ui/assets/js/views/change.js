@@ -1,4 +1,4 @@
-// One change (/ui/changes/:sha): the source commit's whole chain with times, read from
+// One change (/ui/changes/:sha): the source commit's message, author and whole chain with times, read from
 // /api/v1/changes/{sha} — its build (push, PipelineRun, image) and, per environment, the config
 // commit, sync, Healthy, post-sync runs and promotions with their approvers — and the lead time.
 // Polled while the page is open, so a change still travelling shows each hop as it is recorded.
@@ -81,7 +81,8 @@ function environment(env, origin) {
 
 function render(change, asked) {
   const origin = change.build.length ? change.build[0].time : (change.environments[0] && change.environments[0].events[0] ? change.environments[0].events[0].time : null);
-  const author = change.environments.flatMap((e) => e.promotions).map((p) => p.author).find(Boolean);
+  const promoted = change.environments.flatMap((e) => e.promotions).map((p) => p.author).find(Boolean);
+  const author = change.author ? (change.authorEmail ? `${change.author} <${change.authorEmail}>` : change.author) : (promoted || change.authorEmail);
   const lead = change.leadTime === null
     ? h("span", { class: "ch-muted" }, "not Healthy anywhere yet")
     : [h("strong", {}, duration(change.leadTime)), ` from the ${change.leadTimeFrom} to the first Healthy environment`];
@@ -92,6 +93,7 @@ function render(change, asked) {
       : h("p", { class: "ch-muted" }, "Config commit ", h("span", { class: "mono" }, short(asked)), " deployed this change."),
     h("dl", { class: "ch-facts" },
       h("div", {}, h("dt", {}, "Source commit"), h("dd", { class: "mono" }, change.sourceCommit)),
+      change.fullMessage ? h("div", {}, h("dt", {}, "Message"), h("dd", {}, h("pre", { class: "ch-message" }, change.fullMessage))) : null,
       h("div", {}, h("dt", {}, "Repository"), h("dd", {}, change.repo || "—")),
       author ? h("div", {}, h("dt", {}, "Author"), h("dd", {}, author)) : null,
       h("div", {}, h("dt", {}, "Lead time"), h("dd", { attrs: { "aria-label": "Lead time" } }, lead)),

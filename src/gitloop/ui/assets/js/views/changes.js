@@ -1,5 +1,5 @@
-// The Changes view: /ui/changes is the commit search (source commits the lineage knows, with where each
-// got to), /ui/changes/:sha one change's whole chain (js/views/change.js). The query (?q=) lives in the
+// The Changes view: /ui/changes is the commit search (source commits the lineage knows, with their
+// message's first line and author, and where each got to), /ui/changes/:sha one change's whole chain (js/views/change.js). The query (?q=) lives in the
 // address; "/" focuses the search, j/k move the focus through the results (Enter follows the link).
 import { h, clear } from "../dom.js";
 import { api } from "../api.js";
@@ -36,9 +36,9 @@ function row(change) {
     h("a", { href: `/ui/applications/${encodeURIComponent(e.application)}` }, e.application), " ",
     badge("health", e.healthyAt ? "Healthy" : "Progressing")));
   return h("tr", { class: "ch-row", dataset: { sha: change.sourceCommit } },
-    h("td", {}, changeLink(change.sourceCommit)),
+    h("td", {}, changeLink(change.sourceCommit), change.message && h("div", { class: "ch-message", title: change.message }, change.message)),
     h("td", {}, h("div", { class: "ch-repo" }, change.repo || "—"), change.ref && h("div", { class: "ch-muted mono" }, change.ref)),
-    h("td", {}, change.author || h("span", { class: "ch-muted" }, "—")),
+    h("td", { title: change.authorEmail || "" }, change.author || h("span", { class: "ch-muted" }, "—")),
     h("td", {}, h("ul", { class: "ch-list" }, change.images.map((i) => h("li", { class: "mono", title: i }, i)))),
     h("td", {}, h("ul", { class: "ch-list" }, runs)),
     h("td", {}, h("ul", { class: "ch-list" }, envs)),
@@ -60,7 +60,7 @@ async function mountSearch(root, ctx) {
   let selected = -1;
   const results = h("div", { class: "ch-results", attrs: { "aria-live": "polite" } }, spinner());
   const input = h("input", {
-    type: "search", class: "input ch-search", value: query, placeholder: "sha prefix, repository, author, image tag, run, application",
+    type: "search", class: "input ch-search", value: query, placeholder: "sha prefix, message, author, repository, image tag, run, application",
     attrs: { "aria-label": "Search changes" },
   });
   const form = h("form", { class: "ch-form", attrs: { role: "search" }, onsubmit: (event) => {
