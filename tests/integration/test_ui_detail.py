@@ -4,8 +4,9 @@ Application on the local cluster (auto-sync off): opened from the list, synced t
 cluster made, a Secret's values stay masked, a pushed config change shows in the Deployment's diff (the
 page learns of it from the stream, no reload), a prune sync needs the name typed, the history holds both
 syncs, a role:readonly account is offered no action, a rollback to the first entry brings the first
-image back into the cluster, a Pod's missing logs are said plainly, and a non-cascading delete (name
-typed) leaves the resources. Screenshots for docs/ui.md."""
+image back into the cluster, a Pod's missing logs are said plainly and its live manifest is shown (the
+resource route), and a non-cascading delete (name typed) leaves the resources. Screenshots for
+docs/ui.md."""
 
 from __future__ import annotations
 
@@ -257,6 +258,9 @@ def test_detail_syncs_shows_the_tree_and_diff_and_rolls_back(
             panel.get_by_role("tab", name="Logs").click()
             expect(panel.get_by_role("alert")).to_contain_text("Pod logs are not available")
             expect(panel.get_by_role("tab", name="Diff")).to_have_count(0)
+            # Its live manifest, read through the resource route though git does not hold it.
+            panel.get_by_role("tab", name="Live manifest").click()
+            expect(panel.get_by_role("tabpanel", name="Live manifest")).to_contain_text("kind: Pod")
 
             # Delete without cascade, the name typed: the page leaves, the Deployment stays.
             page.get_by_role("toolbar", name="Application actions").get_by_role(

@@ -125,7 +125,7 @@ export async function mount(root, ctx) {
     layout.classList.add('dt-with-panel');
     if (state.panel && state.panel.element.isConnected && state.panel.key === node.key) state.panel.update(node);
     else {
-      state.panel = mountPanel(side, node, { data: panelData, onClose: () => open(null) });
+      state.panel = mountPanel(side, node, { data: panelData, base, onClose: () => open(null) });
       state.panel.key = node.key;
     }
   }

@@ -1,7 +1,9 @@
 // Application detail: the resource panel — one resource's summary, live and desired manifests (YAML,
 // Secret values masked), their diff (unified or side by side), its Kubernetes Events and, for a Pod,
-// what the API says about its logs. Data: managed-resources, events and the resource tree's node.
+// what the API says about its logs. Data: managed-resources, events, the resource tree's node and, for
+// the live manifest of any node (managed or made by a controller), the Application's resource route.
 
+import { api } from '../api.js';
 import { h, clear } from '../dom.js';
 import { badge, errorBox, spinner, timeAgo } from '../ui.js';
 import { diffLines, maskSecret, parseState, sideBySide, toYaml, withContext } from './detail_text.js';
@@ -47,11 +49,23 @@ function summary(node, managed) {
 }
 
 function unmanaged(node) {
-  const owner = node.parents && node.parents[0] !== 'app' ? ` It is owned by ${node.parents[0].split('/')[1]} ${node.parents[0].split('/')[3]}.` : '';
   return h('p', { class: 'dt-note', attrs: { role: 'status' } },
-    'No live manifest here: the API serves manifests (managed-resources) for the resources the ' +
-    `Application manages from git, and ${node.kind} ${node.name} was made by a controller.${owner} ` +
-    'Its summary and events are in the other tabs.');
+    `No comparison with git for ${node.kind} ${node.name}: the Application's last comparison does not hold it.`);
+}
+
+/** The live manifest of ``node`` (YAML), read now through ``base``'s resource route; '' if it has none. */
+async function liveManifest(base, node) {
+  if (!node.uid) return '';
+  const answer = await api.get(`${base}/resource`, {
+    resourceName: node.name, kind: node.kind, group: node.group, namespace: node.namespace, version: node.version,
+  });
+  return yamlOf(answer.manifest);
+}
+
+function liveView(node, text) {
+  if (text) return codeBlock(text, 'Live manifest');
+  const why = node.managed ? 'Not in the cluster (missing).' : `${node.kind} ${node.name} has no live object in the cluster.`;
+  return h('p', { class: 'dt-note' }, why);
 }
 
 /** The diff view of ``managed``: live (normalised) → desired (predicted, else target). */
@@ -115,8 +129,9 @@ function logsView() {
 }
 
 /** Mount the panel of ``node`` in ``root``; ``data()`` → Promise of ``{managed: [...], events: [...]}``
- * (cached by the caller); ``onClose()`` closes it. Returns ``update(node)`` to redraw after a change. */
-export function mountPanel(root, node, { data, onClose }) {
+ * (cached by the caller); ``base`` is the Application's API path; ``onClose()`` closes it. Returns
+ * ``update(node)`` to redraw after a change. */
+export function mountPanel(root, node, { data, base, onClose }) {
   const state = { tab: 'Summary', mode: 'unified', full: false, node, drawn: 0 };
   const body = h('div', { class: 'dt-panel-body', attrs: { role: 'tabpanel' } });
   const tabs = h('div', { class: 'dt-tabs', attrs: { role: 'tablist', 'aria-label': 'Resource views' } });
@@ -154,8 +169,9 @@ export function mountPanel(root, node, { data, onClose }) {
     }
     if (!same) clear(body).append(spinner());
     let loaded;
+    let live = '';
     try {
-      loaded = await data();
+      [loaded, live] = await Promise.all([data(), state.tab === 'Live manifest' ? liveManifest(base, current) : '']);
     } catch (err) {
       if (mine !== state.drawn) return;
       clear(body);
@@ -167,11 +183,9 @@ export function mountPanel(root, node, { data, onClose }) {
     const managed = managedOf(loaded.managed);
     if (state.tab === 'Summary') body.append(summary(current, managed));
     else if (state.tab === 'Events') body.append(eventsView(eventsOf(loaded.events, current)));
+    else if (state.tab === 'Live manifest') body.append(liveView(current, live));
     else if (!managed) body.append(unmanaged(current));
-    else if (state.tab === 'Live manifest') {
-      const text = yamlOf(managed.liveState);
-      body.append(text ? codeBlock(text, 'Live manifest') : h('p', { class: 'dt-note' }, 'Not in the cluster (missing).'));
-    } else if (state.tab === 'Desired manifest') {
+    else if (state.tab === 'Desired manifest') {
       const text = yamlOf(managed.targetState);
       body.append(text ? codeBlock(text, 'Desired manifest') : h('p', { class: 'dt-note' }, 'Not in git: it would be pruned.'));
     } else {
