@@ -26,6 +26,8 @@ builds it from the command line; a missing podman or debootstrap exits 2, a fail
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -33,7 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,6 +245,18 @@ def ensure_base(podman: str, env: Mapping[str, str], mirror: str, work: Path, pr
     shutil.rmtree(rootfs, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _locked(workdir: Path, progress: Progress) -> Iterator[None]:
+    """One build at a time on this machine (``make tools-image`` and a test session may overlap)."""
+    with (workdir / ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("another build of the tools image is running: waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_tools_image(
     *, force: bool = False, progress: Progress = print, image: str = TOOLS_IMAGE
 ) -> Outcome:
@@ -258,54 +272,55 @@ def ensure_tools_image(
     workdir = cache_dir() / "tools-image"
     workdir.mkdir(parents=True, exist_ok=True)
     env = podman_env(workdir)
-    if not force and image_label(podman, env, image) == digest:
-        progress(f"{image} is up to date (inputs {digest[:12]})")
-        return Outcome(image, digest, built=False)
-    previous = _inspect(podman, env, image, "{{.Id}}")
-    with tempfile.TemporaryDirectory(prefix="build-", dir=workdir) as tmp:
-        work = Path(tmp)
-        ensure_base(podman, env, mirror, work, progress)
-        context = work / "context"
-        (context / "bin").mkdir(parents=True)
-        for name, path in binaries.items():
-            shutil.copy2(path, context / "bin" / name)
-        progress("building the gitloop wheel and its dependencies' wheels (pip wheel)")
-        _run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "-q",
-                "--wheel-dir",
-                str(context / "wheels"),
-                str(root),
-                *PYTHON_REQUIREMENTS,
-            ],
-            env,
-            "pip wheel of gitloop and its dependencies",
-        )
-        (context / "Containerfile").write_text(containerfile(digest))
-        progress(f"podman build {image} (apt-get from {mirror})")
-        _run(
-            [
-                podman,
-                "build",
-                "--network",
-                "host",
-                "--no-cache" if force else "--layers",
-                "--tag",
-                image,
-                "--file",
-                str(context / "Containerfile"),
-                str(context),
-            ],
-            env,
-            f"podman build {image}",
-        )
-    if previous and previous != _inspect(podman, env, image, "{{.Id}}"):
-        # The image this one replaces, now untagged; kept if a container or another tag still uses it.
-        subprocess.run([podman, "rmi", previous], env=env, capture_output=True, timeout=120, check=False)
+    with _locked(workdir, progress):
+        if not force and image_label(podman, env, image) == digest:
+            progress(f"{image} is up to date (inputs {digest[:12]})")
+            return Outcome(image, digest, built=False)
+        previous = _inspect(podman, env, image, "{{.Id}}")
+        with tempfile.TemporaryDirectory(prefix="build-", dir=workdir) as tmp:
+            work = Path(tmp)
+            ensure_base(podman, env, mirror, work, progress)
+            context = work / "context"
+            (context / "bin").mkdir(parents=True)
+            for name, path in binaries.items():
+                shutil.copy2(path, context / "bin" / name)
+            progress("building the gitloop wheel and its dependencies' wheels (pip wheel)")
+            _run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "-q",
+                    "--wheel-dir",
+                    str(context / "wheels"),
+                    str(root),
+                    *PYTHON_REQUIREMENTS,
+                ],
+                env,
+                "pip wheel of gitloop and its dependencies",
+            )
+            (context / "Containerfile").write_text(containerfile(digest))
+            progress(f"podman build {image} (apt-get from {mirror})")
+            _run(
+                [
+                    podman,
+                    "build",
+                    "--network",
+                    "host",
+                    "--no-cache" if force else "--layers",
+                    "--tag",
+                    image,
+                    "--file",
+                    str(context / "Containerfile"),
+                    str(context),
+                ],
+                env,
+                f"podman build {image}",
+            )
+        if previous and previous != _inspect(podman, env, image, "{{.Id}}"):
+            # The image this one replaces, now untagged; kept if a container or another tag still uses it.
+            subprocess.run([podman, "rmi", previous], env=env, capture_output=True, timeout=120, check=False)
     progress(f"built {image} (inputs {digest[:12]})")
     return Outcome(image, digest, built=True)
 
