@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 GITLOOP := $(VENV)/bin/gitloop
 
-.PHONY: test lint fmt demo bench screenshots system-deps k8s-binaries tools clean
+.PHONY: test lint fmt demo bench screenshots system-deps k8s-binaries tools tools-image clean
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -30,6 +30,11 @@ k8s-binaries: $(STAMP)
 tools: $(STAMP)
 	$(PY) -m gitloop.render.tools
 
+# the built-in catalog's default step image localhost/gitloop/tools (debootstrap base, git, python3, gitloop,
+# yq, helm, kubectl), built with podman; skipped while its inputs are unchanged (docs/catalog.md)
+tools-image: tools
+	$(PY) -m gitloop.localinfra.images
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
@@ -40,7 +45,7 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
-test: lint k8s-binaries tools
+test: lint k8s-binaries tools tools-image
 	$(VENV)/bin/pytest
 
 demo: k8s-binaries tools

