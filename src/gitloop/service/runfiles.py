@@ -99,6 +99,10 @@ def provision_claims(claims: Sequence[PersistentVolumeClaim], root: Path | None 
 
 def prepare_all(request: RunRequest, runs: Sequence[FileRun]) -> list[PreparedRun]:
     """Every run of the files checked and named, before any runs; names must differ."""
+    opener, owned = request.opener()
+    store = opener()  # the tables made (or migrated) once here, not by the runs' writers at once
+    if owned:
+        store.close()
     prepared: list[PreparedRun] = []
     seen: dict[str, FileRun] = {}
     for run in runs:
